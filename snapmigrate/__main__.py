@@ -1,0 +1,3 @@
+from snapmigrate.cli import main
+
+main()

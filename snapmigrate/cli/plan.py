@@ -1,0 +1,112 @@
+"""``snapmigrate plan SOURCE --target NAME``: inspect, preflight, print the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from snapmigrate.cli import app_context, configure_logging, emit, global_options
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _parse_tags(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    tags = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", ctx=ctx, param=param)
+        tags[key] = value
+    return tags
+
+
+def _parse_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def plan_options(f: F) -> F:
+    """The options that shape a plan (shared by ``plan`` and ``migrate``)."""
+    options = [
+        click.argument("source"),
+        click.option("--target", "-t", required=True, help="Identifier of the new cluster."),
+        click.option("--min-acu", type=float, help="Serverless v2 minimum (0, 0.5 ... 256; default from v1)."),
+        click.option("--max-acu", type=float, help="Serverless v2 maximum (1 ... 256; default from v1)."),
+        click.option("--seconds-until-auto-pause", type=int, help="With a 0 ACU minimum: idle seconds before pausing (300-86400)."),
+        click.option("--readers", type=int, default=0, show_default=True, help="db.serverless readers, spread over AZs."),
+        click.option("--snapshot", help="Reuse this cluster snapshot instead of taking one."),
+        click.option("--engine-version", help="Target version (default: the snapshot's, or the first with v2)."),
+        click.option("--kms-key-id", help="Re-encrypt the copy with this KMS key."),
+        click.option("--db-cluster-parameter-group", "parameter_group", help="Cluster parameter group for the target."),
+        click.option(
+            "--engine-lifecycle-support",
+            type=click.Choice(["open-source-rds-extended-support", "open-source-rds-extended-support-disabled"]),
+            help="Extended Support enrolment of the target (default: AWS's, which enrols).",
+        ),
+        click.option("--manage-master-password", "manage_master_user_password", is_flag=True, help="Keep the master password in Secrets Manager."),
+        click.option("--performance-insights/--no-performance-insights", default=None, help="Default: as the source."),
+        click.option("--log-exports", callback=_parse_list, help="CloudWatch log exports, comma separated ('' for none)."),
+        click.option("--bridge-instance-class", default="db.r6g.large", show_default=True, help="Provisioned writer used once after a major upgrade."),
+        click.option("--cutover", type=click.Choice(["none", "dns", "rename"]), default="none", show_default=True, help="How clients will move."),
+        click.option("--dns-zone-id", help="Route 53 hosted zone of the record clients use (--cutover dns)."),
+        click.option("--dns-name", help="The record clients use (--cutover dns)."),
+        click.option("--tag", "tags", multiple=True, callback=_parse_tags, metavar="KEY=VALUE", help="Extra tag on what is created (repeatable)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def options_from(kwargs: dict[str, Any]) -> Any:
+    """A :class:`PlanOptions` from the parsed plan options (removed from ``kwargs``)."""
+    from dataclasses import fields
+
+    from snapmigrate.preflight import PlanOptions
+
+    names = {f.name for f in fields(PlanOptions)}
+    values = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+    values["cutover"] = values.get("cutover") or "none"
+    return PlanOptions(**values)
+
+
+def fail_if_blocked(plan: Any) -> None:
+    """Raise the error matching the plan's blocking findings (exit 2 for bad input, else 4)."""
+    from snapmigrate.errors import BadInput, PreflightBlocked
+    from snapmigrate.preflight import input_blockers
+
+    if not plan.blocked:
+        return
+    bad = input_blockers(plan.findings)
+    if bad:
+        raise BadInput(bad[0].message)
+    first = next(f for f in plan.findings if f.level == "block")
+    count = sum(f.level == "block" for f in plan.findings)
+    raise PreflightBlocked(f"preflight blocked the plan ({count} blocking finding(s)); first: [{first.code}] {first.message}")
+
+
+@click.command(short_help="Inspect a source cluster, run the preflight, print the plan.")
+@plan_options
+@click.option("--plan-file", type=click.Path(dir_okay=False, writable=True), help="Also write the plan JSON here (for migrate --plan-file).")
+@global_options
+def plan(source: str, plan_file: str | None, **kwargs: Any) -> None:
+    """Inspect SOURCE (read-only), run the preflight and print what a migration
+    to --target would do. Changes nothing.
+
+    Exit 0 when the plan can run, 4 when a finding blocks it, 2 on bad input.
+    """
+    from snapmigrate.files import atomic_write_json
+    from snapmigrate.planner import make_plan
+    from snapmigrate.report import plan as plan_report
+
+    app = app_context()
+    configure_logging(app)
+    options = options_from(kwargs)
+    result = make_plan(app.clients(), source, options)
+    emit(app, result.to_dict(), lambda: plan_report.table(result))
+    if plan_file and not result.blocked:
+        atomic_write_json(plan_file, result.to_dict())
+        click.echo(f"plan written to {plan_file}", err=True)
+    fail_if_blocked(result)

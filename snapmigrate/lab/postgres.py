@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from snapmigrate.errors import BadInput, OperationFailed
 
@@ -91,6 +92,8 @@ def _hand_over(path: Path) -> None:
     import pwd
 
     entry = pwd.getpwnam(user)
+    if not path.is_dir():
+        os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
     for root, dirs, files in os.walk(path):
         for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
             os.chown(name, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
@@ -107,10 +110,14 @@ def _hand_over(path: Path) -> None:
 def run_pg(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120) -> str:
     """Run a PostgreSQL binary (as the server user under root); its stdout, or OperationFailed."""
     full_env = {**os.environ, **(env or {})}
+    user = _run_as()
+    # Drop root's groups too: a root-group directory would otherwise apply its
+    # (empty) group bits instead of the traversal bit given to others.
+    identity: dict[str, Any] = {"user": user, "group": user, "extra_groups": []} if user else {}
     try:
         done = subprocess.run(
             list(args),
-            user=_run_as(),
+            **identity,
             env=full_env,
             capture_output=True,
             text=True,
@@ -157,6 +164,7 @@ class PgServer:
         path.mkdir(parents=True, exist_ok=True)
         pwfile = path.parent / f".{path.name}.pw"
         pwfile.write_text(password + "\n", encoding="utf-8")
+        pwfile.chmod(0o600)
         _hand_over(path)
         _hand_over(pwfile)
         try:

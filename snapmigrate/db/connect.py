@@ -89,7 +89,7 @@ def _ip_of(host: str) -> str:
     except ValueError:
         pass
     try:
-        return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0]
+        return str(socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0])
     except OSError as e:
         raise BadInput(f"connect map target {host!r} does not resolve: {e}") from None
 

@@ -7,6 +7,7 @@ that none was lost, and it measures how long writes were unavailable.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -134,10 +135,8 @@ class _Worker:
             except Exception as e:  # any failure: reconnect, re-resolve the name
                 run.note_error(e)
                 if conn is not None:
-                    try:
+                    with contextlib.suppress(Exception):
                         conn.close()
-                    except Exception:
-                        pass
                     conn = None
                 run.stop.wait(opts.retry_pause_s)
                 continue

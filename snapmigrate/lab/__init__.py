@@ -33,6 +33,7 @@ from snapmigrate.lab import state as labstate
 from snapmigrate.lab.state import DEFAULT_DIR, REGION, LabState
 
 if TYPE_CHECKING:
+    from snapmigrate.aws import Clients
     from snapmigrate.lab.postgres import PgServer
     from snapmigrate.lab.realism import Knobs
     from snapmigrate.lab.seed import SeedResult
@@ -146,6 +147,25 @@ class Lab:
             endpoint_url=self.endpoint_url,
             config=Config(retries={"mode": "standard", "max_attempts": max_attempts}),
         )
+
+    def clients(self) -> Clients:
+        """snapmigrate's own client factory, pointed at this lab with its dummy credentials."""
+        from snapmigrate.aws import AwsSettings, Clients
+
+        st = self._running_state()
+
+        class LabClients(Clients):
+            @property
+            def session(self) -> Any:
+                if self._session is None:
+                    import boto3
+
+                    self._session = boto3.Session(
+                        aws_access_key_id=DUMMY_KEY, aws_secret_access_key=DUMMY_KEY, region_name=st.region
+                    )
+                return self._session
+
+        return LabClients(AwsSettings(region=st.region, endpoint_url=st.endpoint_url))
 
     # -- life cycle -----------------------------------------------------------
 
@@ -345,6 +365,63 @@ class Lab:
         return seed(self, kind, **options)
 
 
+@dataclass(frozen=True)
+class UpResult:
+    """What ``lab up`` started (or found running) and seeded."""
+
+    state: LabState
+    env: dict[str, str]
+    already_running: bool = False
+    seed: SeedResult | None = None
+    elapsed_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.state.to_dict(),
+            "already_running": self.already_running,
+            "env": dict(self.env),
+            "seed": self.seed.to_dict() if self.seed else None,
+            "elapsed_s": self.elapsed_s,
+        }
+
+
+def up(
+    directory: str | os.PathLike[str] = DEFAULT_DIR,
+    *,
+    seed: str = "none",
+    scale: int = 1,
+    cluster_id: str | None = None,
+    knobs: Knobs | dict[str, Any] | None = None,
+) -> UpResult:
+    """Start a lab in ``directory`` (or find it running), optionally seed a source cluster."""
+    from snapmigrate.lab.seed import KINDS
+
+    if seed not in (*KINDS, "none"):
+        raise BadInput(f"unknown seed {seed!r}: choose one of {', '.join((*KINDS, 'none'))}")
+    if scale < 1:
+        raise BadInput("--scale must be at least 1")
+    if cluster_id is not None:
+        from snapmigrate.preflight import check_identifier
+
+        cluster_id = check_identifier(cluster_id, "seed cluster identifier")
+    if knobs is not None and isinstance(knobs, dict):
+        from snapmigrate.lab.realism import Knobs
+
+        Knobs.from_dict(knobs)
+    started = time.monotonic()
+    lab = Lab(directory)
+    already = lab.is_running()
+    lab.up(knobs=knobs)
+    seeded = lab.seed(seed, scale=scale, cluster_id=cluster_id) if seed != "none" else None
+    return UpResult(
+        state=lab._running_state(),
+        env=lab.env(),
+        already_running=already,
+        seed=seeded,
+        elapsed_s=round(time.monotonic() - started, 2),
+    )
+
+
 def _daemon_env() -> dict[str, str]:
     """Our environment, with this snapmigrate importable from the daemon's working directory."""
     import snapmigrate
@@ -362,4 +439,4 @@ def _knob_dict(knobs: Knobs | dict[str, Any] | None) -> dict[str, Any]:
     return knobs.to_dict()
 
 
-__all__ = ["DEFAULT_DIR", "DownResult", "Lab", "LabState"]
+__all__ = ["DEFAULT_DIR", "DownResult", "Lab", "LabState", "UpResult", "up"]

@@ -40,9 +40,9 @@ class InnerClients:
         body = request.body
         if hasattr(body, "read"):
             body = body.read()
-        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        sent = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
         answer = self._http.open(
-            path=url.path or "/", query_string=url.query, method=request.method, headers=headers, data=body or b""
+            path=url.path or "/", query_string=url.query, method=request.method, headers=sent, data=body or b""
         )
         headers = HTTPHeaders()
         for name, value in answer.headers.items():

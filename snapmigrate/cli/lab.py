@@ -30,7 +30,7 @@ def knob_options(f: F) -> F:
         click.option("--delay-seconds", type=click.FloatRange(min=0), help="... and for at least T seconds."),
         click.option("--throttle-rate", type=click.FloatRange(0, 1), help="Fraction of AWS calls answered with throttling."),
         click.option("--error-rate", type=click.FloatRange(0, 1), help="Fraction of AWS calls answered with HTTP 500/503."),
-        click.option("--knob-seed", "seed", type=int, help="Seed of the random faults (same seed, same faults)."),
+        click.option("--knob-seed", "knob_seed", type=int, help="Seed of the random faults (same seed, same faults)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -38,8 +38,9 @@ def knob_options(f: F) -> F:
 
 
 def _knobs(values: dict[str, Any]) -> dict[str, Any]:
-    names = ("delay_polls", "delay_seconds", "throttle_rate", "error_rate", "seed")
-    return {k: values[k] for k in names if values.get(k) is not None}
+    names = {"delay_polls": "delay_polls", "delay_seconds": "delay_seconds", "throttle_rate": "throttle_rate",
+             "error_rate": "error_rate", "knob_seed": "seed"}  # fmt: skip
+    return {knob: values[option] for option, knob in names.items() if values.get(option) is not None}
 
 
 @click.group(short_help="The local Aurora: moto + real PostgreSQL servers.")

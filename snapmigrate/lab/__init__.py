@@ -135,7 +135,8 @@ class Lab:
     # -- AWS clients ----------------------------------------------------------
 
     def client(self, service: str, region: str | None = None, *, max_attempts: int = 10) -> Any:
-        """A boto3 client for the lab (dummy credentials, standard retries)."""
+        """A boto3 client for the lab (dummy credentials, standard retries, ``max_attempts``
+        attempts in all, the first included)."""
         import boto3
         from botocore.config import Config
 
@@ -145,7 +146,7 @@ class Lab:
         return session.client(
             service,  # type: ignore[call-overload]
             endpoint_url=self.endpoint_url,
-            config=Config(retries={"mode": "standard", "max_attempts": max_attempts}),
+            config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts}),
         )
 
     def clients(self) -> Clients:

@@ -166,6 +166,7 @@ class RdsGlue:
     def post_CreateDBCluster(self, call: AwsCall, response: Response) -> None:
         region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
         self.topology.add_cluster(region, cluster_id)
+        self.realism.begin("cluster", region, cluster_id, "creating")
         cluster = self.cluster(region, cluster_id) or {}
         if cluster.get("Engine") != POSTGRES:
             return
@@ -176,7 +177,6 @@ class RdsGlue:
         except Exception:
             self._undo_cluster(region, cluster_id)
             raise
-        self.realism.begin("cluster", region, cluster_id, "creating")
 
     def pre_RestoreDBClusterFromSnapshot(self, call: AwsCall) -> dict[str, str] | None:
         cluster_id = call.param("DBClusterIdentifier") or ""
@@ -198,6 +198,7 @@ class RdsGlue:
     def post_RestoreDBClusterFromSnapshot(self, call: AwsCall, response: Response) -> None:
         region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
         self.topology.add_cluster(region, cluster_id)
+        self.realism.begin("cluster", region, cluster_id, "creating")
         snap_region, snap_id = split_arn(call.param("SnapshotIdentifier") or "", region)
         if not self.plane.has_copy(snap_region, snap_id):
             return
@@ -208,7 +209,6 @@ class RdsGlue:
         except Exception:
             self._undo_cluster(region, cluster_id)
             raise
-        self.realism.begin("cluster", region, cluster_id, "creating")
 
     def pre_RestoreDBClusterToPointInTime(self, call: AwsCall) -> None:
         cluster_id = call.param("DBClusterIdentifier") or ""
@@ -220,6 +220,7 @@ class RdsGlue:
         region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
         source = call.param("SourceDBClusterIdentifier") or ""
         self.topology.add_cluster(region, cluster_id)
+        self.realism.begin("cluster", region, cluster_id, "creating")
         if not self.plane.has_server(region, source):
             return
         try:
@@ -230,7 +231,6 @@ class RdsGlue:
         except Exception:
             self._undo_cluster(region, cluster_id)
             raise
-        self.realism.begin("cluster", region, cluster_id, "creating")
 
     def pre_ModifyDBCluster(self, call: AwsCall) -> None:
         cluster_id = call.param("DBClusterIdentifier") or ""
@@ -408,6 +408,7 @@ class RdsGlue:
             log.warning("could not take back cluster %s: %s", cluster_id, e)
         self.plane.delete(region, cluster_id)
         self.topology.remove_cluster(region, cluster_id)
+        self.realism.forget("cluster", region, cluster_id)
 
     def reconcile(self, regions: set[str]) -> None:
         """Drop servers and copies whose cluster or snapshot moto no longer has (e.g. after a reset)."""

@@ -220,13 +220,17 @@ class Realism:
         return phase.status if phase else None
 
     def ghosts(self, kind: str, region: str) -> dict[str, bytes]:
-        """Deleted resources still shown as ``deleting``: identifier -> their XML element."""
+        """Deleted resources still shown as ``deleting`` (not counting a poll): identifier -> XML."""
         with self._lock:
-            return {
-                ident: t.ghost
-                for (k, r, ident), t in list(self._transitions.items())
-                if k == kind and r == region and t.ghost is not None
-            }
+            found = {}
+            for (k, r, ident), t in list(self._transitions.items()):
+                if k != kind or r != region or t.ghost is None:
+                    continue
+                if t.seen >= t.polls and self.clock() - t.started >= t.seconds:
+                    del self._transitions[(k, r, ident)]
+                    continue
+                found[ident] = t.ghost
+            return found
 
     def rename(self, kind: str, region: str, old: str, new: str) -> None:
         with self._lock:

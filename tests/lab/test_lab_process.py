@@ -68,8 +68,15 @@ def test_up_env_plan_down_leave_nothing_behind(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["source"]["engine_mode"] == "serverless"
 
-    # a second cluster, so down has several servers to stop
+    # the seed's password is in pgpass (0600) and nowhere else in the lab's files
     lab = Lab(directory)
+    password = lab.server_for("legacy-v1").password
+    assert len(password) > 16
+    for name in ("lab.json", "daemon.log", "connect-map.json"):
+        assert password not in (directory / name).read_text()
+    assert password not in done.stdout
+
+    # a second cluster, so down has several servers to stop
     rds = lab.client("rds")
     rds.create_db_cluster_snapshot(DBClusterIdentifier="legacy-v1", DBClusterSnapshotIdentifier="s1")
     rds.restore_db_cluster_from_snapshot(DBClusterIdentifier="copy", SnapshotIdentifier="s1", Engine="aurora-postgresql")

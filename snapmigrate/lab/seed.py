@@ -138,9 +138,11 @@ def seed(
     cluster_id: str | None = None,
     scale: int = 1,
     database: str = "app",
+    dns: bool = True,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SeedResult:
-    """Create the ``kind`` source cluster through the lab's AWS API and fill it."""
+    """Create the ``kind`` source cluster through the lab's AWS API and fill it;
+    with ``dns`` point ``db.lab.internal`` at it (the last seed wins)."""
     if kind not in KINDS:
         raise BadInput(f"unknown seed {kind!r}: choose one of {', '.join(KINDS)}")
     if scale < 1:
@@ -182,7 +184,7 @@ def seed(
     server = lab.server_for(cluster_id)
     _pgbench(server.port, user, password, database, scale)
     tables = _fill(lab, cluster, database)
-    zone_id = _dns(lab, cluster["Endpoint"])
+    zone_id = _dns(lab, cluster["Endpoint"]) if dns else ""
     result = SeedResult(
         kind=kind,
         cluster_id=cluster_id,
@@ -195,10 +197,13 @@ def seed(
         scale=scale,
         tables=tables,
         dns_zone_id=zone_id,
-        dns_record=RECORD,
+        dns_record=RECORD if dns else "",
         elapsed_s=round(time.monotonic() - started, 2),
     )
-    lab.note(seed=result.to_dict(), dns={"zone_id": zone_id, "record": RECORD, "target": cluster["Endpoint"]})
+    if dns:
+        lab.note(seed=result.to_dict(), dns={"zone_id": zone_id, "record": RECORD, "target": cluster["Endpoint"]})
+    else:
+        lab.note(seed=result.to_dict())
     return result
 
 

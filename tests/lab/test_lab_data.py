@@ -99,6 +99,20 @@ def test_seeded_v1_cluster_is_serverless_v1_with_data_and_dns(lab, lab_v1):
     assert lab.env()["SNAPMIGRATE_LAB_DNS_ZONE_ID"] == lab_v1.dns_zone_id
 
 
+def test_provisioned_seed_has_a_writer_instance_reachable_by_its_own_endpoint(lab, rds):
+    seeded = lab.seed("provisioned", cluster_id=unique_id("prov"), dns=False)
+    cluster = rds.describe_db_clusters(DBClusterIdentifier=seeded.cluster_id)["DBClusters"][0]
+    assert (cluster["EngineMode"], cluster["EngineVersion"]) == ("provisioned", "15.4")
+    assert [(m["DBInstanceIdentifier"], m["IsClusterWriter"]) for m in cluster["DBClusterMembers"]] == [
+        (f"{seeded.cluster_id}-1", True)
+    ]
+    instance = rds.describe_db_instances(DBInstanceIdentifier=f"{seeded.cluster_id}-1")["DBInstances"][0]
+    host = instance["Endpoint"]["Address"]
+    assert host.endswith(cluster["Endpoint"].split(".cluster-", 1)[1])  # same identifier as the cluster's
+    assert routes(lab)[f"{host}:5432"] == f"127.0.0.1:{lab.state.server(seeded.cluster_id).endpoint_port}"
+    assert seeded.tables["public.pgbench_accounts"] == 100000 and seeded.dns_zone_id == ""
+
+
 def test_point_in_time_restore_and_snapshot_copy(lab, rds):
     source = source_with_rows(lab, rds, rows=100)
     clone = unique_id("pitr")

@@ -133,7 +133,13 @@ class DataPlane:
             server = self.server(region, cluster_id)
             if (region, snapshot_id) in self.copies:
                 raise BadInput(f"snapshot {snapshot_id} already has a copy")
-            path = server.basebackup(self._dir("snapshots", snapshot_id))
+            path = self._dir("snapshots", snapshot_id)
+            if server.is_running():
+                server.basebackup(path)
+            else:  # a stopped cluster: its directory is consistent as it is
+                copy_tree(server.datadir, path)
+                for stale in ("postmaster.pid", "postmaster.opts"):
+                    (path / stale).unlink(missing_ok=True)
             (path / "server.log").unlink(missing_ok=True)
             copy = SnapshotCopy(path, server.user, server.password, cluster_id)
             self.copies[(region, snapshot_id)] = copy

@@ -80,6 +80,9 @@ class LabApp:
             response = self.handle(environ)
         except SnapmigrateError as e:
             response = _json(400, {"error": str(e)})
+        except Exception as e:  # an answer, never a dropped connection: botocore retries a 500
+            log.exception("the lab failed on %s", environ.get("PATH_INFO"))
+            response = _json(500, {"error": f"the snapmigrate lab failed: {type(e).__name__}: {e}"})
         start_response(response.status_line(), list(response.headers))
         return [response.body]
 

@@ -299,6 +299,18 @@ class RdsGlue:
         self.topology.failover(call.region, cluster_id, call.param("TargetDBInstanceIdentifier"))
         self.realism.begin("cluster", call.region, cluster_id, "failing-over")
 
+    def post_StopDBCluster(self, call: AwsCall, response: Response) -> None:
+        cluster_id = call.param("DBClusterIdentifier") or ""
+        if self.plane.has_server(call.region, cluster_id):
+            self.plane.server(call.region, cluster_id).stop()
+        self.realism.begin("cluster", call.region, cluster_id, "stopping")
+
+    def post_StartDBCluster(self, call: AwsCall, response: Response) -> None:
+        cluster_id = call.param("DBClusterIdentifier") or ""
+        if self.plane.has_server(call.region, cluster_id):
+            self.plane.server(call.region, cluster_id).start()
+        self.realism.begin("cluster", call.region, cluster_id, "starting")
+
     # -- snapshots ----------------------------------------------------------
 
     def pre_CreateDBClusterSnapshot(self, call: AwsCall) -> None:

@@ -215,6 +215,24 @@ def test_delete_stops_the_server_and_the_final_snapshot_keeps_the_data(lab, rds)
     assert path not in lab.state.snapshots
 
 
+def test_stop_and_start_follow_and_a_stopped_cluster_can_be_snapshotted(lab, rds):
+    cluster_id = source_with_rows(lab, rds, rows=3)
+    info = lab.state.server(cluster_id)
+    rds.stop_db_cluster(DBClusterIdentifier=cluster_id)
+    assert wait_cluster(rds, cluster_id, "stopped")
+    assert not port_answers(info.port)
+    snap = unique_id("snap")
+    rds.create_db_cluster_snapshot(DBClusterIdentifier=cluster_id, DBClusterSnapshotIdentifier=snap)
+    wait_snapshot(rds, snap)
+    rds.start_db_cluster(DBClusterIdentifier=cluster_id)
+    wait_cluster(rds, cluster_id)
+    assert lab.server_for(cluster_id).psql("SELECT count(*) FROM t", dbname="app").strip() == "3"
+    copy = unique_id("copy")
+    rds.restore_db_cluster_from_snapshot(DBClusterIdentifier=copy, SnapshotIdentifier=snap, Engine="aurora-postgresql")
+    wait_cluster(rds, copy)
+    assert lab.server_for(copy).psql("SELECT count(*) FROM t", dbname="app").strip() == "3"
+
+
 def test_managed_and_changed_master_passwords_reach_postgres(lab, lab_env):
     rds = lab.client("rds")
     managed = unique_id("managed")

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,7 +36,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from snapmigrate.lab import Lab
 
     instance = Lab(tmp_path_factory.mktemp("lab") / "lab")
-    instance.up(knobs=TEST_KNOBS)
+    instance.up(knobs=TEST_KNOBS, watch_pid=os.getpid())  # no leftover servers if pytest is killed
     try:
         yield instance
     finally:

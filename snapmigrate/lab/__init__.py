@@ -170,8 +170,11 @@ class Lab:
 
     # -- life cycle -----------------------------------------------------------
 
-    def up(self, *, knobs: Knobs | dict[str, Any] | None = None, timeout: float = 60) -> LabState:
-        """Start the daemon (moto + glue) and return once it answers; idempotent."""
+    def up(
+        self, *, knobs: Knobs | dict[str, Any] | None = None, timeout: float = 60, watch_pid: int | None = None
+    ) -> LabState:
+        """Start the daemon (moto + glue) and return once it answers; idempotent.
+        With ``watch_pid`` the lab stops itself when that process exits (test sessions)."""
         if self.is_running():
             st = self._running_state()
             if knobs is not None:
@@ -193,6 +196,7 @@ class Lab:
                     str(self.dir),
                     "--knobs",
                     json.dumps(_knob_dict(knobs)),
+                    *(["--watch-pid", str(watch_pid)] if watch_pid else []),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,

@@ -18,8 +18,18 @@ from pathlib import Path
 from typing import Any
 
 
-def serve(root: Path, *, port: int = 0, knobs: dict[str, Any] | None = None) -> None:
-    """Run the lab in ``root`` until asked to stop."""
+def _watch(pid: int, stopping: threading.Event, every: float = 1.0) -> None:
+    """Stop the lab when process ``pid`` (a test session) is gone."""
+    from snapmigrate.lab.postgres import _alive
+
+    while not stopping.wait(every):
+        if not _alive(pid):
+            logging.getLogger(__name__).info("process %s is gone: stopping", pid)
+            stopping.set()
+
+
+def serve(root: Path, *, port: int = 0, knobs: dict[str, Any] | None = None, watch_pid: int | None = None) -> None:
+    """Run the lab in ``root`` until asked to stop (or until ``watch_pid`` exits)."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
@@ -49,6 +59,8 @@ def serve(root: Path, *, port: int = 0, knobs: dict[str, Any] | None = None) -> 
     thread = threading.Thread(target=server.serve_forever, name="lab-http", daemon=True)
     thread.start()
     app.publish()
+    if watch_pid:
+        threading.Thread(target=_watch, args=(watch_pid, app.stopping), name="lab-watch", daemon=True).start()
     logging.getLogger(__name__).info("lab up on %s in %s", app.port, root)
     app.stopping.wait()
     server.shutdown()
@@ -60,11 +72,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--knobs", default="{}", help="initial realism knobs as JSON")
+    parser.add_argument("--watch-pid", type=int, help="stop when this process exits (test sessions)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    serve(Path(args.dir).resolve(), port=args.port, knobs=json.loads(args.knobs))
+    serve(Path(args.dir).resolve(), port=args.port, knobs=json.loads(args.knobs), watch_pid=args.watch_pid)
 
 
 if __name__ == "__main__":

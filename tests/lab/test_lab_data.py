@@ -245,8 +245,22 @@ def test_managed_and_changed_master_passwords_reach_postgres(lab, lab_env):
     with dbc.connect(endpoint, "postgres", connect_map=ConnectMap.load()) as conn:
         assert conn.execute("SELECT current_user").fetchone() == ("boss",)
 
+    # the migration's way: restore (which takes no managed password), then turn it on
+    snap, restored = unique_id("snap"), unique_id("restored")
     plain = unique_id("plain")
     create_cluster(rds, plain)
+    rds.create_db_cluster_snapshot(DBClusterIdentifier=plain, DBClusterSnapshotIdentifier=snap)
+    wait_snapshot(rds, snap)
+    rds.restore_db_cluster_from_snapshot(DBClusterIdentifier=restored, SnapshotIdentifier=snap, Engine="aurora-postgresql")
+    wait_cluster(rds, restored)
+    rds.modify_db_cluster(DBClusterIdentifier=restored, ManageMasterUserPassword=True, ApplyImmediately=True)
+    wait_cluster(rds, restored)
+    endpoint = dbc.from_cluster(lab.clients(), restored, "target")
+    assert endpoint.user == "master" and endpoint.password and endpoint.password != PASSWORD
+    with dbc.connect(endpoint, "postgres", connect_map=ConnectMap.load()) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("master",)
+
+    wait_cluster(rds, plain)
     rds.modify_db_cluster(DBClusterIdentifier=plain, MasterUserPassword="a-new-Pa55word", ApplyImmediately=True)
     wait_cluster(rds, plain)
     endpoint = dbc.from_cluster(lab.clients(), plain, "target")

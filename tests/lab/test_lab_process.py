@@ -153,3 +153,22 @@ def test_demo_runs_its_stages_and_cleans_up(tmp_path: Path):
     assert [s["name"] for s in result["plan"]["steps"]][:2] == ["snapshot", "restore"]
     assert "[plan] done" in done.stderr
     assert not directory.exists()
+
+
+def test_a_lab_watching_a_process_stops_with_it(tmp_path: Path):
+    watched = subprocess.Popen(["sleep", "60"])
+    lab = Lab(tmp_path / "lab")
+    try:
+        state = lab.up(watch_pid=watched.pid)
+        lab.client("rds").create_db_cluster(
+            DBClusterIdentifier="w", Engine="aurora-postgresql", MasterUsername="m", MasterUserPassword="pw-12345678"
+        )
+        server = lab.state.server("w")
+        watched.kill()
+        watched.wait()
+        assert Lab._wait_gone(state.pid, 15)
+        assert not _alive(server.pid) and port_is_free(server.port)
+        assert lab.state.status == "stopped"
+    finally:
+        lab.down()
+    assert processes_using(lab.dir) == []

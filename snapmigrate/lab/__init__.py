@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from snapmigrate.errors import BadInput, NotFound, OperationFailed
 from snapmigrate.lab import state as labstate
+from snapmigrate.lab.postgres import alive as _alive
 from snapmigrate.lab.state import DEFAULT_DIR, REGION, LabState
 
 if TYPE_CHECKING:
@@ -52,12 +53,6 @@ class DownResult:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def _alive(pid: int) -> bool:
-    from snapmigrate.lab.postgres import _alive as alive
-
-    return alive(pid)
 
 
 def _is_our_daemon(pid: int, directory: Path) -> bool:

@@ -20,10 +20,10 @@ from typing import Any
 
 def _watch(pid: int, stopping: threading.Event, every: float = 1.0) -> None:
     """Stop the lab when process ``pid`` (a test session) is gone."""
-    from snapmigrate.lab.postgres import _alive
+    from snapmigrate.lab.postgres import alive
 
     while not stopping.wait(every):
-        if not _alive(pid):
+        if not alive(pid):
             logging.getLogger(__name__).info("process %s is gone: stopping", pid)
             stopping.set()
 
@@ -34,13 +34,13 @@ def serve(root: Path, *, port: int = 0, knobs: dict[str, Any] | None = None, wat
     from werkzeug.serving import make_server
 
     from snapmigrate.lab.glue import LabApp
-    from snapmigrate.lab.postgres import _hand_over
+    from snapmigrate.lab.postgres import hand_over
     from snapmigrate.lab.realism import Knobs
     from snapmigrate.lab.state import REGION
     from snapmigrate.lab.tls import self_signed
 
     tls = self_signed(root / "tls")
-    _hand_over(root / "tls")
+    hand_over(root / "tls")
     app = LabApp(
         DomainDispatcherApplication(create_backend_app), root, knobs=Knobs.from_dict(knobs or {}), tls=tls
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from snapmigrate.errors import BadInput, NotFound
-from snapmigrate.lab.postgres import PgServer, _hand_over, copy_tree
+from snapmigrate.lab.postgres import PgServer, copy_tree, hand_over
 from snapmigrate.lab.tlsproxy import ProxyHub
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class DataPlane:
     def _dir(self, kind: str, ident: str) -> Path:
         path = self.root / kind / f"{next(self._serial):04d}-{_safe(ident)}"
         path.parent.mkdir(parents=True, exist_ok=True)
-        _hand_over(path.parent)
+        hand_over(path.parent)
         return path
 
     def _settings(self) -> dict[str, str]:

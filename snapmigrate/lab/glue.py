@@ -30,7 +30,7 @@ from snapmigrate.lab.realism import FailRule, Knobs, Realism
 from snapmigrate.lab.tls import TlsFiles
 from snapmigrate.lab.tlsproxy import ProxyHub, server_context
 from snapmigrate.lab.topology import Topology
-from snapmigrate.lab.wire import AwsCall, Response, error_response, identify, throttle_code
+from snapmigrate.lab.wire import Response, encode_params, error_response, identify, throttle_code
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,6 @@ class LabApp:
 
     def forward(self, environ: dict[str, Any], body: bytes, params: dict[str, str] | None = None) -> Response:
         """Let moto answer (with rewritten form parameters when given)."""
-        from snapmigrate.lab.wire import encode_params
-
         if params is not None:
             body = encode_params(params)
         env = dict(environ)
@@ -233,5 +231,3 @@ class LabApp:
             return _json(200, {"stopping": True})
         return _json(404, {"error": f"no such lab route: {method} {CONTROL}{route}"})
 
-
-__all__ = ["AwsCall", "LabApp"]

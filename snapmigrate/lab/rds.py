@@ -20,7 +20,7 @@ from snapmigrate.lab.names import DnsNames
 from snapmigrate.lab.realism import Realism
 from snapmigrate.lab.state import Login
 from snapmigrate.lab.topology import Topology
-from snapmigrate.lab.wire import AwsCall, Response, encode_params, error_response
+from snapmigrate.lab.wire import AwsCall, Response, error_response
 
 log = logging.getLogger(__name__)
 
@@ -616,5 +616,3 @@ def _filter_instances(root: ET.Element, wanted: set[str]) -> None:
         if (_text(child, "DBClusterIdentifier") or "") not in wanted:
             container.remove(child)
 
-
-__all__ = ["RdsGlue", "Refused", "encode_params", "split_arn"]

@@ -16,7 +16,7 @@ import pytest
 
 from snapmigrate.errors import OperationFailed
 from snapmigrate.lab import Lab
-from snapmigrate.lab.postgres import _alive
+from snapmigrate.lab.postgres import alive
 from tests.lab.conftest import port_is_free, wait_cluster
 
 
@@ -36,7 +36,7 @@ def processes_using(directory: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if str(directory).encode() in cmdline and _alive(int(entry.name)):
+        if str(directory).encode() in cmdline and alive(int(entry.name)):
             found.append(int(entry.name))
     return found
 
@@ -85,14 +85,14 @@ def test_up_env_plan_down_leave_nothing_behind(tmp_path: Path):
     assert state is not None and len(state.servers) == 2
     pids = [state.pid, *(s.pid for s in state.servers if s.pid)]
     ports = [state.port, *(s.port for s in state.servers), *(s.endpoint_port for s in state.servers if s.endpoint_port)]
-    assert len(pids) == 3 and all(_alive(p) for p in pids)
+    assert len(pids) == 3 and all(alive(p) for p in pids)
     assert processes_using(directory)
 
     done = run("lab", "down", "--dir", str(directory))
     assert done.returncode == 0, done.stderr
     assert "removed" in done.stdout
     assert not directory.exists()
-    assert [p for p in pids if _alive(p)] == []
+    assert [p for p in pids if alive(p)] == []
     assert [p for p in ports if not port_is_free(p)] == []
     assert processes_using(directory) == []
 
@@ -105,9 +105,14 @@ def test_down_after_the_daemon_died_still_stops_the_servers(tmp_path: Path):
     state = lab.up()
     assert lab.up().pid == state.pid  # idempotent
     rds = lab.client("rds")
+    rds.create_db_cluster(DBClusterIdentifier="gone", Engine="aurora-postgresql", MasterUsername="m", MasterUserPassword="pw-12345678")
+    first = lab.state.server("gone")
+    lab.reset()  # moto forgets everything, and so does the data plane
+    assert rds.describe_db_clusters()["DBClusters"] == [] and lab.state.servers == ()
+    assert not alive(first.pid) and not Path(first.datadir).exists()
     rds.create_db_cluster(DBClusterIdentifier="orphan", Engine="aurora-postgresql", MasterUsername="m", MasterUserPassword="pw-12345678")
     server = lab.state.server("orphan")
-    assert server is not None and server.pid and _alive(server.pid)
+    assert server is not None and server.pid and alive(server.pid)
     os.kill(state.pid, signal.SIGKILL)
     Lab._wait_gone(state.pid, 10)
     assert not lab.is_running()
@@ -115,7 +120,7 @@ def test_down_after_the_daemon_died_still_stops_the_servers(tmp_path: Path):
         lab.knobs()
     result = lab.down()
     assert result.servers_stopped == 1 and result.removed
-    assert not _alive(server.pid) and port_is_free(server.port)
+    assert not alive(server.pid) and port_is_free(server.port)
     assert processes_using(lab.dir) == []
 
 
@@ -167,7 +172,7 @@ def test_a_lab_watching_a_process_stops_with_it(tmp_path: Path):
         watched.kill()
         watched.wait()
         assert Lab._wait_gone(state.pid, 15)
-        assert not _alive(server.pid) and port_is_free(server.port)
+        assert not alive(server.pid) and port_is_free(server.port)
         assert lab.state.status == "stopped"
     finally:
         lab.down()

@@ -367,11 +367,14 @@ class RdsGlue:
 
     def post_DeleteDBInstance(self, call: AwsCall, response: Response) -> None:
         instance_id = call.param("DBInstanceIdentifier") or ""
+        owner = self.topology.cluster_of(call.region, instance_id)
         self.topology.remove_instance(call.region, instance_id)
         self.realism.forget("instance", call.region, instance_id)
         ghost = _element(response.body, "DBInstance")
         if ghost is not None:
             _set(ghost, "DBInstanceStatus", "deleting")
+            if owner:
+                _set(ghost, "DBClusterIdentifier", owner)
             self.realism.begin("instance", call.region, instance_id, "deleting", ghost=ET.tostring(ghost))
 
     def post_ModifyDBInstance(self, call: AwsCall, response: Response) -> None:
@@ -499,9 +502,16 @@ class RdsGlue:
             return body
         region, action = call.region, call.action or ""
         poll = action.startswith("Describe")
-        if action == "DescribeDBClusters" and not call.param("DBClusterIdentifier") and not call.items("Filters.Filter"):
+        listing = not _filters(call.params) and not call.param("Marker")  # ghosts join first pages of plain listings
+        if action == "DescribeDBClusters" and listing and not call.param("DBClusterIdentifier"):
             _append_ghosts(root, "DBClusters", self.realism.ghosts("cluster", region))
-        if action == "DescribeDBInstances" and not call.param("DBInstanceIdentifier"):
+        only_cluster_filter = {name for name, _ in _filters(call.params).values()} <= {"db-cluster-id"}
+        if (
+            action == "DescribeDBInstances"
+            and only_cluster_filter
+            and not call.param("Marker")
+            and not call.param("DBInstanceIdentifier")
+        ):
             _append_ghosts(root, "DBInstances", self.realism.ghosts("instance", region))
         for el in root.iter(q("DBCluster")):
             cluster_id = _text(el, "DBClusterIdentifier") or ""

@@ -51,7 +51,9 @@ def test_resources_pass_through_transitional_states_for_n_polls(lab_knobs):
 
     assert statuses(instance, "DBInstanceStatus", 3) == ["creating", "creating", "available"]
     rds.delete_db_instance(DBInstanceIdentifier=f"{cluster_id}-1", SkipFinalSnapshot=True)
-    assert statuses(instance, "DBInstanceStatus", 2) == ["deleting", "deleting"]
+    members = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [cluster_id]}])["DBInstances"]
+    assert [(i["DBInstanceIdentifier"], i["DBInstanceStatus"]) for i in members] == [(f"{cluster_id}-1", "deleting")]
+    assert statuses(instance, "DBInstanceStatus", 1) == ["deleting"]
     with pytest.raises(rds.exceptions.DBInstanceNotFoundFault):
         instance()
 

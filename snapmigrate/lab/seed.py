@@ -171,6 +171,13 @@ def seed(
         params.update(EngineVersion="15.4", EnableCloudwatchLogsExports=["postgresql"])
     from snapmigrate.aws import aws_errors
 
+    with aws_errors("list the lab's clusters"):
+        taken = {c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]}
+    if cluster_id in taken:
+        raise BadInput(
+            f"the lab already has a cluster {cluster_id}: seed another with --cluster-id, "
+            "or start afresh with 'snapmigrate lab down' then 'lab up'"
+        )
     with aws_errors(f"create the seed cluster {cluster_id}"):
         rds.create_db_cluster(**params)
         if kind == "provisioned":

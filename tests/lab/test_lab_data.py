@@ -12,7 +12,7 @@ import pytest
 
 from snapmigrate.connectmap import ConnectMap
 from snapmigrate.db import connect as dbc
-from snapmigrate.errors import ConnectError
+from snapmigrate.errors import BadInput, ConnectError
 from tests.lab.conftest import PASSWORD, create_cluster, port_answers, wait_cluster, wait_snapshot
 from tests.lab_fixtures import unique_id
 
@@ -94,6 +94,8 @@ def test_seeded_v1_cluster_is_serverless_v1_with_data_and_dns(lab, lab_v1):
     cname = next(r for r in records if r["Type"] == "CNAME")
     assert cname["Name"].rstrip(".") == lab_v1.dns_record
     assert cname["ResourceRecords"][0]["Value"] == cluster["Endpoint"]
+    with pytest.raises(BadInput, match="already has a cluster legacy-v1"):
+        lab.seed("v1")
     notes = lab.state.notes
     assert notes["seed"]["cluster_id"] == lab_v1.cluster_id and notes["dns"]["zone_id"] == lab_v1.dns_zone_id
     assert lab.env()["SNAPMIGRATE_LAB_DNS_ZONE_ID"] == lab_v1.dns_zone_id

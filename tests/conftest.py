@@ -10,6 +10,8 @@ import pytest
 
 from snapmigrate.aws import AwsSettings, Clients
 
+pytest_plugins = ["tests.lab_fixtures"]
+
 MUTATING_PREFIXES = (
     "Create", "Delete", "Modify", "Restore", "Copy", "Add", "Remove", "Failover", "Reboot",
     "Start", "Stop", "Change", "Enable", "Disable", "Put", "Update", "Promote", "Rotate",

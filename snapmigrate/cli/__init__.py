@@ -32,6 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: name -> (module:attribute, one-line help). Imported on demand.
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("snapmigrate.cli.plan:plan", "Inspect a source cluster, run the preflight, print the plan."),
+    "lab": ("snapmigrate.cli.lab:lab", "The local Aurora (moto + real PostgreSQL): up, down, env, knobs, demo."),
 }
 
 log = logging.getLogger("snapmigrate")

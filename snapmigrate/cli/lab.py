@@ -1,0 +1,157 @@
+"""``snapmigrate lab up|down|env|knobs|demo``: the local Aurora."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from snapmigrate.cli import app_context, configure_logging, emit, global_options
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def dir_option(f: F) -> F:
+    return click.option(
+        "--dir",
+        "directory",
+        envvar="SNAPMIGRATE_LAB_DIR",
+        default=".snapmigrate-lab",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="The lab's directory (also SNAPMIGRATE_LAB_DIR).",
+    )(f)
+
+
+def knob_options(f: F) -> F:
+    options = [
+        click.option("--delay-polls", type=click.IntRange(min=0), help="Resources stay creating/modifying/... for N describe polls."),
+        click.option("--delay-seconds", type=click.FloatRange(min=0), help="... and for at least T seconds."),
+        click.option("--throttle-rate", type=click.FloatRange(0, 1), help="Fraction of AWS calls answered with throttling."),
+        click.option("--error-rate", type=click.FloatRange(0, 1), help="Fraction of AWS calls answered with HTTP 500/503."),
+        click.option("--knob-seed", "knob_seed", type=int, help="Seed of the random faults (same seed, same faults)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _knobs(values: dict[str, Any]) -> dict[str, Any]:
+    names = {"delay_polls": "delay_polls", "delay_seconds": "delay_seconds", "throttle_rate": "throttle_rate",
+             "error_rate": "error_rate", "knob_seed": "seed"}  # fmt: skip
+    return {knob: values[option] for option, knob in names.items() if values.get(option) is not None}
+
+
+@click.group(short_help="The local Aurora: moto + real PostgreSQL servers.")
+@global_options
+def lab() -> None:
+    """A local Aurora for trying snapmigrate without an AWS account: moto's
+    server for RDS, Route 53 and Secrets Manager, with one real PostgreSQL
+    server per Aurora PostgreSQL cluster, kept in step (snapshots are physical
+    copies, restores start servers from them, renames and deletes follow)."""
+
+
+@lab.command(short_help="Start the lab (and seed a source cluster).")
+@dir_option
+@click.option("--seed", type=click.Choice(["v1", "provisioned", "none"]), default="none", show_default=True, help="Create a source cluster with data.")
+@click.option("--scale", type=click.IntRange(min=1), default=1, show_default=True, help="pgbench scale of the seed (1 = 100,000 accounts).")
+@click.option("--cluster-id", help="Identifier of the seeded cluster (default legacy-v1 / legacy-prov).")
+@knob_options
+@global_options
+def up(directory: str, seed: str, scale: int, cluster_id: str | None, **kwargs: Any) -> None:
+    """Start the lab in --dir and return once it answers. Idempotent: a
+    running lab is reported as it is. Realism knobs are off unless given."""
+    from snapmigrate import lab as labapi
+    from snapmigrate.report import lab as report
+
+    app = app_context()
+    configure_logging(app)
+    result = labapi.up(directory, seed=seed, scale=scale, cluster_id=cluster_id, knobs=_knobs(kwargs) or None)
+    emit(app, result.to_dict(), lambda: report.up_table(result))
+
+
+@lab.command(short_help="Stop every server and the daemon; remove the directory.")
+@dir_option
+@click.option("--keep", is_flag=True, help="Keep the directory (data, logs).")
+@global_options
+def down(directory: str, keep: bool) -> None:
+    """Stop the lab's servers and daemon and remove --dir (unless --keep).
+    Idempotent; works even when the daemon has died."""
+    from snapmigrate.lab import Lab
+    from snapmigrate.report import lab as report
+
+    app = app_context()
+    configure_logging(app)
+    result = Lab(directory).down(keep=keep)
+    emit(app, result.to_dict(), lambda: report.down_table(result))
+
+
+@lab.command(short_help="Print export lines that point tools at the lab.")
+@dir_option
+@global_options
+def env(directory: str) -> None:
+    """Print the variables for boto3, the aws CLI, libpq and snapmigrate:
+    eval "$(snapmigrate lab env)"."""
+    from snapmigrate.lab import Lab
+    from snapmigrate.report import lab as report
+
+    app = app_context()
+    variables = Lab(directory).env()
+    emit(app, variables, lambda: report.env_lines(variables))
+
+
+@lab.command(short_help="Show or change the realism knobs of a running lab.")
+@dir_option
+@knob_options
+@click.option("--reset", is_flag=True, help="Back to the knobs the lab started with.")
+@click.option("--fail", "fail", metavar="ACTION[:CODE]", multiple=True, help="Make the next ACTION call fail (repeatable).")
+@global_options
+def knobs(directory: str, reset: bool, fail: tuple[str, ...], **kwargs: Any) -> None:
+    """Show the knobs; with options, change them first (the others stay)."""
+    from snapmigrate.lab import Lab
+    from snapmigrate.report import lab as report
+
+    app = app_context()
+    target = Lab(directory)
+    current = target.reset_knobs() if reset else target.knobs()
+    changes = _knobs(kwargs)
+    if changes:
+        current = target.set_knobs(**changes)
+    for item in fail:
+        action, _, code = item.partition(":")
+        current = target.fail_once(action, code or "InternalFailure")
+    emit(app, current.to_dict(), lambda: report.knobs_table(current))
+
+
+@lab.command(short_help="Up, seed, plan the migration of the seed, down.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Lab directory (default: a fresh temporary one).")
+@click.option("--scale", type=click.IntRange(min=1), default=2, show_default=True, help="pgbench scale of the seed.")
+@click.option("--keep", is_flag=True, help="Leave the lab running at the end.")
+@global_options
+def demo(directory: str | None, scale: int, keep: bool) -> None:
+    """The whole story against a local Aurora: start the lab, seed an Aurora
+    Serverless v1 cluster with data, plan its move to Serverless v2, and take
+    everything down again."""
+    import tempfile
+
+    from snapmigrate.lab import Lab
+    from snapmigrate.lab.demo import DemoContext, run_demo
+    from snapmigrate.report import lab as report
+
+    app = app_context()
+    configure_logging(app)
+    path = directory or tempfile.mkdtemp(prefix="snapmigrate-lab-")
+
+    def show(text: str) -> None:
+        if not app.json:
+            click.echo(text)
+
+    def progress(text: str) -> None:
+        if not app.quiet:
+            click.echo(text, err=True)
+
+    result = run_demo(DemoContext(lab=Lab(path), scale=scale, keep=keep, show=show, progress=progress))
+    emit(app, result.to_dict(), lambda: report.demo_table(result))
+    if result.error is not None:
+        raise result.error

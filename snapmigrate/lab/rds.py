@@ -1,0 +1,464 @@
+"""The RDS half of the glue: keep moto's clusters and the lab's servers in step.
+
+For each RDS call: check what AWS would refuse and moto accepts (``pre_*``),
+let moto answer, then make the data plane follow (``post_*``), synchronously,
+before the caller sees the answer. Every answer is then rewritten to what AWS
+would say: stable endpoint names, transitional statuses, true membership.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from snapmigrate.lab.answers import (
+    Answers,
+    clear_members,
+    cluster_filter,
+    element,
+    set_text,
+    split_arn,
+    without_filter,
+)
+from snapmigrate.lab.dataplane import DataPlane
+from snapmigrate.lab.names import DnsNames
+from snapmigrate.lab.realism import Realism
+from snapmigrate.lab.state import Login
+from snapmigrate.lab.topology import Topology
+from snapmigrate.lab.wire import AwsCall, Response, error_response
+
+log = logging.getLogger(__name__)
+
+POSTGRES = "aurora-postgresql"
+
+Forward = Callable[[dict[str, str] | None], Response]
+
+
+class Refused(Exception):
+    """The lab answers this call with an AWS error instead of passing it to moto."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class RdsGlue:
+    """Pre-checks, data-plane effects and answer rewriting for RDS calls."""
+
+    inner: Any
+    plane: DataPlane
+    topology: Topology
+    realism: Realism
+    names: DnsNames
+
+    # -- moto's state, read through its own API -----------------------------
+
+    def _rds(self, region: str) -> Any:
+        return self.inner.rds(region)
+
+    def cluster(self, region: str, cluster_id: str) -> dict[str, Any] | None:
+        import botocore.exceptions
+
+        try:
+            found = self._rds(region).describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"]
+        except botocore.exceptions.ClientError:
+            return None
+        return found[0] if found else None
+
+    def snapshot(self, region: str, snapshot_id: str) -> dict[str, Any] | None:
+        import botocore.exceptions
+
+        try:
+            found = self._rds(region).describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)[
+                "DBClusterSnapshots"
+            ]
+        except botocore.exceptions.ClientError:
+            return None
+        return found[0] if found else None
+
+    def _exists(self, region: str, cluster_id: str) -> bool:
+        return self.cluster(region, cluster_id) is not None or cluster_id in self.realism.ghosts("cluster", region)
+
+    def _require_available(self, region: str, cluster_id: str | None) -> None:
+        status = self.realism.busy("cluster", region, cluster_id) if cluster_id else None
+        if status:
+            raise Refused(
+                "InvalidDBClusterStateFault",
+                f"DbCluster {cluster_id} is in {status} state but expected it to be one of available.",
+            )
+
+    def _require_snapshot_available(self, region: str, snapshot_id: str | None) -> None:
+        status = self.realism.busy("snapshot", region, snapshot_id) if snapshot_id else None
+        if status:
+            raise Refused(
+                "InvalidDBClusterSnapshotStateFault",
+                f"Snapshot {snapshot_id} is in {status} state but expected it to be available.",
+            )
+
+    # -- the call -----------------------------------------------------------
+
+    def handle(self, call: AwsCall, forward: Forward) -> tuple[Response, bool]:
+        """Answer ``call``; the flag says whether the lab's state may have changed."""
+        action = call.action or ""
+        pre = getattr(self, f"pre_{action}", None)
+        post = getattr(self, f"post_{action}", None)
+        params: dict[str, str] | None = None
+        try:
+            if pre is not None:
+                params = pre(call)
+        except Refused as e:
+            return error_response(call, e.code, e.message), False
+        response = forward(params)
+        changed = False
+        if response.ok and post is not None:
+            try:
+                post(call if params is None else AwsCall(call.service, call.region, call.action, call.protocol, params), response)
+            except Refused as e:
+                return error_response(call, e.code, e.message), True
+            except Exception as e:
+                log.exception("the data plane failed to follow %s", action)
+                return error_response(call, "InternalFailure", f"the snapmigrate lab could not follow {action}: {e}"), True
+            changed = True
+        return self.rewrite(call, response), changed
+
+    # -- clusters -----------------------------------------------------------
+
+    def pre_CreateDBCluster(self, call: AwsCall) -> None:
+        cluster_id = call.param("DBClusterIdentifier") or ""
+        if self._exists(call.region, cluster_id):
+            raise Refused("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+        if (
+            call.param("Engine") == POSTGRES
+            and not call.param("MasterUserPassword")
+            and not call.flag("ManageMasterUserPassword")
+            and not call.param("GlobalClusterIdentifier")
+            and not call.param("ReplicationSourceIdentifier")
+        ):
+            raise Refused(
+                "InvalidParameterValue",
+                "The parameter MasterUserPassword must be provided and must not be blank (or set ManageMasterUserPassword).",
+            )
+
+    def post_CreateDBCluster(self, call: AwsCall, response: Response) -> None:
+        region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
+        self.topology.add_cluster(region, cluster_id)
+        self.realism.begin("cluster", region, cluster_id, "creating")
+        cluster = self.cluster(region, cluster_id) or {}
+        if cluster.get("Engine") != POSTGRES:
+            return
+        password = call.param("MasterUserPassword") or self._managed_password(region, cluster)
+        try:
+            self.plane.create(region, cluster_id, cluster.get("MasterUsername") or "postgres", password, cluster.get("DatabaseName"))
+            self._automated_copies(region, cluster_id)
+        except Exception:
+            self._undo_cluster(region, cluster_id)
+            raise
+
+    def pre_RestoreDBClusterFromSnapshot(self, call: AwsCall) -> dict[str, str] | None:
+        cluster_id = call.param("DBClusterIdentifier") or ""
+        if self._exists(call.region, cluster_id):
+            raise Refused("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+        snap_region, snap_id = split_arn(call.param("SnapshotIdentifier") or "", call.region)
+        self._require_snapshot_available(snap_region, snap_id)
+        snapshot = self.snapshot(snap_region, snap_id)
+        if snapshot and snapshot.get("Engine") == POSTGRES and not self.plane.has_copy(snap_region, snap_id):
+            raise Refused(
+                "InvalidDBClusterSnapshotStateFault",
+                f"the snapmigrate lab holds no data for snapshot {snap_id} (taken before this lab started?)",
+            )
+        if snap_region == call.region and snap_id != call.param("SnapshotIdentifier"):
+            # moto does not resolve a snapshot ARN; AWS does.
+            return {**call.params, "SnapshotIdentifier": snap_id}
+        return None
+
+    def post_RestoreDBClusterFromSnapshot(self, call: AwsCall, response: Response) -> None:
+        region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
+        self.topology.add_cluster(region, cluster_id)
+        self.realism.begin("cluster", region, cluster_id, "creating")
+        snap_region, snap_id = split_arn(call.param("SnapshotIdentifier") or "", region)
+        if not self.plane.has_copy(snap_region, snap_id):
+            return
+        try:
+            self.plane.restore(region, snap_region, snap_id, cluster_id)
+            for auto in self._automated_ids(region, cluster_id):
+                self.plane.share(region, auto, snap_region, snap_id)
+        except Exception:
+            self._undo_cluster(region, cluster_id)
+            raise
+
+    def pre_RestoreDBClusterToPointInTime(self, call: AwsCall) -> None:
+        cluster_id = call.param("DBClusterIdentifier") or ""
+        if self._exists(call.region, cluster_id):
+            raise Refused("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+        self._require_available(call.region, call.param("SourceDBClusterIdentifier"))
+
+    def post_RestoreDBClusterToPointInTime(self, call: AwsCall, response: Response) -> None:
+        region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
+        source = call.param("SourceDBClusterIdentifier") or ""
+        self.topology.add_cluster(region, cluster_id)
+        self.realism.begin("cluster", region, cluster_id, "creating")
+        if not self.plane.has_server(region, source):
+            return
+        try:
+            autos = self._automated_ids(region, cluster_id)
+            self.plane.clone(region, source, cluster_id, autos[0] if autos else f"lab-pitr-{cluster_id}")
+            for auto in autos[1:]:
+                self.plane.share(region, auto, region, autos[0])
+        except Exception:
+            self._undo_cluster(region, cluster_id)
+            raise
+
+    def pre_ModifyDBCluster(self, call: AwsCall) -> None:
+        cluster_id = call.param("DBClusterIdentifier") or ""
+        if self.cluster(call.region, cluster_id) is None:
+            # moto crashes (HTTP 500) here; AWS says the cluster is not found.
+            raise Refused("DBClusterNotFoundFault", f"DBCluster {cluster_id} not found.")
+        self._require_available(call.region, cluster_id)
+        new_id = call.param("NewDBClusterIdentifier")
+        if new_id and new_id != cluster_id and self._exists(call.region, new_id):
+            # moto silently replaces the other cluster.
+            raise Refused("DBClusterAlreadyExistsFault", f"DB Cluster {new_id} already exists")
+
+    def post_ModifyDBCluster(self, call: AwsCall, response: Response) -> None:
+        region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
+        new_id = call.param("NewDBClusterIdentifier")
+        status = "modifying"
+        if new_id and new_id != cluster_id:
+            self.plane.rename(region, cluster_id, new_id)
+            self.topology.rename_cluster(region, cluster_id, new_id)
+            self.realism.rename("cluster", region, cluster_id, new_id)
+            cluster_id, status = new_id, "renaming"
+        if self.plane.has_server(region, cluster_id):
+            if call.param("MasterUserPassword"):
+                self.plane.set_password(region, cluster_id, call.param("MasterUserPassword") or "")
+            elif call.flag("ManageMasterUserPassword"):
+                cluster = self.cluster(region, cluster_id) or {}
+                self.plane.set_password(region, cluster_id, self._managed_password(region, cluster))
+            elif call.flag("RotateMasterUserPassword"):
+                # moto rotates without a rotation function: the secret is left with no
+                # AWSCURRENT value. Follow it when it is readable, else keep the password.
+                cluster = self.cluster(region, cluster_id) or {}
+                try:
+                    password = self._managed_password(region, cluster)
+                except Exception as e:
+                    log.warning("cluster %s: rotated secret unreadable (%s); password unchanged", cluster_id, type(e).__name__)
+                else:
+                    self.plane.set_password(region, cluster_id, password)
+        self.realism.begin("cluster", region, cluster_id, status)
+
+    def pre_DeleteDBCluster(self, call: AwsCall) -> None:
+        region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
+        self._require_available(region, cluster_id)
+        if self.topology.members(region, cluster_id):
+            raise Refused(
+                "InvalidDBClusterStateFault",
+                "Cluster cannot be deleted, it still contains DB instances in non-deleting state.",
+            )
+        final = call.param("FinalDBSnapshotIdentifier")
+        if not call.flag("SkipFinalSnapshot") and not final:
+            # moto deletes without a final snapshot; AWS refuses.
+            raise Refused(
+                "InvalidParameterCombination",
+                "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
+            )
+        if final and not call.flag("SkipFinalSnapshot") and self.plane.has_server(region, cluster_id):
+            if self.snapshot(region, final) is not None:
+                return  # moto answers DBClusterSnapshotAlreadyExistsFault
+            self.plane.snapshot(region, cluster_id, final)
+
+    def post_DeleteDBCluster(self, call: AwsCall, response: Response) -> None:
+        region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
+        self.plane.delete(region, cluster_id)
+        self.topology.remove_cluster(region, cluster_id)
+        self.realism.forget("cluster", region, cluster_id)
+        ghost = element(response.body, "DBCluster")
+        if ghost is not None:
+            set_text(ghost, "Status", "deleting")
+            clear_members(ghost)
+            self.realism.begin("cluster", region, cluster_id, "deleting", ghost=ET.tostring(ghost))
+
+    def pre_FailoverDBCluster(self, call: AwsCall) -> None:
+        self._require_available(call.region, call.param("DBClusterIdentifier"))
+
+    def post_FailoverDBCluster(self, call: AwsCall, response: Response) -> None:
+        cluster_id = call.param("DBClusterIdentifier") or ""
+        self.topology.failover(call.region, cluster_id, call.param("TargetDBInstanceIdentifier"))
+        self.realism.begin("cluster", call.region, cluster_id, "failing-over")
+
+    def post_StopDBCluster(self, call: AwsCall, response: Response) -> None:
+        cluster_id = call.param("DBClusterIdentifier") or ""
+        if self.plane.has_server(call.region, cluster_id):
+            self.plane.server(call.region, cluster_id).stop()
+        self.realism.begin("cluster", call.region, cluster_id, "stopping")
+
+    def post_StartDBCluster(self, call: AwsCall, response: Response) -> None:
+        cluster_id = call.param("DBClusterIdentifier") or ""
+        if self.plane.has_server(call.region, cluster_id):
+            self.plane.server(call.region, cluster_id).start()
+        self.realism.begin("cluster", call.region, cluster_id, "starting")
+
+    # -- snapshots ----------------------------------------------------------
+
+    def pre_CreateDBClusterSnapshot(self, call: AwsCall) -> None:
+        self._require_available(call.region, call.param("DBClusterIdentifier"))
+
+    def post_CreateDBClusterSnapshot(self, call: AwsCall, response: Response) -> None:
+        region = call.region
+        cluster_id = call.param("DBClusterIdentifier") or ""
+        snapshot_id = call.param("DBClusterSnapshotIdentifier") or ""
+        if self.plane.has_server(region, cluster_id):
+            try:
+                self.plane.snapshot(region, cluster_id, snapshot_id)
+            except Exception:
+                self._rds(region).delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot_id)
+                raise
+        self.realism.begin("snapshot", region, snapshot_id, "creating")
+        self.realism.begin("cluster", region, cluster_id, "backing-up")
+
+    def pre_CopyDBClusterSnapshot(self, call: AwsCall) -> None:
+        src_region, src_id = split_arn(call.param("SourceDBClusterSnapshotIdentifier") or "", call.region)
+        self._require_snapshot_available(src_region, src_id)
+
+    def post_CopyDBClusterSnapshot(self, call: AwsCall, response: Response) -> None:
+        src_region, src_id = split_arn(call.param("SourceDBClusterSnapshotIdentifier") or "", call.region)
+        target = call.param("TargetDBClusterSnapshotIdentifier") or ""
+        if self.plane.has_copy(src_region, src_id):
+            self.plane.copy_snapshot(src_region, src_id, call.region, target)
+        self.realism.begin("snapshot", call.region, target, "copying")
+
+    def pre_DeleteDBClusterSnapshot(self, call: AwsCall) -> None:
+        self._require_snapshot_available(call.region, call.param("DBClusterSnapshotIdentifier"))
+
+    def post_DeleteDBClusterSnapshot(self, call: AwsCall, response: Response) -> None:
+        self.plane.delete_snapshot(call.region, call.param("DBClusterSnapshotIdentifier") or "")
+
+    # -- instances ----------------------------------------------------------
+
+    def post_CreateDBInstance(self, call: AwsCall, response: Response) -> None:
+        cluster_id = call.param("DBClusterIdentifier")
+        instance_id = call.param("DBInstanceIdentifier") or ""
+        if cluster_id:
+            self.topology.add_instance(call.region, instance_id, cluster_id, int(call.param("PromotionTier") or 1))
+        self.realism.begin("instance", call.region, instance_id, "creating")
+
+    def post_DeleteDBInstance(self, call: AwsCall, response: Response) -> None:
+        instance_id = call.param("DBInstanceIdentifier") or ""
+        owner = self.topology.cluster_of(call.region, instance_id)
+        self.topology.remove_instance(call.region, instance_id)
+        self.realism.forget("instance", call.region, instance_id)
+        ghost = element(response.body, "DBInstance")
+        if ghost is not None:
+            set_text(ghost, "DBInstanceStatus", "deleting")
+            if owner:
+                set_text(ghost, "DBClusterIdentifier", owner)
+            self.realism.begin("instance", call.region, instance_id, "deleting", ghost=ET.tostring(ghost))
+
+    def post_ModifyDBInstance(self, call: AwsCall, response: Response) -> None:
+        instance_id = call.param("DBInstanceIdentifier") or ""
+        new_id = call.param("NewDBInstanceIdentifier")
+        status = "modifying"
+        if new_id and new_id != instance_id:
+            self.topology.rename_instance(call.region, instance_id, new_id)
+            self.realism.rename("instance", call.region, instance_id, new_id)
+            instance_id, status = new_id, "renaming"
+        self.realism.begin("instance", call.region, instance_id, status)
+
+    def post_RebootDBInstance(self, call: AwsCall, response: Response) -> None:
+        self.realism.begin("instance", call.region, call.param("DBInstanceIdentifier") or "", "rebooting")
+
+    def pre_DescribeDBInstances(self, call: AwsCall) -> dict[str, str] | None:
+        """Take the ``db-cluster-id`` filter out: the lab applies it from true membership."""
+        wanted = cluster_filter(call.params)
+        if wanted is None:
+            return None
+        return without_filter(call.params, "db-cluster-id")
+
+    # -- helpers ------------------------------------------------------------
+
+    def _managed_password(self, region: str, cluster: dict[str, Any]) -> str:
+        """The password in the cluster's managed secret (its username made the master's, as in AWS)."""
+        arn = (cluster.get("MasterUserSecret") or {}).get("SecretArn")
+        if not arn:
+            raise Refused("InvalidParameterValue", "the cluster has neither a master password nor a managed secret")
+        sm = self.inner.client("secretsmanager", region)
+        data = json.loads(sm.get_secret_value(SecretId=arn).get("SecretString") or "{}")
+        user = cluster.get("MasterUsername")
+        if user and data.get("username") != user:
+            data["username"] = user
+            sm.put_secret_value(SecretId=arn, SecretString=json.dumps(data))
+        return str(data.get("password") or "")
+
+    def _automated_ids(self, region: str, cluster_id: str) -> list[str]:
+        snaps = self._rds(region).describe_db_cluster_snapshots(DBClusterIdentifier=cluster_id, SnapshotType="automated")
+        return [s["DBClusterSnapshotIdentifier"] for s in snaps["DBClusterSnapshots"]]
+
+    def _automated_copies(self, region: str, cluster_id: str) -> None:
+        for snapshot_id in self._automated_ids(region, cluster_id):
+            if not self.plane.has_copy(region, snapshot_id):
+                self.plane.snapshot(region, cluster_id, snapshot_id)
+
+    def _undo_cluster(self, region: str, cluster_id: str) -> None:
+        """Take back a cluster moto created when its server could not be made."""
+        rds = self._rds(region)
+        try:
+            for snapshot_id in self._automated_ids(region, cluster_id):
+                rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot_id)
+            rds.modify_db_cluster(DBClusterIdentifier=cluster_id, DeletionProtection=False, ApplyImmediately=True)
+            rds.delete_db_cluster(DBClusterIdentifier=cluster_id, SkipFinalSnapshot=True)
+        except Exception as e:
+            log.warning("could not take back cluster %s: %s", cluster_id, e)
+        self.plane.delete(region, cluster_id)
+        self.topology.remove_cluster(region, cluster_id)
+        self.realism.forget("cluster", region, cluster_id)
+
+    def reconcile(self, regions: set[str]) -> None:
+        """Drop servers and copies whose cluster or snapshot moto no longer has (e.g. after a reset)."""
+        for region in regions:
+            rds = self._rds(region)
+            clusters = {c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]}
+            snapshots = {s["DBClusterSnapshotIdentifier"] for s in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]}
+            for r, cluster_id in list(self.plane.servers):
+                if r == region and cluster_id not in clusters:
+                    self.plane.delete(region, cluster_id)
+            for r, snapshot_id in list(self.plane.copies):
+                if r == region and snapshot_id not in snapshots:
+                    self.plane.delete_snapshot(region, snapshot_id)
+
+    def routes(self, regions: set[str]) -> tuple[dict[str, str], list[Login]]:
+        """The connect map (every endpoint of a served cluster -> its server) and pgpass logins."""
+        routes: dict[str, str] = {}
+        logins: list[Login] = []
+        for region in sorted(regions):
+            rds = self._rds(region)
+            clusters = rds.describe_db_clusters()["DBClusters"]
+            instances = rds.describe_db_instances()["DBInstances"]
+            for cluster in clusters:
+                cluster_id = cluster["DBClusterIdentifier"]
+                if not self.plane.has_server(region, cluster_id):
+                    continue
+                server = self.plane.server(region, cluster_id)
+                endpoint = self.plane.endpoint_port(region, cluster_id)
+                local = f"127.0.0.1:{endpoint}"
+                port = int(cluster.get("Port") or 5432)
+                hosts = [cluster.get("Endpoint"), cluster.get("ReaderEndpoint")]
+                for inst in instances:
+                    owner = self.topology.cluster_of(region, inst["DBInstanceIdentifier"]) or inst.get("DBClusterIdentifier")
+                    if owner == cluster_id and inst.get("Endpoint", {}).get("Address"):
+                        hosts.append(inst["Endpoint"]["Address"])
+                for host in filter(None, hosts):
+                    name = self.names.host(str(host))
+                    routes[f"{name}:{port}"] = local
+                    logins.append(Login(name, str(endpoint), server.user, server.password))
+                logins.append(Login("127.0.0.1", str(endpoint), server.user, server.password))
+                logins.append(Login("127.0.0.1", str(server.port), server.user, server.password))
+                logins.append(Login("*", "*", server.user, server.password))
+        return routes, logins
+
+    def rewrite(self, call: AwsCall, response: Response) -> Response:
+        return Answers(self.names, self.realism, self.topology).rewrite(call, response)

@@ -1,0 +1,64 @@
+"""Helpers for the lab's own tests."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+import pytest
+
+PASSWORD = "lab-test-Pa55word"
+
+
+def wait_cluster(rds: Any, cluster_id: str, status: str = "available", polls: int = 50) -> dict[str, Any]:
+    """Poll until the cluster shows ``status``; the statuses seen on the way."""
+    for _ in range(polls):
+        cluster: dict[str, Any] = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+        if cluster["Status"] == status:
+            return cluster
+        time.sleep(0.02)
+    raise AssertionError(f"{cluster_id} never became {status}")
+
+
+def wait_snapshot(rds: Any, snapshot_id: str, polls: int = 50) -> dict[str, Any]:
+    for _ in range(polls):
+        snap: dict[str, Any] = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)["DBClusterSnapshots"][0]
+        if snap["Status"] == "available":
+            return snap
+        time.sleep(0.02)
+    raise AssertionError(f"{snapshot_id} never became available")
+
+
+def create_cluster(rds: Any, cluster_id: str, **overrides: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "DBClusterIdentifier": cluster_id,
+        "Engine": "aurora-postgresql",
+        "EngineVersion": "15.4",
+        "MasterUsername": "master",
+        "MasterUserPassword": PASSWORD,
+    }
+    params.update(overrides)
+    rds.create_db_cluster(**params)
+    return wait_cluster(rds, cluster_id)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def port_answers(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def rds(lab: Any) -> Any:
+    return lab.client("rds")

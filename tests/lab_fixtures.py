@@ -1,0 +1,64 @@
+"""Fixtures for tests that need a local Aurora (registered in tests/conftest.py).
+
+- ``lab``: one lab for the whole session (started on first use, taken down at
+  the end), realism on: every resource passes through its transitional state
+  for one describe poll, as AWS's do for minutes. Tests share it: use unique
+  cluster and snapshot identifiers (``unique_id``).
+- ``lab_knobs``: the session lab, knobs restored to the session's after the test.
+- ``lab_env``: the environment (AWS_ENDPOINT_URL, dummy credentials, connect
+  map, PGPASSFILE) pointed at the session lab for this test.
+- ``lab_v1``: the session lab's seeded Aurora Serverless v1 cluster (scale 1).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+#: The session lab's knobs: realistic but cheap (no throttling, which costs
+#: real backoff sleeps in botocore; tests turn it on where they need it).
+TEST_KNOBS: dict[str, Any] = {"delay_polls": 1, "seed": 1234}
+
+_ids = itertools.count(1)
+
+
+def unique_id(prefix: str = "t") -> str:
+    """A cluster/snapshot identifier no other test of this session uses."""
+    return f"{prefix}-{next(_ids)}"
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from snapmigrate.lab import Lab
+
+    instance = Lab(tmp_path_factory.mktemp("lab") / "lab")
+    instance.up(knobs=TEST_KNOBS, watch_pid=os.getpid())  # no leftover servers if pytest is killed
+    try:
+        yield instance
+    finally:
+        instance.down()
+
+
+@pytest.fixture
+def lab_knobs(lab: Any) -> Iterator[Any]:
+    """The session lab; whatever knobs the test sets are undone afterwards."""
+    yield lab
+    lab.reset_knobs()
+
+
+@pytest.fixture
+def lab_env(lab: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env: dict[str, str] = lab.env()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture(scope="session")
+def lab_v1(lab: Any) -> Any:
+    """The seeded v1 source (``legacy-v1``, database ``app``): treat it as read-only."""
+    return lab.seed("v1", scale=1)

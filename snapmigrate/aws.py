@@ -134,7 +134,7 @@ class Clients:
             if self.session.get_credentials() is None:
                 raise CredentialsMissing(CREDENTIALS_HELP)
             config = Config(
-                retries={"mode": "standard", "max_attempts": self.settings.max_attempts},
+                retries={"mode": "standard", "total_max_attempts": self.settings.max_attempts},
                 connect_timeout=10,
                 read_timeout=60,
                 user_agent_extra="snapmigrate",

@@ -66,7 +66,7 @@ class DataPlane:
     def _dir(self, kind: str, ident: str) -> Path:
         path = self.root / kind / f"{next(self._serial):04d}-{_safe(ident)}"
         path.parent.mkdir(parents=True, exist_ok=True)
-        hand_over(path.parent)
+        hand_over(path.parent, recursive=False)
         return path
 
     def _settings(self) -> dict[str, str]:

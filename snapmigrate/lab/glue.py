@@ -111,7 +111,8 @@ class LabApp:
                     self.publish()
             else:
                 response = self.forward(environ, body)
-        lost = self.realism.fault(call.action, after=True, throttle_code=throttle_code(call))
+        # Only a call that did its work can lose its answer.
+        lost = self.realism.fault(call.action, after=True, throttle_code=throttle_code(call)) if response.status < 400 else None
         if lost is not None:
             log.info("lost the answer of %s (%s)", call.action, lost.code)
             return error_response(call, lost.code, lost.message, lost.status or 500)

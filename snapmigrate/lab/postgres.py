@@ -84,18 +84,25 @@ def _run_as() -> str | None:
     return RUN_AS_USER
 
 
-def hand_over(path: Path) -> None:
-    """Let the server user own ``path`` and traverse every parent (root only)."""
+def hand_over(path: Path, *, recursive: bool = True) -> None:
+    """Let the server user own ``path`` (and, if ``recursive``, what is in it) and
+    traverse every parent (root only).
+
+    Parents of data directories are handed over without recursing: a walk
+    would race with servers and backups writing (or removing) files below.
+    """
     user = _run_as()
     if user is None:
         return
     import pwd
 
     entry = pwd.getpwnam(user)
-    if not path.is_dir():
-        os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-    for root, dirs, files in os.walk(path):
-        for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
+    names: list[str] = [str(path)]
+    if recursive and path.is_dir():
+        for root, dirs, files in os.walk(path):
+            names += [os.path.join(root, n) for n in (*dirs, *files)]
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
             os.chown(name, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
     parent = path.resolve().parent
     while True:
@@ -128,10 +135,11 @@ def run_pg(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: f
     except subprocess.TimeoutExpired as e:
         raise OperationFailed(f"{Path(args[0]).name} did not finish within {timeout:.0f} s") from e
     if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise OperationFailed(
-            f"{Path(args[0]).name} failed (exit {done.returncode}): {detail[-1] if detail else 'no output'}"
-        )
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        # The first error says why; later ones are often only the cleanup failing.
+        errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()]
+        detail = "; ".join(errors[:2]) if errors else (lines[-1] if lines else "no output")
+        raise OperationFailed(f"{Path(args[0]).name} failed (exit {done.returncode}): {detail}")
     return done.stdout
 
 
@@ -264,7 +272,7 @@ class PgServer:
         if target.exists():
             raise BadInput(f"{target} already exists: refusing to overwrite a copy")
         target.parent.mkdir(parents=True, exist_ok=True)
-        _hand_over(target.parent)
+        _hand_over(target.parent, recursive=False)
         run_pg(
             [
                 binary("pg_basebackup"),

@@ -23,6 +23,7 @@ from snapmigrate import connectmap
 from snapmigrate.errors import SnapmigrateError
 from snapmigrate.lab import state as labstate
 from snapmigrate.lab.dataplane import DataPlane
+from snapmigrate.lab.dns import dns_routes
 from snapmigrate.lab.inner import InnerClients
 from snapmigrate.lab.names import DnsNames
 from snapmigrate.lab.rds import RdsGlue
@@ -111,6 +112,8 @@ class LabApp:
                     self.publish()
             else:
                 response = self.forward(environ, body)
+                if call.service == "route53" and not (call.action or "").startswith(READ_ONLY_PREFIXES):
+                    self.publish()
         # Only a call that did its work can lose its answer.
         lost = self.realism.fault(call.action, after=True, throttle_code=throttle_code(call)) if response.status < 400 else None
         if lost is not None:
@@ -148,6 +151,7 @@ class LabApp:
         with self.lock:
             self.rds.reconcile(self.regions)
             routes, logins = self.rds.routes(self.regions)
+            routes.update(dns_routes(self.inner.client("route53", labstate.REGION), routes))
             connectmap.write(self.root / labstate.CONNECT_MAP, routes)
             labstate.write_pgpass(self.root / labstate.PGPASS, logins)
             labstate.write(self.root, self.state())

@@ -273,3 +273,33 @@ def test_managed_and_changed_master_passwords_reach_postgres(lab, lab_env):
     # and the lab's pgpass follows, so libpq alone gets in
     with dbc.connect(endpoint, "postgres", connect_map=ConnectMap.load()) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_cname_reaches_the_server_of_the_endpoint_it_points_at(lab, rds):
+    """Route 53 in the lab resolves: UPSERT a CNAME and the record name follows."""
+    first, second = source_with_rows(lab, rds, 3), source_with_rows(lab, rds, 7)
+    ends = {c: rds.describe_db_clusters(DBClusterIdentifier=c)["DBClusters"][0]["Endpoint"] for c in (first, second)}
+    r53 = lab.client("route53")
+    zone = r53.create_hosted_zone(Name=f"{first}.example", CallerReference=first)["HostedZone"]["Id"]
+    name = f"db.{first}.example"
+
+    def point(value: str, **extra: Any) -> None:
+        rrset = {"Name": name, "Type": "CNAME", "TTL": 5, "ResourceRecords": [{"Value": value}], **extra}
+        r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": rrset}]})
+
+    def rows_via_name() -> str:
+        ep = dbc.Endpoint("app", name, 5432, user="master", password=PASSWORD)
+        with dbc.connect(ep, "app", connect_map=ConnectMap.load(lab.connect_map_path)) as conn:
+            return str(conn.execute("SELECT count(*) FROM t").fetchone()[0])
+
+    point(ends[first])
+    assert routes(lab)[f"{name}:5432"] == routes(lab)[f"{ends[first]}:5432"]
+    assert rows_via_name() == "3"
+    point(ends[second])
+    assert rows_via_name() == "7"
+    # a weighted set answers with its heaviest member
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [
+        {"Action": "DELETE", "ResourceRecordSet": {"Name": name, "Type": "CNAME", "TTL": 5, "ResourceRecords": [{"Value": ends[second]}]}}]})
+    point(ends[first], SetIdentifier="blue", Weight=10)
+    point(ends[second], SetIdentifier="green", Weight=200)
+    assert rows_via_name() == "7"

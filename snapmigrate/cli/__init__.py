@@ -32,6 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: name -> (module:attribute, one-line help). Imported on demand.
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("snapmigrate.cli.plan:plan", "Inspect a source cluster, run the preflight, print the plan."),
+    "verify": ("snapmigrate.cli.verify:verify", "Compare two databases or clusters: schema, row counts, checksums."),
 }
 
 log = logging.getLogger("snapmigrate")

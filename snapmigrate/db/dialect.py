@@ -375,6 +375,15 @@ SELECT nsp.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
             )
         )
 
+    @staticmethod
+    def sequence_values() -> Query:
+        return Query(
+            sql.SQL(
+                "SELECT schemaname::text, sequencename::text, last_value FROM pg_sequences"
+                " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
+            )
+        )
+
     # -- data ---------------------------------------------------------------------
 
     @staticmethod

@@ -5,15 +5,21 @@ changed after a snapshot, so their differences read as drift, not corruption.
 requests the snapshot; ``verify`` and ``cutover`` capture them again and call
 :func:`changed_since`.
 
-Counters lag writes. From PostgreSQL 15 a backend publishes its counters when
-it goes idle, at most once a second (``PGSTAT_MIN_INTERVAL``), so a committed
-write may be invisible for up to ~1 s (longer under stats lock contention);
-up to 14 the statistics collector lags about 0.5 s. A lag can only hide drift,
-so callers wait before the capture that must see a write: :data:`FLUSH_DELAY_S`
-after the snapshot for the AFTER capture (a writer can also call
-``pg_stat_force_next_flush()`` in its own session). Counters that went DOWN
-mean statistics were reset (crash, failover, ``pg_stat_reset``): those tables
-are reported by :func:`reset_since`, never silently treated as unchanged.
+Counters lag writes (measured on PostgreSQL 18, see docs/verify.md). From
+15 on, a backend publishes its counters when it goes idle -- but at most once
+a second: a write made within 1 s of its previous flush (a fresh connection
+flushes while logging in) waits for the idle timer, 10 s
+(``PGSTAT_IDLE_INTERVAL``), or for the session to end; a session that never
+idles publishes at least every 60 s. Up to 14 the statistics collector lags
+about 0.5 s. A writer can publish at once with ``pg_stat_force_next_flush()``
+(15+). A capture that must see every earlier write therefore waits
+:data:`FLUSH_DELAY_S` after that write: ``migrate`` waits that long after the
+snapshot before its AFTER capture, and ``verify`` waits until that long after
+its own snapshot before re-reading the counters. A late counter can only make
+drift look like corruption (an alarm), or make a table read as "changed around
+the snapshot"; counters that went DOWN mean statistics were reset (crash,
+failover, ``pg_stat_reset``): those tables are reported by :func:`reset_since`,
+never treated as unchanged.
 """
 
 from __future__ import annotations
@@ -33,8 +39,8 @@ if TYPE_CHECKING:
     from snapmigrate.connectmap import ConnectMap
     from snapmigrate.db.connect import Endpoint
 
-#: How long to wait after a write before counters surely show it (PG 15+: 1 s, plus margin).
-FLUSH_DELAY_S = 1.5
+#: How long after a write its counters surely show (PG 15+: the 10 s idle flush, plus margin).
+FLUSH_DELAY_S = 11.0
 
 
 class TableKey(NamedTuple):
@@ -59,6 +65,8 @@ class WriteCounters:
     server: str
     tables: Mapping[TableKey, Counts] = field(default_factory=dict)
     stats_reset: Mapping[str, str | None] = field(default_factory=dict)
+    #: Sequences have no write counters: their last values stand in.
+    sequences: Mapping[TableKey, int | None] = field(default_factory=dict)
 
     @property
     def databases(self) -> tuple[str, ...]:
@@ -74,6 +82,10 @@ class WriteCounters:
                  "n_tup_ins": c.inserted, "n_tup_upd": c.updated, "n_tup_del": c.deleted}
                 for k, c in sorted(self.tables.items())
             ],
+            "sequences": [
+                {"database": k.database, "schema": k.schema, "sequence": k.table, "last_value": v}
+                for k, v in sorted(self.sequences.items())
+            ],
         }
 
     @classmethod
@@ -83,7 +95,11 @@ class WriteCounters:
                 TableKey(t["database"], t["schema"], t["table"]): Counts(int(t["n_tup_ins"]), int(t["n_tup_upd"]), int(t["n_tup_del"]))
                 for t in data["tables"]
             }
-            return cls(str(data["captured_at"]), str(data.get("server", "")), tables, dict(data.get("stats_reset") or {}))
+            sequences = {
+                TableKey(q["database"], q["schema"], q["sequence"]): None if q["last_value"] is None else int(q["last_value"])
+                for q in data.get("sequences") or ()
+            }
+            return cls(str(data["captured_at"]), str(data.get("server", "")), tables, dict(data.get("stats_reset") or {}), sequences)
         except (KeyError, TypeError, ValueError) as e:
             raise BadInput(f"write counters are not in the expected shape ({e!r})") from None
 
@@ -128,6 +144,13 @@ class Baseline:
             reset |= set(reset_since(self.before, self.after))
         return sorted(changed - reset), sorted(reset)
 
+    def moved_sequences(self, now: WriteCounters) -> list[TableKey]:
+        """Sequences whose last value changed since the snapshot (or around it)."""
+        moved = {k for k, v in now.sequences.items() if k in self.after.sequences and self.after.sequences[k] != v}
+        if self.before is not None:
+            moved |= {k for k, v in self.after.sequences.items() if k in self.before.sequences and self.before.sequences[k] != v}
+        return sorted(moved)
+
 
 def changed_since(before: WriteCounters, after: WriteCounters) -> list[TableKey]:
     """Tables with more inserts, updates or deletes in ``after`` (or new since ``before``),
@@ -152,22 +175,27 @@ def reset_since(before: WriteCounters, after: WriteCounters) -> list[TableKey]:
     for key, then in before.tables.items():
         now = after.tables.get(key)
         reset = before.stats_reset.get(key.database) != after.stats_reset.get(key.database) and key.database in after.stats_reset
-        if (now is not None and any(n < t for n, t in zip(now, then, strict=True))) or (reset and now != then):
+        if now is not None and (any(n < t for n, t in zip(now, then, strict=True)) or (reset and now != then)):
             out.append(key)
     return sorted(out)
 
 
-def counters_from_rows(server: str, rows_by_db: Iterable[tuple[str, Sequence[tuple[Any, ...]]]]) -> WriteCounters:
-    """Build a capture from :meth:`Dialect.write_counters` rows, per database."""
+def counters_from_rows(
+    server: str, rows_by_db: Iterable[tuple[str, Sequence[tuple[Any, ...]], Sequence[tuple[Any, ...]]]]
+) -> WriteCounters:
+    """Build a capture from :meth:`Dialect.write_counters` and :meth:`Dialect.sequence_values` rows, per database."""
     tables: dict[TableKey, Counts] = {}
     resets: dict[str, str | None] = {}
+    sequences: dict[TableKey, int | None] = {}
     captured = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
-    for db, rows in rows_by_db:
+    for db, rows, seq_rows in rows_by_db:
         resets[db] = None
         for schema, table, ins, upd, dele, reset, _now in rows:
             tables[TableKey(db, schema, table)] = Counts(int(ins), int(upd), int(dele))
             resets[db] = reset
-    return WriteCounters(captured, server, tables, resets)
+        for schema, name, last in seq_rows:
+            sequences[TableKey(db, schema, name)] = None if last is None else int(last)
+    return WriteCounters(captured, server, tables, resets, sequences)
 
 
 def write_counters(
@@ -185,10 +213,10 @@ def write_counters(
     collected = []
     for db in names:
         with connect(endpoint, db, connect_map=connect_map) as conn:
-            q = Dialect.write_counters()
             try:
-                rows = conn.execute(q.text).fetchall()
+                rows = conn.execute(Dialect.write_counters().text).fetchall()
+                seq_rows = conn.execute(Dialect.sequence_values().text).fetchall()
             except psycopg.Error as e:
                 raise OperationFailed(f"cannot read write counters of the {endpoint.describe(db)}: {e}") from None
-            collected.append((db, rows))
+            collected.append((db, rows, seq_rows))
     return counters_from_rows(endpoint.describe(), collected)

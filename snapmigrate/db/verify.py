@@ -145,6 +145,7 @@ class DriftInfo:
     captured_at: str
     tables: tuple[TableKey, ...] = ()
     counters_reset: tuple[TableKey, ...] = ()
+    sequences: tuple[TableKey, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         as_dicts = lambda keys: [k._asdict() for k in keys]  # noqa: E731
@@ -153,6 +154,7 @@ class DriftInfo:
             "captured_at": self.captured_at,
             "tables": as_dicts(self.tables),
             "counters_reset": as_dicts(self.counters_reset),
+            "sequences": as_dicts(self.sequences),
         }
 
 
@@ -537,10 +539,17 @@ def _mark_drift(
     now = write_counters(source, databases=databases, connect_map=connect_map)
     changed, reset = baseline.drifted(now)
     moved = {(k.database, k.schema, k.table) for k in changed}
+    moved_sequences = baseline.moved_sequences(now)
+    sequences = {(k.database, qualname(k.schema, k.table)) for k in moved_sequences}
     tables = [replace(t, drift=(t.database, t.schema, t.name) in moved) for t in tables]
     diffs = [
-        replace(d, drift=d.table is not None and d.kind == "sequence" and (d.database, *d.table) in moved) for d in diffs
+        replace(
+            d,
+            drift=d.kind == "sequence"
+            and ((d.database, d.object) in sequences or (d.table is not None and (d.database, *d.table) in moved)),
+        )
+        for d in diffs
     ]
-    info = DriftInfo(baseline.after.captured_at, now.captured_at, tuple(changed), tuple(reset))
+    info = DriftInfo(baseline.after.captured_at, now.captured_at, tuple(changed), tuple(reset), tuple(moved_sequences))
     return info, tables, diffs
 

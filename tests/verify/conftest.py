@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -92,8 +95,10 @@ def execute(server: PgServer, dbname: str, sql: str, params: Any = None) -> list
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PgServer, PgServer]]:
-    base = tmp_path_factory.mktemp("verify-pg")
+def servers() -> Iterator[tuple[PgServer, PgServer]]:
+    # Not under pytest's basetemp: concurrent pytest runs on the machine prune
+    # each other's old basetemps, data directories included.
+    base = Path(tempfile.mkdtemp(prefix="snapmigrate-verify-"))
     pair = (
         PgServer.create(base / "source", password=SOURCE_PASSWORD, settings=FAST),
         PgServer.create(base / "target", password=TARGET_PASSWORD, settings=FAST),
@@ -106,6 +111,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PgServer
     finally:
         for server in pair:
             server.remove()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @dataclass

@@ -406,17 +406,24 @@ SELECT nsp.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
         return Query(sql.SQL("SELECT min({}), max({}) FROM ONLY {}").format(col, col, table.ident))
 
     @staticmethod
-    def buckets(table: Table, columns: Sequence[HashColumn], column: str, lo: int, width: int, hi: int) -> Query:
-        """Rows and row-hash sums per integer key bucket ``(k - lo) / width`` over ``lo <= k <= hi``, in one scan."""
+    def buckets(
+        table: Table, columns: Sequence[HashColumn], column: str, lo: int, width: int, hi: int, *, whole_table: bool = False
+    ) -> Query:
+        """Rows and row-hash sums per integer key bucket ``(k - lo) / width`` over ``lo <= k <= hi``, in one scan.
+
+        ``whole_table``: lo and hi are the key's min and max, so no filter is needed."""
         col = sql.Identifier(column)
-        if hi - lo < (1 << 62):
+        if hi - lo < (1 << 31) - 1:  # k - lo fits the key's own type: no cast
+            bucket = sql.SQL("({} - {}) / {}").format(col, sql.Literal(lo), sql.Literal(width))
+        elif hi - lo < (1 << 62):
             bucket = sql.SQL("({}::int8 - {}) / {}").format(col, sql.Literal(lo), sql.Literal(width))
         else:
             bucket = sql.SQL("div({}::numeric - {}, {})::int8").format(col, sql.Literal(lo), sql.Literal(width))
+        where = sql.SQL("true") if whole_table else sql.SQL("{} BETWEEN {} AND {}").format(col, sql.Literal(lo), sql.Literal(hi))
         return Query(
-            sql.SQL(
-                "SELECT {} AS b, count(*), sum({}) FROM ONLY {} WHERE {} BETWEEN {} AND {} GROUP BY 1"
-            ).format(bucket, row_hash(columns), table.ident, col, sql.Literal(lo), sql.Literal(hi))
+            sql.SQL("SELECT {} AS b, count(*), sum({}) FROM ONLY {} WHERE {} GROUP BY 1").format(
+                bucket, row_hash(columns), table.ident, where
+            )
         )
 
     @staticmethod

@@ -434,6 +434,7 @@ def _table_specs(database: str, src: Inventory, tgt: Inventory) -> list[TableSpe
                 key=key_cols,
                 integer_key=is_integer_key(src_cols, key_cols),
                 estimated_rows=rel.estimated_rows,
+                unlogged=rel.persistence == "u",
             )
         )
     return specs

@@ -207,3 +207,12 @@ def test_a_database_missing_on_the_target_is_a_difference(db: DbPair, mode: str)
     (diff,) = result.schema_differences
     assert (diff.kind, diff.object, diff.difference) == ("database", f"{db.name}_only", "missing_on_target")
     assert all(t.equal for t in result.tables) and {t.database for t in result.tables} == {db.name}
+
+
+def test_an_emptied_unlogged_table_says_why(empty_db: DbPair):
+    ddl = "CREATE UNLOGGED TABLE u (id int PRIMARY KEY, v text)"
+    empty_db.on_source(ddl + "; INSERT INTO u SELECT i, 'v' FROM generate_series(1, 10) i")
+    empty_db.on_target(ddl)  # what a restore leaves of an unlogged table
+    t = only_difference(empty_db.verify(), "public", "u")
+    assert (t.source_rows, t.target_rows, t.differing_rows) == (10, 0, 10)
+    assert "unlogged" in (t.note or "")

@@ -464,8 +464,14 @@ def _run_tables(
         return result
 
     ordered = sorted(specs, key=lambda s: -s.estimated_rows)
-    with ThreadPoolExecutor(max_workers=len(pairs), thread_name_prefix="snapmigrate-job") as ex:
+    ex = ThreadPoolExecutor(max_workers=len(pairs), thread_name_prefix="snapmigrate-job")
+    try:
         return list(ex.map(task, ordered))
+    except BaseException:
+        _cancel(pairs)  # Ctrl-C: stop the servers' work now, not after the running scans
+        raise
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
 
 
 def _guarded(pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings) -> TableResult:

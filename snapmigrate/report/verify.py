@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from snapmigrate.db.catalog import qualname
 from snapmigrate.errors import BadInput
 from snapmigrate.files import atomic_write_text
 from snapmigrate.report import format_table
@@ -53,7 +54,7 @@ def table_rows(result: VerifyResult) -> list[tuple[str, ...]]:
     multi_db = len({t.database for t in result.tables}) > 1
     rows: list[tuple[str, ...]] = []
     for t in result.tables:
-        name = f"{t.schema}.{t.name}"
+        name = qualname(t.schema, t.name)
         rows.append(
             (
                 f"{t.database}:{name}" if multi_db else name,
@@ -89,8 +90,8 @@ def summary(result: VerifyResult) -> str:
 
 def _row_text(r: RowDifference) -> tuple[str, str, str, str, str]:
     key = ", ".join(f"{k}={v}" for k, v in r.key)
-    side = lambda vals: ", ".join(f"{k}={v!r}" for k, v in vals) if vals else "-"  # noqa: E731
-    return (f"{r.schema}.{r.table}", key, r.kind, ", ".join(r.columns) or "-", f"source: {side(r.source)} | target: {side(r.target)}")
+    side = lambda vals: ", ".join(f"{k}={'NULL' if v is None else repr(v)}" for k, v in vals) if vals else "-"  # noqa: E731
+    return (qualname(r.schema, r.table), key, r.kind, ", ".join(r.columns) or "-", f"source: {side(r.source)} | target: {side(r.target)}")
 
 
 def table(result: VerifyResult) -> str:

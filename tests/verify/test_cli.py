@@ -123,3 +123,36 @@ def test_the_command_module_stays_light():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
     assert "verify" in invoke(["--help"]).output
+
+
+def test_ctrl_c_cancels_the_running_queries_and_exits_130(db: DbPair):
+    import signal
+    import time
+
+    import psycopg
+
+    holder = psycopg.connect(db.source.dsn(db.name))  # a transaction keeps the lock
+    holder.execute("LOCK TABLE app.accounts IN ACCESS EXCLUSIVE MODE")
+    src, tgt = db.uris()
+
+    def ours() -> list[tuple]:
+        return db.on_source("SELECT wait_event_type FROM pg_stat_activity WHERE application_name = 'snapmigrate'"
+                            " AND datname = current_database()")
+
+    proc = subprocess.Popen([sys.executable, "-m", "snapmigrate", "verify", "-s", src, "-t", tgt, "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while ("Lock",) not in ours() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ("Lock",) in ours(), "verify never reached the locked table"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill() if proc.poll() is None else None
+        holder.close()
+    assert proc.returncode == 130 and "interrupted" in err
+    deadline = time.monotonic() + 5
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ours() == []

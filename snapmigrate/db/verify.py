@@ -518,7 +518,8 @@ def _cancel(pairs: Sequence[Pair]) -> None:
     for pair in pairs:
         for side in (pair.source, pair.target):
             with contextlib.suppress(Exception):  # best effort on the way out
-                side.conn.cancel_safe(timeout=5)
+                cancel = getattr(side.conn, "cancel_safe", None)  # psycopg 3.2+
+                cancel(timeout=5) if cancel else side.conn.cancel()
 
 
 def _close(pairs: Sequence[Pair]) -> None:

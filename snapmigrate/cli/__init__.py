@@ -33,6 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("snapmigrate.cli.plan:plan", "Inspect a source cluster, run the preflight, print the plan."),
     "lab": ("snapmigrate.cli.lab:lab", "The local Aurora (moto + real PostgreSQL): up, down, env, knobs, demo."),
+    "verify": ("snapmigrate.cli.verify:verify", "Compare two databases or clusters: schema, row counts, checksums."),
 }
 
 log = logging.getLogger("snapmigrate")

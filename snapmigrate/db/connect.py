@@ -235,3 +235,25 @@ def _scrub(text: str, password: str | None) -> str:
     if password:
         text = text.replace(password, "***")
     return text
+
+
+def list_databases(endpoint: Endpoint, *, connect_map: ConnectMap | None = None) -> list[str]:
+    """The user databases of a server: not templates, not ``rdsadmin``; ``postgres`` included
+    (Aurora's default database, where users do keep data)."""
+    import psycopg
+
+    from snapmigrate.db.dialect import Dialect
+
+    first = endpoint.dbname or "postgres"
+    try:
+        conn = connect(endpoint, first, connect_map=connect_map)
+    except ConnectError as e:
+        if endpoint.dbname or "does not exist" not in str(e):
+            raise
+        conn = connect(endpoint, "template1", connect_map=connect_map)
+    with conn:
+        query = Dialect.list_databases()
+        try:
+            return [row[0] for row in conn.execute(query.text).fetchall()]
+        except psycopg.Error as e:
+            raise ConnectError(f"cannot list the databases of the {endpoint.describe()}: {_first_line(e)}") from None

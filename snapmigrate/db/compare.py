@@ -1,0 +1,485 @@
+"""Row counts, checksums and bisection of one table, both sides at once.
+
+No SQL text here (like reladiff's ``hashdiff_tables``): a :class:`Side` runs
+what the :class:`~snapmigrate.db.dialect.Dialect` composes. Only aggregates and
+the final small ranges reach the client, so memory stays flat whatever the
+table size.
+
+Where a table's hashes differ it is split by key ranges: by arithmetic on an
+integer leading key column (one grouped scan gives every bucket's count and
+hash), else at key quantiles computed server-side. Ranges whose hashes differ
+are split again until they hold at most ``leaf_rows`` rows, then each side's
+(key, row hash) pairs are fetched and matched.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from snapmigrate.db.dialect import Bound, Dialect, HashColumn, KeyRange, Query, Table
+from snapmigrate.errors import OperationFailed
+
+if TYPE_CHECKING:
+    import psycopg
+
+T = TypeVar("T")
+Kind = Literal["missing_on_target", "extra_on_target", "changed"]
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """How hard to look; checks itself."""
+
+    mode: str = "checksum"
+    leaf_rows: int = 5000
+    fanout: int = 16
+    max_buckets: int = 4096
+    bucketed_min_rows: int = 20000
+    max_differing_rows: int = 20
+    preview_chars: int = 80
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("counts", "checksum"):
+            raise ValueError(f"mode must be counts or checksum, not {self.mode!r}")
+        if self.leaf_rows < self.fanout or self.fanout < 2 or self.max_buckets < 2:
+            raise ValueError("leaf_rows >= fanout >= 2 and max_buckets >= 2")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What to compare for one table present on both sides."""
+
+    database: str
+    schema: str
+    name: str
+    kind: str
+    columns: tuple[HashColumn, ...]
+    key: tuple[str, ...] | None
+    integer_key: bool
+    estimated_rows: float = -1
+    unlogged: bool = False
+
+    @property
+    def table(self) -> Table:
+        return Table(self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class RowDifference:
+    """A row missing on the target, extra on it, or changed (with the columns that differ)."""
+
+    database: str
+    schema: str
+    table: str
+    key: tuple[tuple[str, Any], ...]
+    kind: Kind
+    columns: tuple[str, ...] = ()
+    source: tuple[tuple[str, str | None], ...] | None = None
+    target: tuple[tuple[str, str | None], ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "schema": self.schema,
+            "table": self.table,
+            "key": {k: _jsonable(v) for k, v in self.key},
+            "kind": self.kind,
+            "columns": list(self.columns),
+            "source": dict(self.source) if self.source is not None else None,
+            "target": dict(self.target) if self.target is not None else None,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    return value if isinstance(value, int | float | str | bool) or value is None else str(value)
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """The comparison of one table (``None`` rows: the table is missing on that side)."""
+
+    database: str
+    schema: str
+    name: str
+    kind: str = "table"
+    source_rows: int | None = None
+    target_rows: int | None = None
+    checksum_equal: bool | None = None
+    method: str = "count"
+    key: tuple[str, ...] | None = None
+    differing_rows: int = 0
+    differing_rows_exact: bool = True
+    samples: tuple[RowDifference, ...] = ()
+    elapsed_s: float = 0.0
+    note: str | None = None
+    error: str | None = None
+    drift: bool = False
+
+    @property
+    def rows_equal(self) -> bool:
+        return self.source_rows is not None and self.source_rows == self.target_rows
+
+    @property
+    def equal(self) -> bool:
+        return self.error is None and self.rows_equal and self.checksum_equal is not False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "schema": self.schema,
+            "name": self.name,
+            "kind": self.kind,
+            "source_rows": self.source_rows,
+            "target_rows": self.target_rows,
+            "equal": self.equal,
+            "rows_equal": self.rows_equal,
+            "checksum_equal": self.checksum_equal,
+            "method": self.method,
+            "key": list(self.key) if self.key else None,
+            "differing_rows": self.differing_rows,
+            "differing_rows_exact": self.differing_rows_exact,
+            "drift": self.drift,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "note": self.note,
+            "error": self.error,
+        }
+
+
+# -- running queries ---------------------------------------------------------------
+
+
+class Side:
+    """One side's connection: runs a query, failures named by side."""
+
+    def __init__(self, label: str, conn: psycopg.Connection[Any]) -> None:
+        self.label = label
+        self.conn = conn
+
+    def run(self, query: Query) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        try:
+            cur = self.conn.execute(query.text, query.params or None)
+            return cur.fetchall() if cur.description else []
+        except psycopg.Error as e:
+            raise QueryError(self.label, e) from e
+
+    def one(self, query: Query) -> tuple[Any, ...]:
+        rows = self.run(query)
+        return rows[0] if rows else ()
+
+
+class QueryError(OperationFailed):
+    """A query failed on one side."""
+
+    def __init__(self, side: str, error: Exception) -> None:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        super().__init__(f"{side}: {first}")
+        self.side = side
+
+
+class Pair:
+    """A source and a target connection used together: both sides queried at once."""
+
+    def __init__(self, source: Side, target: Side) -> None:
+        self.source = source
+        self.target = target
+        self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapmigrate-source")
+
+    def both(self, fn: Callable[[Side], T]) -> tuple[T, T]:
+        """``fn`` on the source (in a helper thread) and the target (here), concurrently."""
+        future = self._helper.submit(fn, self.source)
+        try:
+            on_target = fn(self.target)
+        except BaseException:
+            future.exception()  # let the source finish before the connection is reused
+            raise
+        return future.result(), on_target
+
+    def run_both(self, query: Query) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        return self.both(lambda side: side.run(query))
+
+    def close(self) -> None:
+        self._helper.shutdown(wait=True)
+
+
+# -- the algorithm -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A key range and each side's row count in it."""
+
+    range: KeyRange
+    source_rows: int
+    target_rows: int
+
+
+@dataclass
+class _Found:
+    """Differing keys found so far, up to a limit."""
+
+    limit: int
+    keys: list[tuple[Bound, Kind]] = field(default_factory=list)
+    count: int = 0
+    exact: bool = True
+
+    @property
+    def full(self) -> bool:
+        return self.count >= self.limit > 0 or (self.limit == 0 and self.count > 0)
+
+    def add(self, key: Bound, kind: Kind) -> None:
+        self.count += 1
+        if len(self.keys) < self.limit:
+            self.keys.append((key, kind))
+
+
+def compare_table(pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings) -> TableResult:
+    """Count (and checksum) one table on both sides; locate differing rows by bisection."""
+    started = time.monotonic()
+    base = TableResult(spec.database, spec.schema, spec.name, spec.kind, key=spec.key)
+    if settings.mode == "counts":
+        (s,), (t,) = pair.both(lambda side: side.one(dialect.count(spec.table)))
+        return replace(
+            base, source_rows=s, target_rows=t, method="count", elapsed_s=time.monotonic() - started,
+            differing_rows=abs(s - t), differing_rows_exact=s == t,
+        )
+    comparer = _Comparer(pair, dialect, spec, settings)
+    result = comparer.run(base)
+    if spec.unlogged and not result.equal:
+        # Unlogged tables are emptied by crash recovery, so by restores too.
+        result = replace(result, note="unlogged table: a snapshot restore does not carry its rows")
+    return replace(result, elapsed_s=time.monotonic() - started)
+
+
+class _Comparer:
+    def __init__(self, pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings) -> None:
+        self.pair = pair
+        self.dialect = dialect
+        self.spec = spec
+        self.settings = settings
+        self.found = _Found(settings.max_differing_rows)
+
+    def run(self, base: TableResult) -> TableResult:
+        spec = self.spec
+        if spec.integer_key and (spec.estimated_rows >= self.settings.bucketed_min_rows or spec.estimated_rows < 0):
+            return self._bucketed(base)
+        (cs, hs), (ct, ht) = self.pair.both(lambda side: side.one(self.dialect.checksum(spec.table, spec.columns)))
+        equal = cs == ct and hs == ht
+        result = replace(base, source_rows=cs, target_rows=ct, checksum_equal=equal, method="checksum")
+        if equal:
+            return result
+        if not spec.key:
+            return replace(
+                result,
+                method="whole-table checksum",
+                note="no primary key or unique NOT NULL key: differing rows cannot be located",
+                differing_rows=abs(cs - ct),
+                differing_rows_exact=False,
+            )
+        if spec.integer_key:
+            return self._bucketed(base)
+        self._locate([Segment(KeyRange(), cs, ct)])
+        return self._finish(replace(result, method="checksum + bisection"))
+
+    def _bucketed(self, base: TableResult) -> TableResult:
+        """One grouped scan per side: every integer-key bucket's rows and hash."""
+        spec = self.spec
+        key0 = spec.key[0] if spec.key else ""
+        (smin, smax), (tmin, tmax) = self.pair.both(lambda side: side.one(self.dialect.key_bounds(spec.table, key0)))
+        lows = [v for v in (smin, tmin) if v is not None]
+        highs = [v for v in (smax, tmax) if v is not None]
+        if not lows:
+            return replace(base, source_rows=0, target_rows=0, checksum_equal=True, method="checksum")
+        lo, hi = min(lows), max(highs)
+        # Unknown statistics (never analyzed): assume the keys are dense.
+        rows = spec.estimated_rows if spec.estimated_rows >= 0 else hi - lo + 1
+        width = _width(lo, hi, self._bucket_count(lo, hi, rows))
+        src, tgt = self._grouped(lo, hi, width, whole_table=True)
+        cs = sum(v[0] for v in src.values())
+        ct = sum(v[0] for v in tgt.values())
+        differing = sorted(b for b in src.keys() | tgt.keys() if src.get(b) != tgt.get(b))
+        result = replace(base, source_rows=cs, target_rows=ct, checksum_equal=not differing, method="checksum (bucketed)")
+        if not differing:
+            return result
+        self._locate(self._bucket_segments(lo, hi, width, src, tgt, differing))
+        return self._finish(replace(result, method="checksum (bucketed) + bisection"))
+
+    def _bucket_count(self, lo: int, hi: int, rows: float) -> int:
+        span = hi - lo + 1
+        wanted = math.ceil(min(span, max(rows, 1)) / self.settings.leaf_rows)
+        return max(1, min(self.settings.max_buckets, wanted))
+
+    def _grouped(
+        self, lo: int, hi: int, width: int, *, whole_table: bool = False
+    ) -> tuple[dict[int, tuple[int, Any]], dict[int, tuple[int, Any]]]:
+        """Rows and hash per bucket of ``width`` keys over [lo, hi], one scan per side."""
+        key0 = (self.spec.key or ("",))[0]
+        query = self.dialect.buckets(self.spec.table, self.spec.columns, key0, lo, width, hi, whole_table=whole_table)
+
+        def grouped(side: Side) -> dict[int, tuple[int, Any]]:
+            # The planner guesses one group per key and would sort the rows;
+            # there are at most max_buckets groups, so a hash table is right.
+            side.run(self.dialect.set_enable_sort(False))
+            try:
+                return {int(b): (int(c), h) for b, c, h in side.run(query)}
+            finally:
+                side.run(self.dialect.set_enable_sort(True))
+
+        return self.pair.both(grouped)
+
+    @staticmethod
+    def _bucket_segments(
+        lo: int, hi: int, width: int, src: dict[int, tuple[int, Any]], tgt: dict[int, tuple[int, Any]], buckets: Sequence[int]
+    ) -> list[Segment]:
+        return [
+            Segment(
+                KeyRange((lo + b * width,), (min(lo + (b + 1) * width, hi + 1),)),
+                src.get(b, (0, 0))[0],
+                tgt.get(b, (0, 0))[0],
+            )
+            for b in buckets
+        ]
+
+    # -- bisection ------------------------------------------------------------------
+
+    def _locate(self, segments: Sequence[Segment]) -> None:
+        todo = list(reversed(segments))
+        while todo:
+            if self.found.full:
+                self.found.exact = False
+                return
+            seg = todo.pop()
+            if seg.source_rows == 0 or seg.target_rows == 0:
+                self._one_sided(seg)
+            elif max(seg.source_rows, seg.target_rows) <= self.settings.leaf_rows:
+                self._leaf(seg)
+            else:
+                todo.extend(reversed(self._split(seg)))
+
+    def _one_sided(self, seg: Segment) -> None:
+        """Every row of the range is on one side only: no need to look closer."""
+        side, kind = (self.pair.target, "extra_on_target") if seg.source_rows == 0 else (self.pair.source, "missing_on_target")
+        total = max(seg.source_rows, seg.target_rows)
+        want = max(0, self.found.limit - len(self.found.keys))
+        keys = side.run(self.dialect.first_keys(self.spec.table, self.spec.key or (), seg.range, want)) if want else []
+        for k in keys:
+            self.found.keys.append((tuple(k), kind))  # type: ignore[arg-type]
+        self.found.count += total
+
+    def _leaf(self, seg: Segment) -> None:
+        spec = self.spec
+        key = spec.key or ()
+        n = len(key)
+        query = self.dialect.row_hashes(spec.table, spec.columns, key, seg.range)
+        src_rows, tgt_rows = self.pair.run_both(query)
+        src = {_freeze(r[:n]): r[n] for r in src_rows}
+        tgt = {_freeze(r[:n]): r[n] for r in tgt_rows}
+        diffs: list[tuple[Bound, Kind]] = []
+        for k, h in src.items():
+            other = tgt.get(k, _MISSING)
+            if other is _MISSING:
+                diffs.append((k, "missing_on_target"))
+            elif other != h:
+                diffs.append((k, "changed"))
+        diffs += [(k, "extra_on_target") for k in tgt if k not in src]
+        for k, kind in sorted(diffs, key=lambda d: _sort_key(d[0])):
+            self.found.add(k, kind)
+
+    def _split(self, seg: Segment) -> list[Segment]:
+        """Sub-ranges of ``seg`` whose hashes differ."""
+        spec = self.spec
+        key = spec.key or ()
+        rng = seg.range
+        if spec.integer_key and rng.lo is not None and rng.hi is not None and len(rng.lo) == 1 and len(rng.hi) == 1:
+            lo, hi = int(rng.lo[0]), int(rng.hi[0]) - 1
+            if hi > lo:
+                return self._split_integer(lo, hi, max(seg.source_rows, seg.target_rows))
+        bigger = self.pair.source if seg.source_rows >= seg.target_rows else self.pair.target
+        rows = max(seg.source_rows, seg.target_rows)
+        step = max(1, math.ceil(rows / self.settings.fanout))
+        cuts = [tuple(r) for r in bigger.run(self.dialect.quantiles(spec.table, key, rng, step, self.settings.fanout - 1))]
+        bounds: list[Bound | None] = [rng.lo, *cuts, rng.hi]
+        ranges = [KeyRange(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
+        src, tgt = self.pair.run_both(self.dialect.segments(spec.table, spec.columns, key, ranges))
+        s = {int(i): (int(c), h) for i, c, h in src}
+        t = {int(i): (int(c), h) for i, c, h in tgt}
+        return [Segment(ranges[i], s[i][0], t[i][0]) for i in range(len(ranges)) if s[i] != t[i]]
+
+    def _split_integer(self, lo: int, hi: int, rows: int) -> list[Segment]:
+        n = max(2, min(self.settings.max_buckets, math.ceil(rows / self.settings.leaf_rows) * 2, hi - lo + 1))
+        width = _width(lo, hi, n)
+        src, tgt = self._grouped(lo, hi, width)
+        differing = sorted(b for b in src.keys() | tgt.keys() if src.get(b) != tgt.get(b))
+        return self._bucket_segments(lo, hi, width, src, tgt, differing)
+
+    # -- the differing rows ---------------------------------------------------------
+
+    def _finish(self, result: TableResult) -> TableResult:
+        samples = self._describe(self.found.keys)
+        return replace(
+            result,
+            differing_rows=self.found.count,
+            differing_rows_exact=self.found.exact,
+            samples=tuple(samples),
+        )
+
+    def _describe(self, keys: Sequence[tuple[Bound, Kind]]) -> list[RowDifference]:
+        """The differing rows with the columns that differ and a preview of their values."""
+        spec = self.spec
+        key = spec.key or ()
+        if not keys:
+            return []
+        wanted = [k for k, _ in keys]
+        query = self.dialect.rows(spec.table, spec.columns, key, wanted, self.settings.preview_chars)
+        src_rows, tgt_rows = self.pair.run_both(query)
+        n = len(key)
+        src = {_freeze(r[:n]): r[n:] for r in src_rows}
+        tgt = {_freeze(r[:n]): r[n:] for r in tgt_rows}
+        names = [c.name for c in spec.columns]
+        out = []
+        for k, kind in keys:
+            a, b = src.get(k), tgt.get(k)
+            changed: tuple[str, ...] = ()
+            if a is not None and b is not None:
+                changed = tuple(name for i, name in enumerate(names) if a[2 * i] != b[2 * i])
+            out.append(
+                RowDifference(
+                    spec.database,
+                    spec.schema,
+                    spec.name,
+                    tuple(zip(key, k, strict=True)),
+                    kind,
+                    changed,
+                    _preview(names, a, changed if kind == "changed" else names),
+                    _preview(names, b, changed if kind == "changed" else names),
+                )
+            )
+        return out
+
+
+_MISSING = object()
+
+
+def _width(lo: int, hi: int, buckets: int) -> int:
+    return max(1, math.ceil((hi - lo + 1) / buckets))
+
+
+def _freeze(values: Sequence[Any]) -> Bound:
+    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+
+
+def _sort_key(key: Bound) -> tuple[Any, ...]:
+    return tuple((type(v).__name__, v if isinstance(v, int | float | str) else str(v)) for v in key)
+
+
+def _preview(names: Sequence[str], row: Sequence[Any] | None, which: Sequence[str]) -> tuple[tuple[str, str | None], ...] | None:
+    if row is None:
+        return None
+    chosen = set(which)
+    return tuple((name, row[2 * i + 1]) for i, name in enumerate(names) if name in chosen)

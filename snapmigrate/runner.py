@@ -58,6 +58,21 @@ class RunResult:
         return {**self.record.to_dict(), "resumed": self.resumed, "adopted": self.adopted}
 
 
+@dataclass(frozen=True)
+class CleanupResult:
+    """What ``cleanup`` removed, step by step."""
+
+    record: RunRecord
+    removals: tuple[tuple[str, str], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.record.run_id,
+            "state": self.record.state,
+            "removed": [{"step": step, "message": message} for step, message in self.removals],
+        }
+
+
 def resume_hint(run_id: str) -> str:
     return f"the run can be resumed: snapmigrate migrate --resume {run_id}"
 
@@ -135,6 +150,31 @@ class Runner:
             raise BadInput(f"run {run_id} was cleaned up: its resources are gone; start a new run")
         plan = Plan.from_dict(record.plan)
         return self._execute(record, plan, resumed=True, adopted=adopted)
+
+    def cleanup(self, run_id: str, *, keep_snapshot: bool = False) -> CleanupResult:
+        """Delete what run ``run_id`` created (by tag), last step first; journal it."""
+        from snapmigrate.steps import cleanup
+
+        record = self.journal.load(run_id)
+        plan = Plan.from_dict(record.plan)
+        with self.journal.lock(run_id):
+            record = self._save(self.journal.load(run_id).with_event("cleanup started"))
+            ctx = self._context(run_id, plan, record)
+            try:
+                removals = cleanup.undo_all(ctx, keep_snapshot=keep_snapshot)
+            except KeyboardInterrupt:
+                self._save(self.journal.load(run_id).with_event("cleanup interrupted"))
+                raise Interrupted(
+                    f"cleanup of run {run_id} interrupted", hint=f"run 'snapmigrate cleanup {run_id}' again"
+                ) from None
+            except SnapmigrateError as e:
+                self._save(self.journal.load(run_id).with_event(f"cleanup failed: {e}"))
+                raise
+            record = self.journal.load(run_id)
+            for removal in removals:
+                record = record.with_event(f"cleanup {removal.step}: {removal.message}")
+            final = self._save(replace(record, state="cleaned", error=None))
+        return CleanupResult(final, tuple((r.step, r.message) for r in removals))
 
     # -- the loop -----------------------------------------------------------
 

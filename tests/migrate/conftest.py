@@ -29,7 +29,7 @@ from tests.conftest import MUTATING_PREFIXES
 RUN_ID = "0badcafe"
 
 
-class Crash(BaseException):  # noqa: N818 - it stands for the process dying
+class Crash(BaseException):
     """The process dies here: nothing in snapmigrate may catch it."""
 
 

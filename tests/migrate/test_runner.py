@@ -11,7 +11,15 @@ import pytest
 from snapmigrate.errors import BadInput
 from snapmigrate.journal import Journal
 from snapmigrate.model import TAG_ROLE, TAG_RUN_ID
-from tests.migrate.conftest import RUN_ID, Env, FakeClock, aws_state, hooked_clients, make_env, progress_log
+from tests.migrate.conftest import (
+    RUN_ID,
+    Env,
+    FakeClock,
+    aws_state,
+    hooked_clients,
+    make_env,
+    progress_log,
+)
 
 
 def tags(resource: dict[str, Any]) -> dict[str, str]:
@@ -203,7 +211,7 @@ def test_an_unfinished_run_for_the_same_target_must_be_resumed(env: Env):
 
 
 def test_waits_back_off_and_the_fake_clock_never_sleeps_for_real(env: Env):
-    clients, hooks = hooked_clients(polls=6)
+    clients, _hooks = hooked_clients(polls=6)
     clock = FakeClock()
     result = env.runner(clients, clock=clock).start(env.plan)
     assert result.record.state == "done"

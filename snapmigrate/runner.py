@@ -138,9 +138,9 @@ class Runner:
                     f"{other.current.name if other.current else '-'}): continue it with "
                     f"'snapmigrate migrate --resume {other.run_id}' (or remove {self.journal.path(other.run_id)})"
                 )
-        run_id = self.run_ids()
-        while self.journal.exists(run_id):
-            run_id = self.run_ids()
+        run_id = next((r for r in (self.run_ids() for _ in range(100)) if not self.journal.exists(r)), None)
+        if run_id is None:
+            raise BadInput(f"no free run id in {self.journal.directory}: move old journals away")
         return self._execute(self._new_record(run_id, plan), plan, resumed=False, adopted=False)
 
     def resume(self, run_id: str, *, adopted: bool = False) -> RunResult:

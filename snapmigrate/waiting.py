@@ -90,10 +90,12 @@ class SystemClock:
 
 
 class ApiCallCounter:
-    """Counts API calls made by boto3 clients (botocore's ``before-call`` event)."""
+    """Counts API calls made by boto3 clients (botocore's ``before-call`` event),
+    and the transient errors the retry layer rode out (``transient``)."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.transient = 0
         self._attached: set[int] = set()
 
     def __call__(self, **_: Any) -> None:
@@ -247,7 +249,7 @@ class Waiter:
         from snapmigrate.aws import is_transient, translate
 
         start = self.clock.monotonic()
-        calls_before = self.counter.count
+        calls_before, transient_before = self.counter.count, self.counter.transient
         polls = errors = 0
         delay = policy.first_delay_s
         last: Mapping[str, Status] = {}
@@ -277,7 +279,7 @@ class Waiter:
                             elapsed_s=elapsed,
                             polls=polls,
                             api_calls=self.counter.count - calls_before,
-                            transient_errors=errors,
+                            transient_errors=errors + self.counter.transient - transient_before,
                             final={label: s.status for label, s in seen.items()},
                         )
                 elapsed = self.clock.monotonic() - start

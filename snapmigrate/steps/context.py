@@ -112,9 +112,19 @@ class StepContext:
         return client
 
     def call(self, action: str, fn: Callable[..., T], **params: Any) -> T:
-        """``fn(**params)``, transient AWS errors retried with backoff, others translated."""
+        """``fn(**params)``, transient AWS errors retried with backoff (and counted), others translated."""
+        from snapmigrate.aws import is_transient
+
+        def attempt() -> T:
+            try:
+                return fn(**params)
+            except Exception as e:
+                if is_transient(e):
+                    self.waiter.counter.transient += 1
+                raise
+
         return retrying(
-            lambda: fn(**params),
+            attempt,
             action=action,
             attempts=self.settings.attempts,
             base=1.0,

@@ -62,8 +62,8 @@ class AwsHooks:
     - ``calls``: every RDS call as (operation, params) -- what WE sent;
     - ``simulate``: after a create/modify, the resource shows transitional
       states for a few describes (moto makes everything instant);
-    - ``throttle``: a fraction of requests answered 400 Throttling or 503
-      before they reach moto;
+    - ``throttle_rate``: that fraction of calls answered 400 Throttling or
+      503 before they reach moto;
     - ``crash_at``: raise :class:`Crash` (or any exception) before or after
       the n-th call of an operation, or the n-th call overall.
     """
@@ -90,7 +90,7 @@ class AwsHooks:
         events.register("before-parameter-build.rds", self._record)
         events.register("before-call.rds", self._before_call)
         events.register("after-call.rds", self._after_call)
-        events.register_first("before-send.rds", self._before_send)
+        events.register("before-send.rds", self._before_send)
 
     def reset(self, *, aws: bool = True) -> None:
         """Forget the calls and the crash; with ``aws``, the simulated AWS state too
@@ -138,6 +138,8 @@ class AwsHooks:
 
     def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
         self._maybe_crash("before", model.name)
+        if self.throttle_rate and self.rng.random() < self.throttle_rate:
+            return self._throttled()
         fake = self.fake.get(model.name)
         if fake is not None:
             from botocore.awsrequest import AWSResponse
@@ -147,24 +149,27 @@ class AwsHooks:
 
     # -- simulated AWS behaviour ----------------------------------------------
 
-    def _before_send(self, request: Any, event_name: str = "", **_: Any) -> Any:
+    def _before_send(self, request: Any, event_name: str = "", **_: Any) -> None:
         operation = event_name.rsplit(".", 1)[-1]
         if operation.startswith(MUTATING_PREFIXES):
             self.requested.append(operation)
-        if self.throttle_rate and self.rng.random() < self.throttle_rate:
-            from botocore.awsrequest import AWSResponse
 
-            self.throttled += 1
-            if self.rng.random() < 0.5:
-                status, code = 400, "Throttling"
-            else:
-                status, code = 503, "ServiceUnavailable"
-            body = (
-                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
-                f"<Message>injected</Message></Error><RequestId>x</RequestId></ErrorResponse>"
-            ).encode()
-            return AWSResponse(request.url, status, {}, _Raw(body))
-        return None
+    def _throttled(self) -> Any:
+        """An injected 400 Throttling or 503, as (http response, parsed) for ``before-call``.
+
+        Injected at ``before-call`` (which stops at the first answer) rather than
+        ``before-send``: botocore runs *every* before-send handler, so moto would
+        execute the request anyway. Nothing reaches moto, as with a real throttle.
+        """
+        from botocore.awsrequest import AWSResponse
+
+        self.throttled += 1
+        status, code = (400, "Throttling") if self.rng.random() < 0.5 else (503, "ServiceUnavailable")
+        parsed = {
+            "Error": {"Code": code, "Message": "injected", "Type": "Sender"},
+            "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "injected"},
+        }
+        return AWSResponse("https://injected", status, {}, None), parsed
 
     def _after_call(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         if http_response.status_code < 300 and model.name.startswith(MUTATING_PREFIXES):
@@ -186,6 +191,11 @@ class AwsHooks:
             cluster = params.get("DBClusterIdentifier") or params.get("ResourceArn", "").rsplit(":", 1)[-1]
             status = "upgrading" if params.get("AllowMajorVersionUpgrade") else "modifying"
             self._start("cluster:" + cluster, [status] * n)
+            # moto keeps neither of these for a provisioned cluster: AWS would
+            if op == "EnableHttpEndpoint":
+                self.overlay.setdefault(cluster, {})["HttpEndpointEnabled"] = True
+            if params.get("EnablePerformanceInsights"):
+                self.overlay.setdefault(cluster, {})["PerformanceInsightsEnabled"] = True
         elif op == "FailoverDBCluster":
             self._start("cluster:" + params["DBClusterIdentifier"], ["failing-over"] * n)
         elif op == "CreateDBInstance":
@@ -215,14 +225,6 @@ class AwsHooks:
             del self.pending[key]
 
 
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.body
-
-
 def hooked_clients(*, simulate: bool = True, max_attempts: int = 0, polls: int = 3) -> tuple[Clients, AwsHooks]:
     """Clients whose calls are recorded and shaped by :class:`AwsHooks`.
 
@@ -249,14 +251,31 @@ class Env:
 
 
 @pytest.fixture
+def world() -> Iterator[Any]:
+    """moto that a test can reset (not restart) between runs."""
+    from moto import mock_aws
+
+    mock = mock_aws()
+    mock.start()
+    try:
+        yield mock
+    finally:
+        mock.stop()
+
+
+@pytest.fixture
 def rds(moto: None) -> Any:
     return boto3.client("rds", region_name="us-east-1")
 
 
-def make_env(rds: Any, tmp_path: Path, *, source: str = "legacy", target: str = "fresh", readers: int = 2, version: str = "13.12", **options: Any) -> Env:
+def make_env(
+    rds: Any, tmp_path: Path, *, source: str = "legacy", target: str = "fresh", readers: int = 2,
+    version: str = "13.12", clients: Clients | None = None, **options: Any,
+) -> Env:  # fmt: skip
     if source not in {c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]}:
         seed.v1_cluster(rds, identifier=source, version=version)
-    plan = make_plan(Clients(AwsSettings(region="us-east-1")), source, PlanOptions(target=target, readers=readers, **options))
+    clients = clients or Clients(AwsSettings(region="us-east-1"))
+    plan = make_plan(clients, source, PlanOptions(target=target, readers=readers, **options))
     assert not plan.blocked, [f for f in plan.findings if f.level == "block"]
     return Env(rds=rds, state_dir=tmp_path / "state", plan=plan)
 

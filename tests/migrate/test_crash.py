@@ -6,7 +6,6 @@ instance, and the journal says done."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,6 @@ from snapmigrate.runner import Runner
 from snapmigrate.steps.context import RunSettings
 from tests import seed
 from tests.migrate.conftest import RUN_ID, Crash, FakeClock, aws_state, hooked_clients, make_env
-
-
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[Any]:
-    """moto, reset (not restarted) between runs; one Clients for every run."""
-    from moto import mock_aws
-
-    mock = mock_aws()
-    mock.start()
-    try:
-        yield mock
-    finally:
-        mock.stop()
 
 
 class Matrix:

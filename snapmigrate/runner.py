@@ -262,6 +262,7 @@ class Runner:
     def _run_step(self, ctx: StepContext, step: Step, n: int, total: int) -> None:
         module = steps.module(step.name)
         assert self._record is not None
+        ctx.record = self._record  # what earlier steps recorded, e.g. the write counters
         rec = self._record.step(step.name)
         self.on_event("before-step", step.name)
         calls = self.counter.count

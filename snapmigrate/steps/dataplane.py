@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,8 @@ VERIFIER_MODULE = "snapmigrate.verify"
 #: What the runner expects from the verifier module (the lead wires the final API):
 #: ``write_counters(endpoint, *, connect_map) -> Mapping`` and
 #: ``verify(source, target, *, mode, connect_map, counters) -> result`` whose
-#: result has ``equal`` and ``to_dict()``; endpoints are ``snapmigrate.db.connect.Endpoint``.
+#: result has ``equal`` and ``to_dict()``; endpoints are ``snapmigrate.db.connect.Endpoint``;
+#: ``counters`` is ``{"before": ..., "after": ...}`` as recorded around the snapshot request.
 WRITE_COUNTERS = "write_counters"
 VERIFY = "verify"
 
@@ -50,13 +52,29 @@ def _connect_map(ctx: StepContext) -> Any:
     return ConnectMap.load(ctx.settings.connect_map)
 
 
+def endpoint(ctx: StepContext, cluster_id: str, label: str) -> Any:
+    """The cluster's writer :class:`~snapmigrate.db.connect.Endpoint`.
+
+    ``db.connect`` defaults AWS host names to ``sslmode=require``; an explicit
+    ``PGSSLMODE`` (libpq's own variable) wins over that default, as it would in
+    libpq -- e.g. ``disable`` for a local stand-in server without TLS.
+    """
+    from dataclasses import replace
+
+    from snapmigrate.db.connect import from_cluster
+
+    found = from_cluster(ctx.clients, cluster_id, label)
+    sslmode = os.environ.get("PGSSLMODE")
+    return replace(found, sslmode=sslmode) if sslmode and found.sslmode is None else found
+
+
 def select_one(ctx: StepContext, cluster_id: str) -> str | None:
     """None when the cluster's writer endpoint answers ``SELECT 1``, else why not."""
-    from snapmigrate.db.connect import connect, from_cluster
+    from snapmigrate.db.connect import connect
 
     try:
-        endpoint = from_cluster(ctx.clients, cluster_id, "target")
-        with connect(endpoint, "postgres", connect_map=_connect_map(ctx), timeout=10) as conn:
+        endpoint_ = endpoint(ctx, cluster_id, "target")
+        with connect(endpoint_, "postgres", connect_map=_connect_map(ctx), timeout=10) as conn:
             row = conn.execute("SELECT 1").fetchone()
     except SnapmigrateError as e:
         return str(e)
@@ -75,11 +93,9 @@ def write_counters(ctx: StepContext, moment: str) -> dict[str, Any]:
     fn, missing = _verifier(WRITE_COUNTERS)
     if fn is None:
         return {**base, "captured": False, "reason": f"skipped: {missing}"}
-    from snapmigrate.db.connect import from_cluster
-
     try:
-        endpoint = from_cluster(ctx.clients, ctx.plan.source.identifier, "source")
-        counters = fn(endpoint, connect_map=_connect_map(ctx))
+        source = endpoint(ctx, ctx.plan.source.identifier, "source")
+        counters = fn(source, connect_map=_connect_map(ctx))
     except SnapmigrateError as e:
         return {**base, "captured": False, "reason": f"source not reachable: {e}"}
     return {**base, "captured": True, "counters": counters}
@@ -102,11 +118,9 @@ def verify(ctx: StepContext, source: str, target: str, mode: str, counters: Mapp
     fn, missing = _verifier(VERIFY)
     if fn is None:
         return Verification(False, None, f"skipped: {missing}")
-    from snapmigrate.db.connect import from_cluster
-
     result = fn(
-        from_cluster(ctx.clients, source, "source"),
-        from_cluster(ctx.clients, target, "target"),
+        endpoint(ctx, source, "source"),
+        endpoint(ctx, target, "target"),
         mode=mode,
         connect_map=_connect_map(ctx),
         counters=counters,

@@ -68,8 +68,16 @@ def is_done(ctx: StepContext, step: Step) -> bool:
             raise BadInput(f"snapshot {sid} given with --snapshot no longer exists: plan again")
         return False
     if not step.params.get("reuse"):
-        resources.check_owned(ctx, snap, "cluster snapshot", sid)
+        _check_ours(ctx, step, snap, sid)
     return snap.get("Status") == "available"
+
+
+def _check_ours(ctx: StepContext, step: Step, snap: dict[str, Any], sid: str) -> None:
+    """Our tag, and a snapshot of this run's source (an adopted run may name another)."""
+    resources.check_owned(ctx, snap, "cluster snapshot", sid)
+    of = snap.get("DBClusterIdentifier")
+    if of and of != step.params["source_cluster"]:
+        raise BadInput(f"snapshot {sid} of this run was taken of {of}, not of {step.params['source_cluster']}: plan again with the right source")
 
 
 def apply(ctx: StepContext, step: Step) -> Outcome:
@@ -87,7 +95,7 @@ def apply(ctx: StepContext, step: Step) -> Outcome:
             details["write_counters_after"] = dataplane.write_counters(ctx, "after the snapshot request")
             summary = f"took snapshot {sid} of {source_id}"
         else:
-            resources.check_owned(ctx, snap, "cluster snapshot", sid)
+            _check_ours(ctx, step, snap, sid)
             log.info("snapshot %s was already requested by this run: waiting for it", sid)
             earlier = ctx.previous(NAME)
             for key in ("write_counters_before", "write_counters_after"):

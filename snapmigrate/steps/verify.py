@@ -33,7 +33,8 @@ def is_done(ctx: StepContext, step: Step) -> bool:
 
 def apply(ctx: StepContext, step: Step) -> Outcome:
     """Run the verifier if there is one; otherwise say so (never 'passed')."""
-    counters = ctx.previous("snapshot").get("write_counters_before") or {}
+    earlier = ctx.previous("snapshot")
+    counters = {"before": earlier.get("write_counters_before") or {}, "after": earlier.get("write_counters_after") or {}}
     found = dataplane.verify(ctx, step.params["source"], step.params["target"], step.params.get("mode", "checksum"), counters)
     details = {"ran": found.ran, "equal": found.equal, "report": dict(found.report)}
     if not found.ran:

@@ -122,7 +122,7 @@ class Runner:
                 )
             if self.journal.exists(run_id):
                 log.warning("cluster %s belongs to run %s: continuing that run (its plan, from the journal)", target, run_id)
-                return self.resume(run_id, adopted=True)
+                return self.resume(run_id)
             log.warning(
                 "cluster %s was created by snapmigrate run %s, whose journal is not in %s: adopting run %s",
                 target, run_id, self.journal.directory, run_id,

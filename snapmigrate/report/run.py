@@ -76,7 +76,7 @@ def status_table(record: RunRecord, *, note: str = "") -> str:
     ]
     created = [(s.name, key, value) for s in record.steps for key, value in s.resources.items()]
     if created:
-        lines += ["", "Resources", format_table(["STEP", "ID", "ROLE/KIND"], [(step, k, v) for step, k, v in created])]
+        lines += ["", "Resources", format_table(["STEP", "WHAT", "AWS ID"], created)]
     if record.error:
         lines += ["", f"Error: {record.error}"]
     nxt = _next(record)

@@ -141,7 +141,12 @@ def apply(ctx: StepContext, step: Step) -> Outcome:
     }
     readers = len(serverless) - 1
     summary = f"{writer.identifier} (writer) and {readers} reader(s) available; " + str(details["probe"])
-    return Outcome(summary, resources={s.identifier: s.role for s in serverless}, details=details, waits=tuple(waits))
+    return Outcome(summary, resources={_key(cluster_id, s): s.identifier for s in serverless}, details=details, waits=tuple(waits))
+
+
+def _key(cluster_id: str, spec: InstanceSpec) -> str:
+    """``writer``, ``reader-1``, ``bridge``: what the instance is to the run."""
+    return spec.identifier.removeprefix(f"{cluster_id}-")
 
 
 def _create(ctx: StepContext, cluster_id: str, spec: InstanceSpec) -> None:
@@ -164,7 +169,7 @@ def _create(ctx: StepContext, cluster_id: str, spec: InstanceSpec) -> None:
     )
     if inst is not None and "DBInstance" not in inst:
         resources.check_owned(ctx, inst, "instance", spec.identifier)
-    ctx.note(NAME, {spec.identifier: spec.role}, {})
+    ctx.note(NAME, {_key(cluster_id, spec): spec.identifier}, {})
 
 
 def _wait_instances(ctx: StepContext, cluster_id: str, wanted: Sequence[InstanceSpec]) -> WaitResult:

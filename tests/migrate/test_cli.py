@@ -71,7 +71,7 @@ def test_migrate_json_follows_the_contract(legacy, state):
     assert [s["name"] for s in data["steps"]] == ["snapshot", "restore", "instances", "settings", "verify"]
     for step in data["steps"]:
         assert {"name", "state", "started", "finished"} <= set(step)
-    assert data["steps"][2]["resources"] == {"fresh-writer": "writer", "fresh-reader-1": "reader"}
+    assert data["steps"][2]["resources"] == {"writer": "fresh-writer", "reader-1": "fresh-reader-1"}
     assert "Plan: legacy" in result.stderr
 
 

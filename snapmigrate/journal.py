@@ -67,6 +67,7 @@ class StepRecord:
     details: Mapping[str, Any] = field(default_factory=dict)
     waits: tuple[Mapping[str, Any], ...] = ()
     api_calls: int = 0
+    transient_errors: int = 0
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

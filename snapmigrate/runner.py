@@ -102,6 +102,7 @@ class Runner:
         self.run_ids = run_ids
         self.freezer = freezer
         self._record: RunRecord | None = None
+        self._calls_at_start = 0
 
     # -- entry points -------------------------------------------------------
 
@@ -256,7 +257,8 @@ class Runner:
         if step is not None:
             rec = record.step(step)
             if rec.state in ("running", "pending"):
-                record = record.with_step(replace(rec, state=state, error=error))
+                calls = rec.api_calls + self.counter.count - self._calls_at_start
+                record = record.with_step(replace(rec, state=state, error=error, finished=now(), api_calls=calls))
         self._save(replace(record, state=state, error=error).with_event(f"{state}: {error}"))
 
     def _run_step(self, ctx: StepContext, step: Step, n: int, total: int) -> None:
@@ -265,7 +267,8 @@ class Runner:
         ctx.record = self._record  # what earlier steps recorded, e.g. the write counters
         rec = self._record.step(step.name)
         self.on_event("before-step", step.name)
-        calls = self.counter.count
+        calls = self._calls_at_start = self.counter.count
+        transient = self.counter.transient
         if module.is_done(ctx, step):
             if rec.state != "done":
                 rec = replace(
@@ -299,6 +302,7 @@ class Runner:
             details={**rec.details, **outcome.details},
             waits=(*rec.waits, *(w.to_dict() for w in outcome.waits)),
             api_calls=rec.api_calls + self.counter.count - calls,
+            transient_errors=rec.transient_errors + self.counter.transient - transient,
             error=None,
         )
         self._save(self._record.with_step(rec))

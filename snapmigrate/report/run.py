@@ -70,7 +70,8 @@ def status_table(record: RunRecord, *, note: str = "") -> str:
     """One run: header, steps, what it created, what next."""
     lines = [
         f"Run {record.run_id}: {record.source} -> {record.target}  state {record.state}{note}",
-        f"  created {record.created}, updated {record.updated}, {record.api_calls} RDS API calls",
+        f"  created {record.created}, updated {record.updated}, {record.api_calls} RDS API calls"
+        + (f", {ridden} transient AWS errors ridden out" if (ridden := sum(s.transient_errors for s in record.steps)) else ""),
         "",
         _steps(record),
     ]

@@ -277,6 +277,7 @@ class Runner:
                     started=rec.started or now(),
                     finished=now(),
                     outcome=rec.outcome or "already in place in AWS: nothing to apply",
+                    resources={**module.ids(ctx, step), **rec.resources},
                     api_calls=rec.api_calls + self.counter.count - calls,
                     error=None,
                 )

@@ -12,7 +12,8 @@ Each step module has the same small shape (like an alembic revision):
   ownership by the run's tag), not from the journal;
 - ``apply(ctx, step) -> Outcome``: idempotent -- it creates only what is
   missing, then waits until AWS confirms the effect;
-- ``undo(ctx, step) -> str``: removes what ``apply`` created (ours only).
+- ``undo(ctx, step) -> str``: removes what ``apply`` created (ours only);
+- ``ids(ctx, step) -> dict``: the AWS ids the step stands for, from the plan.
 """
 
 from __future__ import annotations

@@ -53,6 +53,12 @@ def _split(step: Step) -> tuple[InstanceSpec | None, InstanceSpec, tuple[Instanc
     return bridge, writer, serverless
 
 
+def ids(ctx: StepContext, step: Step) -> dict[str, str]:
+    """The AWS ids this step leaves behind: ``{"writer": ..., "reader-1": ...}``."""
+    _, _, serverless = _split(step)
+    return {_key(step.params["cluster_id"], s): s.identifier for s in serverless}
+
+
 def _writer(cluster: dict[str, Any] | None) -> str | None:
     for m in (cluster or {}).get("DBClusterMembers") or []:
         if m.get("IsClusterWriter"):

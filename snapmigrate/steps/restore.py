@@ -89,6 +89,11 @@ def request(ctx: StepContext, step: Step) -> dict[str, Any]:
     return api
 
 
+def ids(ctx: StepContext, step: Step) -> dict[str, str]:
+    """The AWS ids this step stands for."""
+    return {"cluster": step.params["cluster_id"]}
+
+
 def cluster_status(cluster: dict[str, Any] | None) -> Status:
     if cluster is None:
         return Status("not visible yet")

@@ -42,6 +42,11 @@ def plan(spec: TargetSpec, source: SourceCluster) -> Step:
     return Step(NAME, params, "; ".join(todo) if todo else "nothing to change after the restore")
 
 
+def ids(ctx: StepContext, step: Step) -> dict[str, str]:
+    """The AWS ids this step stands for."""
+    return {"cluster": step.params["cluster_id"]}
+
+
 def missing(step: Step, cluster: dict[str, Any]) -> list[str]:
     """The planned settings the cluster does not have yet."""
     p = step.params

@@ -51,6 +51,11 @@ def _params(ctx: StepContext) -> dict[str, Any]:
     return {"reuse": ctx.plan.target.snapshot_identifier}
 
 
+def ids(ctx: StepContext, step: Step) -> dict[str, str]:
+    """The AWS ids this step stands for (known from the plan and the run id)."""
+    return {"snapshot": identifier(ctx, step)}
+
+
 def _status(snap: dict[str, Any] | None) -> Status:
     if snap is None:
         return Status("not visible yet")

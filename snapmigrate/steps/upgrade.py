@@ -32,6 +32,11 @@ def plan(spec: TargetSpec, source: SourceCluster) -> Step | None:
     )
 
 
+def ids(ctx: StepContext, step: Step) -> dict[str, str]:
+    """The AWS ids this step stands for."""
+    return {"cluster": step.params["cluster_id"]}
+
+
 def _upgraded(cluster: dict[str, Any] | None, version: str) -> Status:
     status = cluster_status(cluster)
     if cluster is None or status.failed:

@@ -19,6 +19,11 @@ def plan(spec: TargetSpec, source: SourceCluster) -> Step:
     )
 
 
+def ids(ctx: StepContext, step: Step) -> dict[str, str]:
+    """A verification creates nothing in AWS."""
+    return {}
+
+
 def is_done(ctx: StepContext, step: Step) -> bool:
     """A verification leaves nothing in AWS: done only when this run's journal
     recorded it as run and equal (a skipped verification runs again)."""

@@ -193,6 +193,9 @@ def test_lost_journal_adopts_the_run_that_created_the_target(env: Env):
     result = runner.start(env.plan)
     assert result.adopted and result.run_id == RUN_ID
     assert any("adopted run" in e["message"] for e in result.record.events)
+    # the rebuilt journal names what the run stands for, from AWS and the plan
+    assert result.record.step("instances").resources == {"writer": "fresh-writer", "reader-1": "fresh-reader-1", "reader-2": "fresh-reader-2"}
+    assert result.record.step("snapshot").resources == {"snapshot": f"fresh-snapmigrate-{RUN_ID}"}
     assert hooks.mutating == []
     assert aws_state(env.rds) == state
 

@@ -65,7 +65,7 @@ def _load_plan_file(path: str) -> Any:
         raise BadInput(f"plan file {path} is not a snapmigrate plan ({type(e).__name__}: {e}): make it again with 'snapmigrate plan'") from None
 
 
-def _confirm(app: AppContext, plan: Any, yes: bool) -> None:
+def _confirm(plan: Any, yes: bool) -> None:
     """Ask before changing AWS; without a terminal, only --yes will do."""
     from snapmigrate.errors import BadInput
 
@@ -164,7 +164,7 @@ def migrate(
         else:
             click.echo(shown)
         fail_if_blocked(plan)
-        _confirm(app, plan, yes)
+        _confirm(plan, yes)
         result = runner.start(plan)
     emit(app, result.to_dict(), lambda: run_report.table(result))
 

@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("snapmigrate.cli.plan:plan", "Inspect a source cluster, run the preflight, print the plan."),
     "lab": ("snapmigrate.cli.lab:lab", "The local Aurora (moto + real PostgreSQL): up, down, env, knobs, demo."),
     "verify": ("snapmigrate.cli.verify:verify", "Compare two databases or clusters: schema, row counts, checksums."),
+    "migrate": ("snapmigrate.cli.migrate:migrate", "Plan, ask, then apply: snapshot, restore as Serverless v2, instances, settings."),
+    "status": ("snapmigrate.cli.migrate:status", "Show a run's journal, or list the runs."),
+    "cleanup": ("snapmigrate.cli.cleanup:cleanup", "Delete what a run created (by its tags), nothing else."),
+    "permissions": ("snapmigrate.cli.permissions:permissions", "Print the least-privilege IAM policy snapmigrate needs."),
 }
 
 log = logging.getLogger("snapmigrate")

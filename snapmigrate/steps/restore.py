@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from snapmigrate.errors import NotFound
 from snapmigrate.model import SourceCluster, Step, TargetSpec
+from snapmigrate.steps import resources, snapshot
+from snapmigrate.steps.context import Outcome, StepContext
+from snapmigrate.waiting import Status
+
+log = logging.getLogger(__name__)
 
 NAME = "restore"
+ROLE = "target"
 PERMISSIONS = (
     "rds:RestoreDBClusterFromSnapshot",
     "rds:DescribeDBClusters",
@@ -14,6 +22,7 @@ PERMISSIONS = (
     "kms:CreateGrant",
     "kms:DescribeKey",
 )
+UNDO_PERMISSIONS = ("rds:ModifyDBCluster", "rds:DeleteDBCluster")
 
 
 def plan(spec: TargetSpec, source: SourceCluster) -> Step:
@@ -44,3 +53,117 @@ def plan(spec: TargetSpec, source: SourceCluster) -> Step:
         f"restore as {spec.identifier} ({spec.engine} {spec.restore_version}, provisioned, "
         f"Serverless v2 {scaling.min_capacity:g}-{scaling.max_capacity:g} ACU)",
     )
+
+
+def request(ctx: StepContext, step: Step) -> dict[str, Any]:
+    """The ``RestoreDBClusterFromSnapshot`` parameters for this step, as sent.
+
+    Booleans are always sent, so the target never silently inherits a default
+    (moto even drops falsy overrides; AWS honours them). The scaling range is
+    in the same call: it must be on the cluster before any db.serverless instance.
+    """
+    p = step.params
+    api: dict[str, Any] = {
+        "DBClusterIdentifier": p["cluster_id"],
+        "SnapshotIdentifier": snapshot.identifier(ctx),
+        "Engine": p["engine"],
+        "EngineVersion": p["engine_version"],
+        "EngineMode": p["engine_mode"],
+        "ServerlessV2ScalingConfiguration": dict(p["serverless_v2_scaling"]),
+        "Port": int(p["port"]),
+        "DeletionProtection": bool(p["deletion_protection"]),
+        "BackupRetentionPeriod": int(p["backup_retention_period"]),
+        "EnableIAMDatabaseAuthentication": bool(p["iam_auth"]),
+        "CopyTagsToSnapshot": bool(p["copy_tags_to_snapshot"]),
+        "Tags": ctx.tags(ROLE),
+    }
+    optional = {
+        "KmsKeyId": p.get("kms_key_id"),
+        "DBSubnetGroupName": p.get("subnet_group"),
+        "VpcSecurityGroupIds": list(p.get("security_group_ids") or []),
+        "DBClusterParameterGroupName": p.get("parameter_group"),
+        "EnableCloudwatchLogsExports": list(p.get("cloudwatch_logs_exports") or []),
+        "EngineLifecycleSupport": p.get("engine_lifecycle_support"),
+    }
+    api.update({k: v for k, v in optional.items() if v})
+    return api
+
+
+def ids(ctx: StepContext, step: Step) -> dict[str, str]:
+    """The AWS ids this step stands for."""
+    return {"cluster": step.params["cluster_id"]}
+
+
+def cluster_status(cluster: dict[str, Any] | None) -> Status:
+    if cluster is None:
+        return Status("not visible yet")
+    status = cluster.get("Status", "unknown")
+    failed = f"the cluster will not become available ({status})" if status in resources.FAILED_STATES else None
+    return Status(status, done=status == "available", failed=failed)
+
+
+def is_done(ctx: StepContext, step: Step) -> bool:
+    """Done when the target cluster exists, carries this run's tag and is available."""
+    cluster_id = step.params["cluster_id"]
+    cluster = resources.find_cluster(ctx, cluster_id)
+    if cluster is None:
+        return False
+    resources.check_owned(ctx, cluster, "cluster", cluster_id)
+    return cluster.get("Status") == "available"
+
+
+def apply(ctx: StepContext, step: Step) -> Outcome:
+    """Restore unless this run already did, then wait until the cluster is available."""
+    cluster_id = step.params["cluster_id"]
+    cluster = resources.find_cluster(ctx, cluster_id)
+    api = request(ctx, step)
+    if cluster is None:
+        resources.create(
+            ctx,
+            f"restore {api['SnapshotIdentifier']} as {cluster_id}",
+            ctx.rds().restore_db_cluster_from_snapshot,
+            lambda: resources.find_cluster(ctx, cluster_id),
+            **api,
+        )
+        summary = f"restored {api['SnapshotIdentifier']} as {cluster_id}"
+    else:
+        summary = f"{cluster_id} (restore requested by an earlier attempt of this run)"
+    cluster = resources.find_cluster(ctx, cluster_id)
+    if cluster is not None:
+        resources.check_owned(ctx, cluster, "cluster", cluster_id)
+    ctx.note(NAME, {"cluster": cluster_id}, {})
+    waited = ctx.wait(NAME, f"cluster {cluster_id}", lambda: {cluster_id: cluster_status(resources.find_cluster(ctx, cluster_id))}, labels=(cluster_id,))
+    final = resources.find_cluster(ctx, cluster_id) or {}
+    details = {
+        "engine_version": final.get("EngineVersion"),
+        "engine_mode": final.get("EngineMode"),
+        "endpoint": final.get("Endpoint"),
+        "reader_endpoint": final.get("ReaderEndpoint"),
+        "arn": final.get("DBClusterArn"),
+        "serverless_v2_scaling": final.get("ServerlessV2ScalingConfiguration"),
+    }
+    return Outcome(summary, resources={"cluster": cluster_id}, details=details, waits=(waited,))
+
+
+def undo(ctx: StepContext, step: Step) -> str:
+    """Delete the target cluster (ours only, its instances gone first), without a final snapshot."""
+    cluster_id = step.params["cluster_id"]
+    cluster = resources.find_cluster(ctx, cluster_id)
+    if cluster is None:
+        return f"cluster {cluster_id} is already gone"
+    resources.check_owned(ctx, cluster, "cluster", cluster_id)
+    rds = ctx.rds()
+    if cluster.get("DeletionProtection"):
+        ctx.call(f"turn off deletion protection of {cluster_id}", rds.modify_db_cluster, DBClusterIdentifier=cluster_id, DeletionProtection=False, ApplyImmediately=True)
+    if cluster.get("Status") != "deleting":
+        try:
+            ctx.call(f"delete cluster {cluster_id}", rds.delete_db_cluster, DBClusterIdentifier=cluster_id, SkipFinalSnapshot=True)
+        except NotFound:
+            return f"cluster {cluster_id} is already gone"
+
+    def gone() -> dict[str, Status]:
+        found = resources.find_cluster(ctx, cluster_id)
+        return {cluster_id: Status("deleted", done=True) if found is None else Status(found.get("Status", "unknown"))}
+
+    ctx.wait("cleanup", f"deletion of cluster {cluster_id}", gone, labels=(cluster_id,))
+    return f"deleted cluster {cluster_id} (no final snapshot: the source is untouched)"

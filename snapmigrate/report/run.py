@@ -1,0 +1,119 @@
+"""A run as a human table: its steps, what they created, what to do next."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from snapmigrate.report import format_table
+from snapmigrate.waiting import duration
+
+if TYPE_CHECKING:
+    from snapmigrate.journal import RunRecord
+    from snapmigrate.runner import CleanupResult, RunResult
+
+MARKS = {
+    "done": "done",
+    "skipped": "SKIPPED",
+    "failed": "FAILED",
+    "interrupted": "INTERRUPTED",
+    "running": "running",
+    "pending": "-",
+}
+
+
+def took(started: str | None, finished: str | None) -> str:
+    if not started or not finished:
+        return "-"
+    seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
+    return duration(max(0.0, seconds))
+
+
+def _steps(record: RunRecord) -> str:
+    rows = [
+        (
+            n,
+            s.name,
+            MARKS.get(s.state, s.state),
+            took(s.started, s.finished),
+            s.api_calls,
+            s.error if s.state in ("failed", "interrupted") and s.error else (s.outcome or ""),
+        )
+        for n, s in enumerate(record.steps, 1)
+    ]
+    return format_table(["#", "STEP", "STATE", "TOOK", "API", "OUTCOME"], rows)
+
+
+def _next(record: RunRecord) -> list[str]:
+    lines = []
+    if record.state in ("failed", "interrupted", "running"):
+        lines.append(f"Continue with: snapmigrate migrate --resume {record.run_id}")
+        return lines
+    if record.state == "cleaned":
+        return ["Its resources were deleted by 'snapmigrate cleanup'."]
+    try:
+        verify = record.step("verify")
+    except KeyError:
+        verify = None
+    if verify is not None and verify.state == "skipped":
+        lines.append(
+            f"NOT VERIFIED ({verify.outcome}): compare before any cutover: "
+            f"snapmigrate verify --source {record.source} --target {record.target}"
+        )
+    if record.state == "done":
+        lines.append(f"Cut over with: snapmigrate cutover {record.run_id} --mode dns|rename")
+    return lines
+
+
+def status_table(record: RunRecord, *, note: str = "") -> str:
+    """One run: header, steps, what it created, what next."""
+    lines = [
+        f"Run {record.run_id}: {record.source} -> {record.target}  state {record.state}{note}",
+        f"  created {record.created}, updated {record.updated}, {record.api_calls} RDS API calls"
+        + (f", {ridden} transient AWS errors ridden out" if (ridden := sum(s.transient_errors for s in record.steps)) else ""),
+        "",
+        _steps(record),
+    ]
+    created = [(s.name, key, value) for s in record.steps for key, value in s.resources.items()]
+    if created:
+        lines += ["", "Resources", format_table(["STEP", "WHAT", "AWS ID"], created)]
+    if record.error:
+        lines += ["", f"Error: {record.error}"]
+    nxt = _next(record)
+    if nxt:
+        lines += ["", *nxt]
+    return "\n".join(lines)
+
+
+def table(result: RunResult) -> str:
+    """The result of ``migrate``."""
+    note = ""
+    if result.adopted:
+        note = "  (adopted: the target carried this run's tag)"
+    elif result.resumed:
+        note = "  (resumed)"
+    return status_table(result.record, note=note)
+
+
+def runs_table(records: Sequence[RunRecord], where: str) -> str:
+    """Every run in a state directory."""
+    if not records:
+        return f"No runs in {where}."
+    rows = [
+        (
+            r.run_id,
+            r.state,
+            r.source,
+            r.target,
+            (r.current.name if r.current and r.state != "done" else "-"),
+            r.updated,
+        )
+        for r in records
+    ]
+    return f"Runs in {where}\n" + format_table(["RUN", "STATE", "SOURCE", "TARGET", "AT STEP", "UPDATED"], rows)
+
+
+def cleanup_table(result: CleanupResult) -> str:
+    rows = [(step, message) for step, message in result.removals]
+    return f"Run {result.record.run_id}: cleaned\n" + format_table(["STEP", "WHAT"], rows)

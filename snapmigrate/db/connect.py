@@ -73,7 +73,9 @@ class Endpoint:
             kwargs["user"] = self.user
         if self.password is not None:
             kwargs["password"] = self.password
-        sslmode = self.sslmode or ("verify-full" if self.sslrootcert else "require" if self.is_aws else None)
+        # TLS by default towards AWS; an explicit PGSSLMODE (libpq's own variable) wins over that default.
+        aws_default = os.environ.get("PGSSLMODE") or "require"
+        sslmode = self.sslmode or ("verify-full" if self.sslrootcert else aws_default if self.is_aws else None)
         if sslmode:
             kwargs["sslmode"] = sslmode
         if self.sslrootcert:

@@ -1,17 +1,12 @@
 """The database calls the steps make: the SELECT 1 probe, the source's write
-counters around the snapshot, and the verifier.
+counters around the snapshot, and the verifier (:mod:`snapmigrate.db.verify`).
 
-The verifier (``snapmigrate.verify``) is built in its own issue; it is used
-when importable and offers the functions named below, and otherwise the
-step says why it did not run -- never that it passed.
+A step that could not reach a database says why -- never that it passed.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,28 +17,8 @@ from snapmigrate.steps.context import StepContext
 
 log = logging.getLogger(__name__)
 
-VERIFIER_MODULE = "snapmigrate.verify"
-#: What the runner expects from the verifier module (the lead wires the final API):
-#: ``write_counters(endpoint, *, connect_map) -> Mapping`` and
-#: ``verify(source, target, *, mode, connect_map, counters) -> result`` whose
-#: result has ``equal`` and ``to_dict()``; endpoints are ``snapmigrate.db.connect.Endpoint``;
-#: ``counters`` is ``{"before": ..., "after": ...}`` as recorded around the snapshot request.
-WRITE_COUNTERS = "write_counters"
-VERIFY = "verify"
-
 #: Reasons a connection will not heal by waiting.
 FATAL_CONNECT_HINTS = ("password authentication failed", "no password supplied", "does not exist", "permission denied")
-
-
-def _verifier(attr: str) -> tuple[Any, str | None]:
-    """(the verifier's function ``attr``, None) or (None, why it is not there)."""
-    if importlib.util.find_spec(VERIFIER_MODULE) is None:
-        return None, "verifier not available"
-    module = importlib.import_module(VERIFIER_MODULE)
-    fn = getattr(module, attr, None)
-    if fn is None:
-        return None, f"verifier not available ({VERIFIER_MODULE}.{attr} missing)"
-    return fn, None
 
 
 def _connect_map(ctx: StepContext) -> Any:
@@ -53,19 +28,10 @@ def _connect_map(ctx: StepContext) -> Any:
 
 
 def endpoint(ctx: StepContext, cluster_id: str, label: str) -> Any:
-    """The cluster's writer :class:`~snapmigrate.db.connect.Endpoint`.
-
-    ``db.connect`` defaults AWS host names to ``sslmode=require``; an explicit
-    ``PGSSLMODE`` (libpq's own variable) wins over that default, as it would in
-    libpq -- e.g. ``disable`` for a local stand-in server without TLS.
-    """
-    from dataclasses import replace
-
+    """The cluster's writer :class:`~snapmigrate.db.connect.Endpoint`."""
     from snapmigrate.db.connect import from_cluster
 
-    found = from_cluster(ctx.clients, cluster_id, label)
-    sslmode = os.environ.get("PGSSLMODE")
-    return replace(found, sslmode=sslmode) if sslmode and found.sslmode is None else found
+    return from_cluster(ctx.clients, cluster_id, label)
 
 
 def select_one(ctx: StepContext, cluster_id: str) -> str | None:
@@ -86,19 +52,34 @@ def is_fatal(reason: str) -> bool:
 
 
 def write_counters(ctx: StepContext, moment: str) -> dict[str, Any]:
-    """The source's per-table write counters (for the verifier's drift report), or why not."""
+    """The source's per-table write counters (for drift reports and the cutover's
+    catch-up check), or why they could not be read."""
+    from snapmigrate.db.stats import write_counters as capture
+
     base: dict[str, Any] = {"moment": moment, "at": now()}
     if not ctx.settings.connect:
         return {**base, "captured": False, "reason": "skipped: --no-connect"}
-    fn, missing = _verifier(WRITE_COUNTERS)
-    if fn is None:
-        return {**base, "captured": False, "reason": f"skipped: {missing}"}
     try:
         source = endpoint(ctx, ctx.plan.source.identifier, "source")
-        counters = fn(source, connect_map=_connect_map(ctx))
+        counters = capture(source, connect_map=_connect_map(ctx))
     except SnapmigrateError as e:
         return {**base, "captured": False, "reason": f"source not reachable: {e}"}
-    return {**base, "captured": True, "counters": counters}
+    return {**base, "captured": True, "counters": counters.to_dict()}
+
+
+def baseline(counters: Mapping[str, Any]) -> Any:
+    """A :class:`~snapmigrate.db.stats.Baseline` from the journaled captures, or None."""
+    from snapmigrate.db.stats import Baseline, WriteCounters
+
+    def load(capture: Mapping[str, Any] | None) -> WriteCounters | None:
+        if not capture or not capture.get("captured"):
+            return None
+        return WriteCounters.from_dict(capture["counters"])
+
+    after, before = load(counters.get("after")), load(counters.get("before"))
+    if after is None:
+        return None
+    return Baseline(after=after, before=before)
 
 
 @dataclass(frozen=True)
@@ -112,19 +93,25 @@ class Verification:
 
 
 def verify(ctx: StepContext, source: str, target: str, mode: str, counters: Mapping[str, Any]) -> Verification:
-    """Run the verifier on source and target clusters, when there is one."""
+    """Compare the clusters; differences on tables the source wrote after the
+    snapshot are drift (reported, not failing the run: the cutover's catch-up
+    check decides what to do about them)."""
+    from snapmigrate.db.verify import VerifyOptions
+    from snapmigrate.db.verify import verify as compare
+
     if not ctx.settings.connect:
         return Verification(False, None, "skipped: --no-connect (nothing was compared)")
-    fn, missing = _verifier(VERIFY)
-    if fn is None:
-        return Verification(False, None, f"skipped: {missing}")
-    result = fn(
+    drift_baseline = baseline(counters)
+    options = VerifyOptions(mode=mode, baseline=drift_baseline, allow_drift=drift_baseline is not None)
+    result = compare(
         endpoint(ctx, source, "source"),
         endpoint(ctx, target, "target"),
-        mode=mode,
+        options,
         connect_map=_connect_map(ctx),
-        counters=counters,
+        progress=log.info,
+        sleep=ctx.waiter.clock.sleep,
     )
-    report = result.to_dict() if hasattr(result, "to_dict") else {}
-    equal = bool(result.equal)
-    return Verification(True, equal, "equal" if equal else "differences found", report)
+    summary = "equal" if result.equal else "differences found"
+    if result.equal and result.drift is not None and result.differing_tables:
+        summary = f"equal but for drift since the snapshot ({len(result.differing_tables)} table(s))"
+    return Verification(True, result.equal, summary, result.to_dict())

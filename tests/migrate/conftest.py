@@ -225,11 +225,11 @@ class AwsHooks:
             del self.pending[key]
 
 
-def hooked_clients(*, simulate: bool = True, max_attempts: int = 0, polls: int = 3) -> tuple[Clients, AwsHooks]:
+def hooked_clients(*, simulate: bool = True, max_attempts: int = 1, polls: int = 3) -> tuple[Clients, AwsHooks]:
     """Clients whose calls are recorded and shaped by :class:`AwsHooks`.
 
-    ``max_attempts=0`` turns botocore's own retries off: our retry layer
-    alone must ride out what the hooks inject.
+    ``max_attempts=1`` (one attempt in all) turns botocore's own retries off:
+    our retry layer alone must ride out what the hooks inject.
     """
     clients = Clients(AwsSettings(region="us-east-1", max_attempts=max_attempts))
     hooks = AwsHooks(clients, simulate=simulate, polls=polls)

@@ -1,16 +1,10 @@
 """The instances step's SELECT 1 probe, the write counters and the verify step
-against a real PostgreSQL server standing in for the target's endpoint
-(reached, as a user reaches a private cluster, through the connect map).
-
-The verifier is built in its own issue: a stand-in module with the functions
-the step expects shows how it is called and what its answer does."""
+against real PostgreSQL servers standing in for the source's and the target's
+endpoints (reached, as a user reaches a private cluster, through the connect map)."""
 
 from __future__ import annotations
 
-import importlib.machinery
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -37,26 +31,46 @@ def pg(tmp_path_factory: pytest.TempPathFactory):
     server.remove()
 
 
-class RouteTarget:
-    """Once the restore is done, route the target's endpoint to ``port`` in the connect map."""
+@pytest.fixture(scope="module")
+def pg_src(tmp_path_factory: pytest.TempPathFactory):
+    server = PgServer.create(tmp_path_factory.mktemp("probe-src") / "data", user="postgres", password=SECRET)
+    server.start()
+    yield server
+    server.remove()
 
-    def __init__(self, env: Env, path: Path, port: int) -> None:
+
+def same_rows(*servers: PgServer, extra_on_first: int = 0) -> None:
+    """Table t with the same 100 rows on every server (plus extra rows on the first)."""
+    for n, server in enumerate(servers):
+        rows = 100 + (extra_on_first if n == 0 else 0)
+        server.psql(f"DROP TABLE IF EXISTS t; CREATE TABLE t (id int PRIMARY KEY, v text); "
+                    f"INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, {rows}) g")
+
+
+class Routes:
+    """Route the source's endpoint to ``source_port`` at once, the target's to
+    ``port`` once the restore is done (as the lab's connect map does)."""
+
+    def __init__(self, env: Env, path: Path, port: int, source_port: int) -> None:
         self.env, self.path, self.port = env, path, port
-        write(path, {})
+        source = env.rds.describe_db_clusters(DBClusterIdentifier="legacy")["DBClusters"][0]
+        self.routes = {f"{source['Endpoint']}:{source['Port']}": f"127.0.0.1:{source_port}"}
+        write(path, self.routes)
 
     def __call__(self, kind: str, step: str) -> None:
         if (kind, step) == ("step-finished", "restore"):
             cluster = self.env.rds.describe_db_clusters(DBClusterIdentifier="fresh")["DBClusters"][0]
-            write(self.path, {f"{cluster['Endpoint']}:{cluster['Port']}": f"127.0.0.1:{self.port}"})
+            self.routes[f"{cluster['Endpoint']}:{cluster['Port']}"] = f"127.0.0.1:{self.port}"
+            write(self.path, self.routes)
 
 
-def connected(env: Env, tmp_path: Path, port: int, **kw: Any):
+def connected(env: Env, tmp_path: Path, port: int, source_port: int | None = None, **kw: Any):
     clients, hooks = _hooked(simulate=False)
     path = tmp_path / "connect-map.json"
     runner = env.runner(
         clients,
         settings=RunSettings(connect=True, connect_map=str(path)),
-        on_event=RouteTarget(env, path, port),
+        on_event=Routes(env, path, port, source_port or free_port()),
         **kw,
     )
     return runner, hooks
@@ -69,18 +83,22 @@ def small(rds, tmp_path: Path, monkeypatch) -> Env:
     return make_env(rds, tmp_path, readers=0)
 
 
-def test_the_probe_answers_through_the_connect_map(small: Env, tmp_path: Path, pg: PgServer, monkeypatch):
+def test_the_probe_answers_through_the_connect_map(small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", SECRET)  # libpq's own way: the cluster has no managed secret
-    runner, _ = connected(small, tmp_path, pg.port)
+    same_rows(pg_src, pg)
+    runner, _ = connected(small, tmp_path, pg.port, pg_src.port)
     result = runner.start(small.plan)
     instances = result.record.step("instances")
     assert instances.details["probe"] == "SELECT 1 answered"
     probe_wait = instances.waits[-1]
     assert probe_wait["what"] == "SELECT 1 on fresh" and probe_wait["final"] == {"fresh SELECT 1": "answers"}
     snapshot = result.record.step("snapshot")
-    assert snapshot.details["write_counters_before"] == {**snapshot.details["write_counters_before"], "captured": False, "reason": "skipped: verifier not available"}
-    assert result.record.step("verify").outcome == "skipped: verifier not available"
-    assert result.record.step("verify").state == "skipped"
+    before = snapshot.details["write_counters_before"]
+    assert before["captured"] is True
+    assert any(t["table"] == "t" and t["n_tup_ins"] >= 100 for t in before["counters"]["tables"])
+    verify = result.record.step("verify")
+    assert (verify.state, verify.details["equal"]) == ("done", True)
+    assert verify.details["report"]["tables"][0]["source_rows"] == 100
     # is_done re-probes: a second pass finds everything done, SELECT 1 included
     again = runner.resume(RUN_ID)
     assert again.record.step("instances").attempts == 1
@@ -114,56 +132,25 @@ def test_a_refused_password_fails_at_once_and_is_never_shown(small: Env, tmp_pat
         assert wrong not in text and SECRET not in text
 
 
-def fake_verifier(monkeypatch, *, equal: bool) -> list[tuple[str, Any]]:
-    """Stands in for snapmigrate.verify (its own issue): records what it is given."""
-    calls: list[tuple[str, Any]] = []
-    module = types.ModuleType("snapmigrate.verify")
-    module.__spec__ = importlib.machinery.ModuleSpec("snapmigrate.verify", None)
-
-    def write_counters(endpoint, *, connect_map):
-        calls.append(("write_counters", endpoint.cluster_id))
-        return {"public.t": {"n_tup_ins": 1}}
-
-    class Result:
-        def __init__(self) -> None:
-            self.equal = equal
-
-        def to_dict(self) -> dict[str, Any]:
-            return {"equal": equal, "tables": []}
-
-    def verify(source, target, *, mode, connect_map, counters):
-        calls.append(("verify", (source.cluster_id, target.cluster_id, mode, counters["before"].get("captured"), counters["after"].get("captured"))))
-        return Result()
-
-    module.write_counters = write_counters  # type: ignore[attr-defined]
-    module.verify = verify  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "snapmigrate.verify", module)
-    return calls
-
-
-def test_the_verifier_is_used_when_present_and_differences_exit_3(small: Env, tmp_path: Path, pg: PgServer, monkeypatch):
+def test_the_verifier_finds_differences_and_the_run_exits_3(small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", SECRET)
-    calls = fake_verifier(monkeypatch, equal=False)
-    runner, _ = connected(small, tmp_path, pg.port)
+    same_rows(pg_src, pg, extra_on_first=3)  # the "copy" lacks three rows
+    runner, _ = connected(small, tmp_path, pg.port, pg_src.port)
     with pytest.raises(DifferencesFound) as err:
         runner.start(small.plan)
     assert err.value.exit_code == 3
-    assert calls == [
-        ("write_counters", "legacy"),
-        ("write_counters", "legacy"),
-        ("verify", ("legacy", "fresh", "checksum", True, True)),
-    ]
     record = Journal(small.state_dir).load(RUN_ID)
-    assert record.step("snapshot").details["write_counters_before"]["counters"] == {"public.t": {"n_tup_ins": 1}}
     assert (record.state, record.step("verify").state) == ("failed", "failed")
+    table = record.step("verify").details["report"]["tables"][0]
+    assert (table["name"], table["source_rows"], table["target_rows"], table["equal"]) == ("t", 103, 100, False)
 
 
-def test_an_equal_verification_is_done_and_not_repeated(small: Env, tmp_path: Path, pg: PgServer, monkeypatch):
+def test_an_equal_verification_is_done_and_not_repeated(small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", SECRET)
-    calls = fake_verifier(monkeypatch, equal=True)
-    runner, _ = connected(small, tmp_path, pg.port)
+    same_rows(pg_src, pg)
+    runner, _ = connected(small, tmp_path, pg.port, pg_src.port)
     result = runner.start(small.plan)
-    assert result.record.step("verify").state == "done" and result.record.step("verify").details["equal"] is True
-    calls.clear()
-    runner.resume(RUN_ID)
-    assert calls == []
+    first = result.record.step("verify")
+    assert first.state == "done" and first.details["equal"] is True
+    again = runner.resume(RUN_ID).record.step("verify")
+    assert (again.finished, again.attempts) == (first.finished, first.attempts)

@@ -25,7 +25,7 @@ def test_thirty_percent_throttling_and_5xx_still_completes(world, tmp_path):
     world.reset()
     seed.v1_cluster(rds)
     env.state_dir = env.state_dir.with_name("state-throttled")
-    clients, hooks = hooked_clients(max_attempts=0)
+    clients, hooks = hooked_clients(max_attempts=1)
     hooks.throttle_rate = 0.3
     result = env.runner(clients, settings=RunSettings(connect=False)).start(env.plan)
     assert result.record.state == "done"
@@ -40,7 +40,7 @@ def test_thirty_percent_throttling_and_5xx_still_completes(world, tmp_path):
 
 
 def test_throttling_that_never_stops_fails_with_exit_1_and_a_resumable_journal(env: Env):
-    clients, hooks = hooked_clients(max_attempts=0)
+    clients, hooks = hooked_clients(max_attempts=1)
 
     def from_the_snapshot_on(kind: str, step: str) -> None:
         if (kind, step) == ("step-started", "snapshot"):

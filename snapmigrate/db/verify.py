@@ -263,7 +263,9 @@ def verify(
     for name in sorted(d.object for d in missing if d.difference == "missing_on_target"):
         databases.append(DatabaseResult(name, name, on_target=False))
     drift = None
-    if isinstance(options.baseline, Baseline):
+    differs = bool(diffs) or any(not t.equal for t in tables)
+    if isinstance(options.baseline, Baseline) and differs:
+        # Drift only explains differences: with none, there is nothing to label.
         # Counters of writes committed just before our snapshot may not be published yet.
         sleep(max(0.0, FLUSH_DELAY_S - (time.monotonic() - snapshot_taken)))
         drift, tables, diffs = _mark_drift(options.baseline, source, [p[0] for p in pairs], tables, diffs, connect_map)

@@ -98,6 +98,8 @@ class RunRecord:
     settings: Mapping[str, Any] = field(default_factory=dict)
     error: str | None = None
     events: tuple[Mapping[str, str], ...] = ()
+    #: The cutover of this run (its phases, what it changed, its report), once started.
+    cutover: Mapping[str, Any] = field(default_factory=dict)
 
     def step(self, name: str) -> StepRecord:
         for s in self.steps:
@@ -139,6 +141,7 @@ class RunRecord:
             "events": [dict(e) for e in self.events],
             "settings": dict(self.settings),
             "plan": dict(self.plan),
+            "cutover": dict(self.cutover),
         }
 
     @classmethod
@@ -155,6 +158,7 @@ class RunRecord:
             settings=data.get("settings", {}),
             error=data.get("error"),
             events=tuple(data.get("events", ())),
+            cutover=data.get("cutover") or {},
         )
 
 

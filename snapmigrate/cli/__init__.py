@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("snapmigrate.cli.migrate:status", "Show a run's journal, or list the runs."),
     "cleanup": ("snapmigrate.cli.cleanup:cleanup", "Delete what a run created (by its tags), nothing else."),
     "permissions": ("snapmigrate.cli.permissions:permissions", "Print the least-privilege IAM policy snapmigrate needs."),
+    "cutover": ("snapmigrate.cli.cutover:cutover", "Freeze the source, verify, swap DNS or names, prove; rolls back on failure."),
+    "rollback": ("snapmigrate.cli.cutover:rollback", "Undo a cutover: swap back, unfreeze the source."),
 }
 
 log = logging.getLogger("snapmigrate")

@@ -139,27 +139,35 @@ def long_transactions(
     return [LongTransaction(int(r[0]), r[1] or "", r[2] or "", float(r[3])) for r in rows]
 
 
-def freeze(
+def prepare(
+    endpoint: Endpoint, databases: list[str] | None = None, *, connect_map: ConnectMap | None = None
+) -> FreezeRecord:
+    """What a freeze would change, read before changing it (journal this first:
+    a crash between the change and the journal must not lose the old values)."""
+    names = databases if databases is not None else user_databases(endpoint, connect_map)
+    with _admin_session(endpoint, connect_map) as conn:
+        frozen = tuple(DatabaseFreeze(name, _current_setting(conn, name)) for name in names)
+    return FreezeRecord(frozen, 0, _now())
+
+
+def apply(
     endpoint: Endpoint,
-    databases: list[str] | None = None,
+    record: FreezeRecord,
     *,
     connect_map: ConnectMap | None = None,
     options: FreezeOptions | None = None,
 ) -> FreezeRecord:
-    """Make ``databases`` (default: all user databases) read-only for new sessions,
-    end the other sessions, and wait until no write transaction is open."""
+    """Make the record's databases read-only for new sessions, end the other
+    sessions, and wait until no write transaction is open. Idempotent."""
     opts = options or FreezeOptions()
-    names = databases if databases is not None else user_databases(endpoint, connect_map)
-    frozen: list[DatabaseFreeze] = []
+    names = [d.name for d in record.databases]
     with _admin_session(endpoint, connect_map) as conn:
         for name in names:
-            previous = _current_setting(conn, name)
             conn.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(sql.Identifier(name)))
-            frozen.append(DatabaseFreeze(name, previous))
         frozen_at = _now()
         terminated = int(conn.execute(TERMINATE, (names, list(PROTECTED_USERS))).fetchone()[0])
         log.info("froze %d database(s), ended %d session(s)", len(names), terminated)
-        record = FreezeRecord(tuple(frozen), terminated, frozen_at)
+        done = FreezeRecord(record.databases, record.terminated + terminated, frozen_at)
         deadline = opts.clock() + opts.confirm_timeout_s
         while True:
             writers = conn.execute(OPEN_WRITERS, (names,)).fetchall()
@@ -169,11 +177,23 @@ def freeze(
                 pids = ", ".join(f"{r[0]} ({r[2]}@{r[1]})" for r in writers)
                 raise FreezeNotConfirmed(
                     f"write transactions still open {opts.confirm_timeout_s:.0f} s after the freeze: {pids}",
-                    record=record,
+                    record=done,
                 )
             conn.execute(TERMINATE, (names, list(PROTECTED_USERS)))
             opts.sleep(opts.poll_s)
-    return FreezeRecord(record.databases, record.terminated, record.frozen_at, _now())
+    return FreezeRecord(done.databases, done.terminated, done.frozen_at, _now())
+
+
+def freeze(
+    endpoint: Endpoint,
+    databases: list[str] | None = None,
+    *,
+    connect_map: ConnectMap | None = None,
+    options: FreezeOptions | None = None,
+) -> FreezeRecord:
+    """Make ``databases`` (default: all user databases) read-only for new sessions,
+    end the other sessions, and wait until no write transaction is open."""
+    return apply(endpoint, prepare(endpoint, databases, connect_map=connect_map), connect_map=connect_map, options=options)
 
 
 def unfreeze(endpoint: Endpoint, record: FreezeRecord, *, connect_map: ConnectMap | None = None) -> None:
@@ -192,6 +212,12 @@ def unfreeze(endpoint: Endpoint, record: FreezeRecord, *, connect_map: ConnectMa
                     sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = {}").format(name, sql.Literal(db.previous))
                 )
     log.info("unfroze %d database(s)", len(record.databases))
+
+
+def read_only_databases(endpoint: Endpoint, names: list[str], *, connect_map: ConnectMap | None = None) -> list[str]:
+    """Which of ``names`` are set read-only for new sessions now."""
+    with _admin_session(endpoint, connect_map) as conn:
+        return [name for name in names if _current_setting(conn, name) in ("on", "true", "1")]
 
 
 def is_frozen(endpoint: Endpoint, database: str, *, connect_map: ConnectMap | None = None) -> bool:

@@ -151,7 +151,14 @@ class LabApp:
         with self.lock:
             self.rds.reconcile(self.regions)
             routes, logins = self.rds.routes(self.regions)
-            routes.update(dns_routes(self.inner.client("route53", labstate.REGION), routes))
+            names = dns_routes(self.inner.client("route53", labstate.REGION), routes)
+            routes.update(names)
+            # A record name logs in like the endpoint it points at (libpq matches pgpass by name).
+            local = {(login.host, login.port): login for login in logins if login.host == "127.0.0.1"}
+            for key, target in names.items():
+                found = local.get(tuple(target.rsplit(":", 1)))  # type: ignore[arg-type]
+                if found is not None:
+                    logins.insert(0, labstate.Login(key.rsplit(":", 1)[0], found.port, found.user, found.password))
             connectmap.write(self.root / labstate.CONNECT_MAP, routes)
             labstate.write_pgpass(self.root / labstate.PGPASS, logins)
             labstate.write(self.root, self.state())

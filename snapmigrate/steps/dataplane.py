@@ -111,7 +111,8 @@ def verify(ctx: StepContext, source: str, target: str, mode: str, counters: Mapp
         progress=log.info,
         sleep=ctx.waiter.clock.sleep,
     )
+    passed = result.exit_code == 0  # equal, or different only where the source changed since the snapshot
     summary = "equal" if result.equal else "differences found"
-    if result.equal and result.drift is not None and result.differing_tables:
+    if passed and not result.equal:
         summary = f"equal but for drift since the snapshot ({len(result.differing_tables)} table(s))"
-    return Verification(True, result.equal, summary, result.to_dict())
+    return Verification(True, passed, summary, result.to_dict())

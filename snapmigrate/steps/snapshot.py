@@ -95,6 +95,9 @@ def apply(ctx: StepContext, step: Step) -> Outcome:
     else:
         snap = resources.find_snapshot(ctx, sid)
         if snap is None:
+            if ctx.freezer is not None:
+                # Frozen first: the counters then hold every write the snapshot has.
+                ctx.freezer.freeze(ctx)
             details["write_counters_before"] = dataplane.write_counters(ctx, "before the snapshot request")
             _request(ctx, source_id, sid)
             details["write_counters_after"] = dataplane.write_counters(ctx, "after the snapshot request")
@@ -116,8 +119,6 @@ def apply(ctx: StepContext, step: Step) -> Outcome:
 
 def _request(ctx: StepContext, source_id: str, sid: str) -> None:
     """CreateDBClusterSnapshot of the source -- the only call that names the source."""
-    if ctx.freezer is not None:
-        ctx.freezer.freeze(ctx)
     try:
         created = resources.create(
             ctx,

@@ -94,7 +94,7 @@ def lab_connect_map(lab: Any) -> Any:
 def test_writes_after_the_snapshot_block_the_cutover_and_unfreeze(migrated: Migrated):
     m = migrated
     m.psql(m.source, 'UPDATE billing."Invoices" SET "Amount" = "Amount" + 1 WHERE "InvoiceId" <= 3')
-    with pytest.raises(DifferencesFound, match='billing.Invoices|Invoices') as err:
+    with pytest.raises(DifferencesFound, match="Invoices") as err:
         cutover(m).run(m.run_id, dns(m))
     assert "stale" in str(err.value)
     c = m.journal.load(m.run_id).cutover

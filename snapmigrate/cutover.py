@@ -213,8 +213,9 @@ class Cutover:
         record = self.journal.load(run_id)
         plan = Plan.from_dict(record.plan)
         state = dict(record.cutover)
-        if not state and not freeze_phase.before_snapshot(record):
-            raise BadInput(f"run {run_id} has no cutover (and no freeze) to roll back")
+        if not state.get("freeze") and not freeze_phase.before_snapshot(record):
+            last = f" (its last cutover attempt was {state['state']} before changing anything)" if state.get("state") else ""
+            raise BadInput(f"run {run_id} has no cutover (and no freeze) to roll back{last}")
         mode = state.get("mode")
         options = CutoverOptions.from_dict(state["options"]) if state.get("options") else CutoverOptions(mode=mode or "rename")
         with self.journal.lock(run_id):

@@ -25,7 +25,15 @@ PLAN_PERMISSIONS = (
     "route53:ListResourceRecordSets",
 )
 
-COMMANDS = ("plan", "migrate", "cleanup")
+#: What ``cutover`` and ``rollback`` read besides their swap: the target and its instances, the
+#: master secrets, the snapshot-time counters (SQL), and the source/target clusters.
+CUTOVER_READS = (
+    "rds:DescribeDBClusters",
+    "rds:DescribeDBInstances",
+    "secretsmanager:GetSecretValue",
+)
+
+COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify")
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,15 @@ def grants(commands: Iterable[str] = COMMANDS) -> list[Grant]:
         found += [Grant("migrate", m.NAME, tuple(m.PERMISSIONS)) for m in MIGRATION]
     if "cleanup" in wanted:
         found.append(Grant("cleanup", cleanup.NAME, cleanup.PERMISSIONS))
+    if "verify" in wanted:
+        found.append(Grant("verify", "resolve clusters", ("rds:DescribeDBClusters", "secretsmanager:GetSecretValue")))
+    for command in ("cutover", "rollback"):
+        if command in wanted:
+            from snapmigrate.steps import cutover_dns, cutover_rename
+
+            found.append(Grant(command, "read", CUTOVER_READS))
+            found.append(Grant(command, "swap dns", cutover_dns.PERMISSIONS))
+            found.append(Grant(command, "swap rename", cutover_rename.PERMISSIONS))
     return found
 
 

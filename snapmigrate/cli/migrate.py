@@ -10,6 +10,7 @@ import click
 
 from snapmigrate.cli import AppContext, app_context, configure_logging, emit, global_options
 from snapmigrate.cli.plan import fail_if_blocked, options_from, plan_options
+from snapmigrate.model import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,7 +66,7 @@ def _load_plan_file(path: str) -> Any:
         raise BadInput(f"plan file {path} is not a snapmigrate plan ({type(e).__name__}: {e}): make it again with 'snapmigrate plan'") from None
 
 
-def _confirm(plan: Any, yes: bool) -> None:
+def _confirm(plan: Any, yes: bool, freeze: bool = False) -> None:
     """Ask before changing AWS; without a terminal, only --yes will do."""
     from snapmigrate.errors import BadInput
 
@@ -74,16 +75,22 @@ def _confirm(plan: Any, yes: bool) -> None:
     if not sys.stdin.isatty():
         raise BadInput("migrate creates AWS resources and asks first, but there is no terminal to ask on: pass --yes; nothing was changed")
     question = f"Apply these {len(plan.steps)} steps to create {plan.target.identifier} from {plan.source.identifier}?"
+    if freeze:
+        question += f" {plan.source.identifier} becomes READ-ONLY now, until the cutover (or a rollback)."
+    if plan.target.cutover.mode != "none":
+        question += f" Then cut over by {plan.target.cutover.mode}."
     if not click.confirm(question, default=False, err=True):
         raise BadInput("not applied: nothing was changed")
 
 
-def _settings(app: AppContext, no_connect: bool, timeout_minutes: float | None, step_timeouts: dict[str, float]) -> Any:
+def _settings(app: AppContext, no_connect: bool, timeout_minutes: float | None, step_timeouts: dict[str, float],
+              freeze_before_snapshot: bool = False) -> Any:
     from snapmigrate.steps.context import DEFAULT_TIMEOUTS, RunSettings
 
     timeouts = {name: timeout_minutes * 60 for name in DEFAULT_TIMEOUTS} if timeout_minutes else {}
     timeouts.update(step_timeouts)
-    return RunSettings(connect=not no_connect, timeouts=timeouts, connect_map=app.connect_map)
+    return RunSettings(connect=not no_connect, timeouts=timeouts, connect_map=app.connect_map,
+                       freeze_before_snapshot=freeze_before_snapshot)
 
 
 @click.command(short_help="Plan, ask, then apply: snapshot, restore as Serverless v2, instances, settings, verify.")
@@ -94,6 +101,7 @@ def _settings(app: AppContext, no_connect: bool, timeout_minutes: float | None, 
 @click.option("--no-connect", is_flag=True, help="Skip the SQL probe, the write counters and the verification (no network path to the databases).")
 @click.option("--timeout-minutes", type=click.FloatRange(min=0, min_open=True), help="Give up waiting after this long, for every wait (default: sized per step for real AWS).")
 @click.option("--step-timeout", "step_timeouts", multiple=True, callback=_parse_step_timeouts, metavar="STEP=MINUTES", help="Wait limit of one step (repeatable), e.g. snapshot=600.")
+@click.option("--freeze-before-snapshot", is_flag=True, help="Make the source read-only before the snapshot, until the cutover: a copy that misses no write.")
 @state_dir_option
 @global_options
 def migrate(
@@ -104,6 +112,7 @@ def migrate(
     no_connect: bool,
     timeout_minutes: float | None,
     step_timeouts: dict[str, float],
+    freeze_before_snapshot: bool,
     state_dir: str | None,
     **kwargs: Any,
 ) -> None:
@@ -111,6 +120,10 @@ def migrate(
     plan' does), print the plan, ask (or --yes), then apply it step by step,
     journaled in --state-dir. Re-running, or --resume RUN_ID after a crash or
     Ctrl-C, continues without duplicating anything.
+
+    With --cutover dns|rename the cutover follows the migration (see
+    'snapmigrate cutover'); with --freeze-before-snapshot the source is
+    read-only from before the snapshot until the cutover, so no write is lost.
 
     Exit 0 done, 1 failed while running, 2 bad input (nothing changed),
     3 verification found differences, 4 preflight blocked, 130 interrupted.
@@ -128,12 +141,20 @@ def migrate(
     ConnectMap.load(app.connect_map)  # a bad map is bad input, found before any change
     target = kwargs.get("target")
     plan_flags = [name for name in kwargs if name != "target" and _given(name)]
+    from snapmigrate.steps.freeze import SourceFreezer
+
     journal = Journal(state_dir)
+    if resume:
+        # A run keeps the freeze choice it was started with.
+        freeze_before_snapshot = freeze_before_snapshot or bool(journal.load(check_run_id(resume)).settings.get("freeze_before_snapshot"))
+    if freeze_before_snapshot and no_connect:
+        raise BadInput("--freeze-before-snapshot needs to reach the source's databases: drop --no-connect")
     runner = Runner(
         app.clients(),
         journal,
-        settings=_settings(app, no_connect, timeout_minutes, step_timeouts),
+        settings=_settings(app, no_connect, timeout_minutes, step_timeouts, freeze_before_snapshot),
         progress=progress_for(quiet=app.quiet),
+        freezer=SourceFreezer() if freeze_before_snapshot else None,
     )
     if resume:
         record = journal.load(check_run_id(resume))
@@ -164,9 +185,29 @@ def migrate(
         else:
             click.echo(shown)
         fail_if_blocked(plan)
-        _confirm(plan, yes)
+        _confirm(plan, yes, freeze_before_snapshot)
         result = runner.start(plan)
+    plan_of_run = Plan.from_dict(result.record.plan)
+    if result.record.state == "done" and plan_of_run.target.cutover.mode != "none":
+        _chain_cutover(app, journal, result, yes)
+        return
     emit(app, result.to_dict(), lambda: run_report.table(result))
+
+
+def _chain_cutover(app: AppContext, journal: Any, result: Any, yes: bool) -> None:
+    """``migrate --cutover dns|rename``: cut over right after the migration (asking first)."""
+    from snapmigrate.cutover import Cutover
+    from snapmigrate.report import cutover as cutover_report
+    from snapmigrate.report import run as run_report
+    from snapmigrate.waiting import progress_for
+
+    if not app.json:
+        click.echo(run_report.table(result))
+    asker = None if yes else (lambda question: click.confirm(question, default=False, err=True))
+    done = Cutover(app.clients(), journal, connect_map=app.connect_map, progress=progress_for(quiet=app.quiet),
+                   confirm=asker).run(result.run_id)
+    data = done.to_dict()
+    emit(app, {**result.to_dict(), "cutover": data}, lambda: cutover_report.table(data))
 
 
 # ``--resume RUN_ID`` and ``--plan-file`` need neither SOURCE nor --target.

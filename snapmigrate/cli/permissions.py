@@ -14,7 +14,7 @@ from snapmigrate.cli import app_context, emit, global_options
     "--command",
     "commands",
     multiple=True,
-    type=click.Choice(["plan", "migrate", "cleanup"]),
+    type=click.Choice(["plan", "migrate", "cleanup", "cutover", "rollback", "verify"]),
     help="Only what these commands need (repeatable; default: all).",
 )
 @global_options

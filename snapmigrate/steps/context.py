@@ -49,6 +49,8 @@ class RunSettings:
     attempts: int = 8
     first_delay_s: float = 5.0
     max_delay_s: float = 60.0
+    #: ``--freeze-before-snapshot``: the source is frozen before the snapshot and stays so.
+    freeze_before_snapshot: bool = False
 
     def timeout(self, name: str) -> float:
         return float(self.timeouts.get(name, DEFAULT_TIMEOUTS.get(name, 2 * HOUR)))
@@ -65,6 +67,7 @@ class RunSettings:
             "connect": self.connect,
             "timeouts": dict(self.timeouts),
             "connect_map": self.connect_map,
+            "freeze_before_snapshot": self.freeze_before_snapshot,
         }
 
 

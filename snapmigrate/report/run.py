@@ -61,8 +61,13 @@ def _next(record: RunRecord) -> list[str]:
             f"NOT VERIFIED ({verify.outcome}): compare before any cutover: "
             f"snapmigrate verify --source {record.source} --target {record.target}"
         )
-    if record.state == "done":
+    cutover = record.cutover.get("state")
+    if record.state == "done" and cutover in (None, "blocked", "cancelled", "rolled-back"):
         lines.append(f"Cut over with: snapmigrate cutover {record.run_id} --mode dns|rename")
+    elif cutover in ("running", "interrupted", "failed"):
+        lines.append(f"Cutover unfinished: resume with 'snapmigrate cutover {record.run_id}' or undo with 'snapmigrate rollback {record.run_id}'")
+    elif cutover == "done":
+        lines.append(f"Cut over; the way back: snapmigrate rollback {record.run_id}")
     return lines
 
 
@@ -80,6 +85,15 @@ def status_table(record: RunRecord, *, note: str = "") -> str:
         lines += ["", "Resources", format_table(["STEP", "WHAT", "AWS ID"], created)]
     if record.error:
         lines += ["", f"Error: {record.error}"]
+    if record.cutover:
+
+        c = record.cutover
+        lines += ["", f"Cutover: {c.get('mode')}, {c.get('state')}"
+                  + (f", writes unavailable {c['unavailable_s']:.1f} s" if c.get("unavailable_s") is not None else "")
+                  + (f" ({c['error']})" if c.get("error") else "")]
+        phases = [(p["name"], p.get("state", "-"), p.get("outcome") or "") for p in c.get("phases", [])]
+        if phases:
+            lines.append(format_table(["PHASE", "STATE", "OUTCOME"], phases))
     nxt = _next(record)
     if nxt:
         lines += ["", *nxt]

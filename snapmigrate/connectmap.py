@@ -14,14 +14,13 @@ while a long command runs. TLS host checks still use the original host name.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from snapmigrate.errors import BadInput
-from snapmigrate.files import atomic_write_json
+from snapmigrate.files import atomic_write_json, read_json
 
 ENV_VAR = "SNAPMIGRATE_CONNECT_MAP"
 
@@ -50,12 +49,7 @@ class ConnectMap:
         if not where:
             return cls()
         p = Path(where)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BadInput(f"connect map {p} does not exist: fix --connect-map or ${ENV_VAR}") from None
-        except (OSError, ValueError) as e:
-            raise BadInput(f"connect map {p} is not a JSON object of host:port routes ({e})") from None
+        data = read_json(p, "connect map", missing_hint=f"fix --connect-map or ${ENV_VAR}")
         routes = data.get("routes", data) if isinstance(data, dict) else None
         if not isinstance(routes, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in routes.items()

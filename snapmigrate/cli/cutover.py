@@ -22,6 +22,24 @@ def _asker(yes: bool, what: str) -> Any:
     return lambda question: click.confirm(question, default=False, err=True)
 
 
+def _runner(run_id: str, state_dir: str | None, report: str | None, confirm: Any) -> tuple[Any, Any]:
+    """(the app context, a Cutover): the run id, connect map and report path checked first."""
+    from snapmigrate.connectmap import ConnectMap
+    from snapmigrate.cutover import Cutover
+    from snapmigrate.journal import Journal, check_run_id
+    from snapmigrate.report import cutover as cutover_report
+    from snapmigrate.waiting import progress_for
+
+    app = app_context()
+    configure_logging(app)
+    check_run_id(run_id)
+    ConnectMap.load(app.connect_map)
+    if report:
+        cutover_report.check_report_path(report)
+    return app, Cutover(app.clients(), Journal(state_dir), connect_map=app.connect_map,
+                        progress=progress_for(quiet=app.quiet), confirm=confirm)
+
+
 def _finish(app: Any, result: Any, report: str | None) -> None:
     from snapmigrate.report import cutover as cutover_report
 
@@ -62,26 +80,15 @@ def cutover(run_id: str, mode: str | None, dns_zone_id: str | None, dns_name: st
     Exit 0 cut over, 1 failed (rolled back), 2 bad input (nothing changed),
     3 the copy differs or is stale (rolled back), 4 a guardrail failed, 130 interrupted.
     """
-    from snapmigrate.connectmap import ConnectMap
-    from snapmigrate.cutover import Cutover, prepare_dns
-    from snapmigrate.journal import Journal, check_run_id
-    from snapmigrate.report import cutover as cutover_report
+    from snapmigrate.cutover import prepare_dns
     from snapmigrate.steps.phase import CutoverOptions
-    from snapmigrate.waiting import progress_for
 
-    app = app_context()
-    configure_logging(app)
-    check_run_id(run_id)
-    ConnectMap.load(app.connect_map)
-    if report:
-        cutover_report.check_report_path(report)
+    app, runner = _runner(run_id, state_dir, report, None if prepare else _asker(yes, "cutover"))
     options = CutoverOptions(
         mode=mode or "", zone_id=dns_zone_id, record_name=dns_name, reader_record_name=reader_dns_name,
         set_identifier=set_identifier, verify_mode=verify_mode, accept_drift=accept_drift, postpone_flag=postpone_flag,
         timeout_s=timeout_min * 60, long_transaction_s=long_transaction_seconds,
     )
-    runner = Cutover(app.clients(), Journal(state_dir), connect_map=app.connect_map, progress=progress_for(quiet=app.quiet),
-                     confirm=None if prepare else _asker(yes, "cutover"))
     if prepare:
         done = prepare_dns(runner, run_id, options, ttl)
         emit(app, done.to_dict(), lambda: f"{done.record}: TTL {done.old_ttl} s -> {done.new_ttl} s; " + "; ".join(done.notes))
@@ -101,18 +108,5 @@ def rollback(run_id: str, report: str | None, yes: bool, state_dir: str | None) 
     cluster since the cutover are counted and NOT copied back. Idempotent.
     Also lifts a freeze made by 'migrate --freeze-before-snapshot'.
     """
-    from snapmigrate.connectmap import ConnectMap
-    from snapmigrate.cutover import Cutover
-    from snapmigrate.journal import Journal, check_run_id
-    from snapmigrate.report import cutover as cutover_report
-    from snapmigrate.waiting import progress_for
-
-    app = app_context()
-    configure_logging(app)
-    check_run_id(run_id)
-    ConnectMap.load(app.connect_map)
-    if report:
-        cutover_report.check_report_path(report)
-    runner = Cutover(app.clients(), Journal(state_dir), connect_map=app.connect_map, progress=progress_for(quiet=app.quiet),
-                     confirm=_asker(yes, "rollback"))
+    app, runner = _runner(run_id, state_dir, report, _asker(yes, "rollback"))
     _finish(app, runner.rollback(run_id), report)

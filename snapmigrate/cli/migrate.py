@@ -51,18 +51,13 @@ def _given(name: str) -> bool:
 
 
 def _load_plan_file(path: str) -> Any:
-    import json
-
     from snapmigrate.errors import BadInput
-    from snapmigrate.model import Plan
+    from snapmigrate.files import read_json
 
+    data = read_json(path, "plan file", missing_hint=f"write one with 'snapmigrate plan ... --plan-file {path}'")
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
         return Plan.from_dict(data)
-    except FileNotFoundError:
-        raise BadInput(f"plan file {path} does not exist: write one with 'snapmigrate plan ... --plan-file {path}'") from None
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError) as e:
         raise BadInput(f"plan file {path} is not a snapmigrate plan ({type(e).__name__}: {e}): make it again with 'snapmigrate plan'") from None
 
 

@@ -25,11 +25,9 @@ never treated as unchanged.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from snapmigrate.db.dialect import Dialect
@@ -126,14 +124,9 @@ class Baseline:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Baseline:
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BadInput(f"baseline {p} does not exist") from None
-        except (OSError, ValueError) as e:
-            raise BadInput(f"baseline {p} is not JSON ({e})") from None
-        return cls.from_dict(data)
+        from snapmigrate.files import read_json
+
+        return cls.from_dict(read_json(path, "baseline"))
 
     def drifted(self, now: WriteCounters) -> tuple[list[TableKey], list[TableKey]]:
         """(tables written since the snapshot, tables whose counters were reset)."""

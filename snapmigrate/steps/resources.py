@@ -53,6 +53,14 @@ def find_cluster(ctx: StepContext, cluster_id: str) -> dict[str, Any] | None:
     return clusters[0] if clusters else None
 
 
+def owned_cluster(ctx: StepContext, cluster_id: str) -> dict[str, Any] | None:
+    """This run's cluster ``cluster_id``, None when absent; exit 2 when another owns the name."""
+    cluster = find_cluster(ctx, cluster_id)
+    if cluster is not None:
+        check_owned(ctx, cluster, "cluster", cluster_id)
+    return cluster
+
+
 def find_snapshot(ctx: StepContext, snapshot_id: str) -> dict[str, Any] | None:
     try:
         found = ctx.call(

@@ -104,11 +104,9 @@ def cluster_status(cluster: dict[str, Any] | None) -> Status:
 
 def is_done(ctx: StepContext, step: Step) -> bool:
     """Done when the target cluster exists, carries this run's tag and is available."""
-    cluster_id = step.params["cluster_id"]
-    cluster = resources.find_cluster(ctx, cluster_id)
+    cluster = resources.owned_cluster(ctx, step.params["cluster_id"])
     if cluster is None:
         return False
-    resources.check_owned(ctx, cluster, "cluster", cluster_id)
     return cluster.get("Status") == "available"
 
 

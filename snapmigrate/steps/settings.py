@@ -60,11 +60,9 @@ def missing(step: Step, cluster: dict[str, Any]) -> list[str]:
 
 def is_done(ctx: StepContext, step: Step) -> bool:
     """Done when our cluster has every planned setting and is available."""
-    cluster_id = step.params["cluster_id"]
-    cluster = resources.find_cluster(ctx, cluster_id)
+    cluster = resources.owned_cluster(ctx, step.params["cluster_id"])
     if cluster is None:
         return False
-    resources.check_owned(ctx, cluster, "cluster", cluster_id)
     return not missing(step, cluster) and cluster.get("Status") == "available"
 
 

@@ -49,11 +49,9 @@ def _upgraded(cluster: dict[str, Any] | None, version: str) -> Status:
 
 def is_done(ctx: StepContext, step: Step) -> bool:
     """Done when our cluster runs the planned version and is available."""
-    cluster_id = step.params["cluster_id"]
-    cluster = resources.find_cluster(ctx, cluster_id)
+    cluster = resources.owned_cluster(ctx, step.params["cluster_id"])
     if cluster is None:
         return False
-    resources.check_owned(ctx, cluster, "cluster", cluster_id)
     return _upgraded(cluster, step.params["engine_version"]).done
 
 

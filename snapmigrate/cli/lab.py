@@ -124,34 +124,51 @@ def knobs(directory: str, reset: bool, fail: tuple[str, ...], **kwargs: Any) -> 
     emit(app, current.to_dict(), lambda: report.knobs_table(current))
 
 
-@lab.command(short_help="Up, seed, plan the migration of the seed, down.")
+@lab.command(short_help="The whole migration on a local Aurora: up, seed, plan, migrate, verify, down.")
 @click.option("--dir", "directory", type=click.Path(file_okay=False), help="Lab directory (default: a fresh temporary one).")
-@click.option("--scale", type=click.IntRange(min=1), default=2, show_default=True, help="pgbench scale of the seed.")
-@click.option("--keep", is_flag=True, help="Leave the lab running at the end.")
+@click.option("--scale", type=click.IntRange(min=1), default=2, show_default=True, help="pgbench scale of the seed (1 = 100,000 accounts).")
+@click.option("--keep", is_flag=True, help="Leave the lab running at the end, to look around.")
 @global_options
 def demo(directory: str | None, scale: int, keep: bool) -> None:
     """The whole story against a local Aurora: start the lab, seed an Aurora
-    Serverless v1 cluster with data, plan its move to Serverless v2, and take
-    everything down again."""
+    Serverless v1 cluster with data, plan its move to Serverless v2, migrate it
+    (snapshot, restore, db.serverless instances, verification), verify the copy
+    table by table, print a summary, and take everything down again.
+
+    Talks only to its own lab: AWS_PROFILE, PG* and proxy variables of yours
+    are ignored. Exit code: 0, or that of the first failing stage (the lab is
+    taken down all the same, unless --keep).
+    """
     import tempfile
 
     from snapmigrate.lab import Lab
     from snapmigrate.lab.demo import DemoContext, run_demo
     from snapmigrate.report import lab as report
+    from snapmigrate.waiting import progress_for
 
     app = app_context()
     configure_logging(app)
     path = directory or tempfile.mkdtemp(prefix="snapmigrate-lab-")
 
     def show(text: str) -> None:
-        if not app.json:
+        if not app.json and not app.quiet:
             click.echo(text)
 
     def progress(text: str) -> None:
         if not app.quiet:
             click.echo(text, err=True)
 
-    result = run_demo(DemoContext(lab=Lab(path), scale=scale, keep=keep, show=show, progress=progress))
+    ctx = DemoContext(
+        lab=Lab(path),
+        scale=scale,
+        keep=keep,
+        show=show,
+        progress=progress,
+        wait_progress=progress_for(quiet=app.quiet),
+        verbose=app.verbosity > 0,
+    )
+    result = run_demo(ctx)
     emit(app, result.to_dict(), lambda: report.demo_table(result))
     if result.error is not None:
         raise result.error
+

@@ -72,9 +72,57 @@ def knobs_table(knobs: Knobs) -> str:
     return format_table(["knob", "value"], rows)
 
 
+STAGE_MARKS = {"done": "done", "skipped": "SKIPPED", "failed": "FAILED", "not run": "-"}
+
+
 def demo_table(result: DemoResult) -> str:
-    rows = [(s.name, "ok" if s.ok else "FAILED", f"{s.elapsed_s:.1f} s", s.summary) for s in result.stages]
-    verdict = "Demo finished" if result.ok else "Demo FAILED"
-    return "\n".join(
-        [heading("Summary"), format_table(["stage", "result", "time", "what happened"], rows), f"\n{verdict} in {result.elapsed_s:.1f} s."]
-    )
+    """The demo's closing summary: stages, what was created, the verdict, where to look next."""
+    rows = [(n, s.name, STAGE_MARKS.get(s.state, s.state), f"{s.elapsed_s:.1f} s", s.summary) for n, s in enumerate(result.stages, 1)]
+    lines = [heading("Summary"), format_table(["#", "STAGE", "RESULT", "TIME", "WHAT HAPPENED"], rows)]
+    created = result.created
+    if created is not None:
+        made = []
+        if created.snapshot:
+            made.append(("snapshot", created.snapshot, f"manual, tagged with run {result.run_id}"))
+        made.append(
+            (
+                "cluster",
+                created.cluster,
+                f"{created.status}, {created.engine_mode} + Serverless v2 {created.scaling}, aurora-postgresql {created.engine_version}",
+            )
+        )
+        made += [(i.role, i.identifier, f"{i.instance_class}, {i.status}") for i in created.instances]
+        lines += [heading("Created in the lab's AWS"), format_table(["WHAT", "ID", "DETAILS"], made)]
+    facts = []
+    if result.run is not None:
+        facts.append(f"Run {result.run.run_id}: {result.run.record.state} (journal in {result.state_dir})")
+    if result.verification is not None:
+        v = result.verification
+        rows_compared = sum(t.source_rows or 0 for t in v.tables)
+        verdict = "equal" if v.equal else "DIFFERENT"
+        facts.append(f"Verification: {verdict}: {len(v.tables)} tables, {rows_compared:,} rows, {v.mode} mode")
+    if facts:
+        lines += ["", *facts]
+    lines += ["", *_look_around(result)]
+    if result.ok:
+        lines.append(f"\nDemo finished in {result.elapsed_s:.1f} s.")
+    else:
+        failed = next((s.name for s in result.stages if s.state == "failed"), "?")
+        code = result.error.exit_code if result.error else 1
+        lines.append(f"\nDemo FAILED in stage {failed} (exit {code}) after {result.elapsed_s:.1f} s: {result.error}")
+    return "\n".join(lines)
+
+
+def _look_around(result: DemoResult) -> list[str]:
+    """Commands to explore a kept lab, or how to keep one."""
+    where = shlex.quote(result.dir)
+    if not result.kept:
+        return ["The lab is gone. To look around afterwards, run: snapmigrate lab demo --keep"]
+    lines = ["The lab is still running. Look around:", f'  eval "$(snapmigrate lab env --dir {where})"']
+    if result.run_id:
+        lines.append(f"  snapmigrate status {result.run_id} --state-dir {shlex.quote(result.state_dir)}")
+    if result.source and result.created is not None:
+        lines.append(f"  snapmigrate verify --source {result.source} --target {result.target}")
+    lines += [f"  snapmigrate lab load --dir {where} --duration 10", f"  snapmigrate lab down --dir {where}"]
+    return lines
+

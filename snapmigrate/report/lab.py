@@ -11,6 +11,7 @@ from snapmigrate.report import format_table, heading
 if TYPE_CHECKING:
     from snapmigrate.lab import DownResult, UpResult
     from snapmigrate.lab.demo import DemoResult
+    from snapmigrate.lab.load import CheckReport, LoadReport
     from snapmigrate.lab.realism import Knobs
 
 
@@ -126,3 +127,50 @@ def _look_around(result: DemoResult) -> list[str]:
     lines += [f"  snapmigrate lab load --dir {where} --duration 10", f"  snapmigrate lab down --dir {where}"]
     return lines
 
+
+def load_table(report: LoadReport) -> str:
+    """What a load saw: commits, errors, how long writes were unavailable, where the ids are."""
+    t, r, o = report.target, report.result, report.options
+    until = {"duration": "its duration", "interrupted": "Ctrl-C", "stopped": "a stop signal"}.get(report.stopped_by, report.stopped_by)
+    lines = [
+        f"Load on {t.endpoint.host}:{t.endpoint.port}/{t.database} as {t.endpoint.user} (table {t.table}): "
+        f"{o.workers} worker(s) x {o.rate_per_worker:g}/s for {r.elapsed_s:.1f} s, ended by {until}",
+        format_table(
+            ["WHAT", "VALUE"],
+            [
+                ("committed", f"{len(r.committed):,} ({report.rate:.1f}/s)"),
+                ("in doubt", f"{len(r.in_doubt):,}" + (" (COMMIT sent, answer lost: may or may not be there)" if r.in_doubt else "")),
+                ("errors", f"{r.errors:,}"),
+                ("longest unavailability", f"{r.longest_unavailability_s:.3f} s"),
+                ("unavailability windows", str(len(r.windows))),
+                ("ids file", f"{report.ids_file} ({len(r.committed):,} ids)" if report.ids_file else "- (no --ids-file)"),
+            ],
+        ),
+    ]
+    if r.windows:
+        rows = [(f"+{at:.1f} s", f"{w.seconds:.3f}", str(w.errors)) for w, at in zip(r.windows, report.window_offsets_s, strict=False)]
+        lines += [heading("Windows without a commit (errors seen)"), format_table(["AT", "SECONDS", "ERRORS"], rows)]
+    if r.error_samples:
+        lines += [heading("Errors (samples)"), *(f"  {e}" for e in r.error_samples)]
+    if report.ids_file:
+        lines.append(f"\nCheck later: snapmigrate lab load --check --ids-file {shlex.quote(report.ids_file)}"
+                     + (f" --name {t.endpoint.host}" if t.endpoint.host else ""))
+    return "\n".join(lines)
+
+
+def check_table(report: CheckReport) -> str:
+    """Which committed ids the database behind the name holds now."""
+    t, c = report.target, report.check
+    lines = [
+        f"Check of {c.committed:,} ids from {report.ids_file} on {t.endpoint.host}:{t.endpoint.port}/{t.database} "
+        f"(now leads to {report.dials}), table {t.table}",
+        format_table(["WHAT", "COUNT"], [("present", f"{c.present:,}"), ("lost", f"{c.lost:,}")]),
+    ]
+    if report.table_missing:
+        lines.append(f"\nThe table {t.table} does not exist on the database the name reaches now.")
+    if c.lost:
+        sample = ", ".join(str(i) for i in c.missing[:5]) + (", ..." if c.lost > 5 else "")
+        lines.append(f"\nLOST {c.lost:,} of {c.committed:,} committed ids (e.g. {sample}).")
+    else:
+        lines.append(f"\nAll {c.committed:,} committed ids are there.")
+    return "\n".join(lines)

@@ -360,7 +360,8 @@ def run_demo(ctx: DemoContext, stages: Sequence[Stage] | None = None) -> DemoRes
     with isolated_environment(ctx.environ):
         for n, stage in enumerate(todo, 1):
             if error is not None and not stage.always:
-                results.append(StageResult(stage.name, "not run", "an earlier stage failed", 0.0))
+                stopped_at = next(r.name for r in results if r.state == "failed")
+                results.append(StageResult(stage.name, "not run", f"the demo stopped at {stopped_at}", 0.0))
                 continue
             ctx.progress(f"\n==> [{n}/{len(todo)}] {stage.name}: {stage.title}")
             t0 = time.monotonic()

@@ -6,6 +6,7 @@ import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from snapmigrate.errors import EXIT_INTERRUPTED
 from snapmigrate.report import format_table, heading
 
 if TYPE_CHECKING:
@@ -78,7 +79,10 @@ STAGE_MARKS = {"done": "done", "skipped": "SKIPPED", "failed": "FAILED", "not ru
 
 def demo_table(result: DemoResult) -> str:
     """The demo's closing summary: stages, what was created, the verdict, where to look next."""
-    rows = [(n, s.name, STAGE_MARKS.get(s.state, s.state), f"{s.elapsed_s:.1f} s", s.summary) for n, s in enumerate(result.stages, 1)]
+    rows = [
+        (n, s.name, STAGE_MARKS.get(s.state, s.state), "-" if s.state == "not run" else f"{s.elapsed_s:.1f} s", s.summary)
+        for n, s in enumerate(result.stages, 1)
+    ]
     lines = [heading("Summary"), format_table(["#", "STAGE", "RESULT", "TIME", "WHAT HAPPENED"], rows)]
     created = result.created
     if created is not None:
@@ -110,7 +114,8 @@ def demo_table(result: DemoResult) -> str:
     else:
         failed = next((s.name for s in result.stages if s.state == "failed"), "?")
         code = result.error.exit_code if result.error else 1
-        lines.append(f"\nDemo FAILED in stage {failed} (exit {code}) after {result.elapsed_s:.1f} s: {result.error}")
+        verdict = "interrupted" if code == EXIT_INTERRUPTED else "FAILED"
+        lines.append(f"\nDemo {verdict} in stage {failed} (exit {code}) after {result.elapsed_s:.1f} s: {result.error}")
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from snapmigrate.cli import AppContext, cli
-from snapmigrate.errors import DifferencesFound, OperationFailed
+from snapmigrate.errors import DifferencesFound, Interrupted, OperationFailed
 from snapmigrate.journal import Journal
 from snapmigrate.lab import Lab
 from snapmigrate.lab.demo import STAGES, DemoContext, Stage, run_demo
@@ -140,6 +140,15 @@ def test_the_first_failure_sets_the_exit_code_and_down_runs_without_a_lab(tmp_pa
     assert [s.state for s in result.stages] == ["failed", "not run", "done"]
     assert result.stages[-1].summary == "nothing to take down: the demo started no lab"
     assert not (tmp_path / "never-started").exists()
+
+
+def test_ctrl_c_in_a_stage_is_exit_130_and_down_still_runs(tmp_path: Path):
+    ctx = DemoContext(lab=Lab(tmp_path / "never-started"), show=lambda _: None, progress=lambda _: None)
+    result = run_demo(ctx, [_failing(KeyboardInterrupt()), Stage("later", "-", lambda ctx: "ran"), STAGES[-1]])
+    assert isinstance(result.error, Interrupted) and result.error.exit_code == 130
+    assert [(s.state, s.summary) for s in result.stages][:2] == [("failed", "interrupted"), ("not run", "the demo stopped at boom")]
+    assert result.stages[-1].state == "done"
+    assert "Demo interrupted in stage boom (exit 130)" in report.demo_table(result)
 
 
 def test_a_dir_with_a_running_lab_is_refused_and_that_lab_keeps_running(lab):

@@ -1,6 +1,6 @@
 """``snapmigrate lab load`` on the session lab's seeded v1 cluster: a write load
 through the DNS record, its ids file, the loss check (0 all there, 3 some lost),
-a clean stop on Ctrl-C, and bad input refused before anything is written.
+a clean stop on Ctrl-C or SIGTERM, and bad input refused before anything is written.
 
 Each test writes its own table on ``legacy-v1`` and drops it afterwards, so the
 seed stays as other tests expect it.
@@ -84,7 +84,8 @@ def test_check_through_a_cluster_endpoint_without_the_table_counts_all_lost(lab,
     assert "LOST 3 of 3 committed ids" in done.stdout and "does not exist on the database the name reaches now" in done.stdout
 
 
-def test_ctrl_c_stops_the_load_cleanly_with_its_summary(lab, lab_v1, table: str, tmp_path: Path):
+@pytest.mark.parametrize(("sig", "stopped_by"), [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "stopped")])
+def test_ctrl_c_or_kill_stops_the_load_cleanly_with_its_summary(lab, lab_v1, table: str, tmp_path: Path, sig: int, stopped_by: str):
     ids = tmp_path / "ids.txt"
     env = {**os.environ, **lab.env()}
     proc = subprocess.Popen(
@@ -96,7 +97,7 @@ def test_ctrl_c_stops_the_load_cleanly_with_its_summary(lab, lab_v1, table: str,
         while time.monotonic() < deadline and not (ids.exists() and len(ids.read_text().split()) >= 20):
             time.sleep(0.1)  # the ids are written as they commit, before the load ends
         assert ids.exists() and len(ids.read_text().split()) >= 20
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -104,7 +105,7 @@ def test_ctrl_c_stops_the_load_cleanly_with_its_summary(lab, lab_v1, table: str,
             proc.wait()
     assert proc.returncode == 0, err
     data = json.loads(out)
-    assert data["stopped_by"] == "interrupted" and data["duration_s"] is None
+    assert data["stopped_by"] == stopped_by and data["duration_s"] is None
     assert len(ids.read_text().split()) == data["committed"] >= 20
     assert "until Ctrl-C" in err
 

@@ -190,8 +190,12 @@ def stage_up(ctx: DemoContext) -> str:
             f"a lab is already running in {ctx.lab.dir}: the demo needs its own; give another --dir "
             f"(or stop that one with 'snapmigrate lab down --dir {ctx.lab.dir}')"
         )
-    ctx.started_lab = True  # from here on, down has something to clean up
-    st = ctx.lab.up()
+    ctx.started_lab = True  # from here on, down has something to clean up ...
+    try:
+        st = ctx.lab.up()
+    except BadInput:
+        ctx.started_lab = False  # ... except when up refused the directory before starting anything
+        raise
     ctx.environ.update(ctx.lab.env())
     return f"AWS API (moto) on {st.endpoint_url}, lab directory {st.dir}"
 

@@ -159,6 +159,16 @@ def test_a_dir_with_a_running_lab_is_refused_and_that_lab_keeps_running(lab):
     assert lab.is_running() and lab.state.pid == before and alive(before)
 
 
+def test_a_dir_that_is_not_a_lab_is_refused_and_left_as_it_was(tmp_path: Path):
+    mine = tmp_path / "project"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    done = CliRunner().invoke(cli, ["lab", "demo", "--dir", str(mine)], obj=AppContext())
+    assert done.exit_code == 2, done.output
+    assert "is not empty and holds no lab" in done.output and "nothing to take down" in done.output
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
 def test_the_demo_as_a_user_runs_it(tmp_path: Path):
     """A real process, the default temporary directory, a hostile environment: exit 0, summary, nothing left."""
     config = tmp_path / "aws-config"

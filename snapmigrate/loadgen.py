@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -20,13 +21,18 @@ from psycopg import sql
 
 from snapmigrate.connectmap import ConnectMap
 from snapmigrate.db.connect import Endpoint, connect
+from snapmigrate.errors import BadInput
 
 log = logging.getLogger(__name__)
 
 TABLE = "snapmigrate_load"
-#: Ids are (worker << 40) | n: unique across workers and clusters, no sequence
-#: needed (a restored sequence would hand out ids again).
-WORKER_SHIFT = 40
+#: Ids are (run << RUN_SHIFT) | (worker << WORKER_SHIFT) | n, with a random run
+#: tag: unique across workers, clusters and successive runs on one table, no
+#: sequence needed (a restored sequence would hand out ids again). 22 + 6 + 35 bits.
+WORKER_SHIFT = 35
+RUN_SHIFT = 41
+RUN_BITS = 22
+MAX_WORKERS = (1 << (RUN_SHIFT - WORKER_SHIFT)) - 1
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,14 @@ class LoadOptions:
     table: str = TABLE
     connect_timeout: int = 2
     retry_pause_s: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise BadInput(f"workers must be between 1 and {MAX_WORKERS}, not {self.workers}")
+        if self.rate_per_worker < 0:
+            raise BadInput(f"the rate must be 0 (as fast as possible) or more, not {self.rate_per_worker:g}")
+        if self.duration_s is not None and self.duration_s <= 0:
+            raise BadInput(f"the duration must be positive, not {self.duration_s:g}")
 
 
 @dataclass(frozen=True)
@@ -102,7 +116,7 @@ class _Worker:
 
     def next_id(self) -> int:
         self.seq += 1
-        return (self.n << WORKER_SHIFT) | self.seq
+        return (self.run.run_tag << RUN_SHIFT) | (self.n << WORKER_SHIFT) | self.seq
 
     def loop(self) -> None:
         run, opts = self.run, self.run.options
@@ -147,9 +161,20 @@ class _Worker:
             conn.close()
 
 
+SERVER_IDENTITY = "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port')"
+
+
 def _server_identity(conn: Any) -> str:
-    row = conn.execute("SELECT coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port') || '/' || "
-                       "(SELECT system_identifier::text FROM pg_control_system())").fetchone()
+    """``addr:port/system identifier`` of the server; without the identifier where
+    ``pg_control_system()`` is not allowed (open to every role on the
+    PostgreSQL the lab runs, but a managed service may refuse it), rather than failing every transaction."""
+    import psycopg
+
+    try:
+        row = conn.execute(SERVER_IDENTITY + " || '/' || (SELECT system_identifier::text FROM pg_control_system())").fetchone()
+    except psycopg.Error:
+        conn.rollback()
+        row = conn.execute(SERVER_IDENTITY).fetchone()
     return str(row[0]) if row else "?"
 
 
@@ -164,8 +189,12 @@ class LoadRun:
         *,
         connect_map: ConnectMap | None = None,
         clock: Callable[[], float] = time.monotonic,
+        run_tag: int | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.run_tag = secrets.randbits(RUN_BITS) if run_tag is None else run_tag
+        if not 0 <= self.run_tag < 1 << RUN_BITS:
+            raise BadInput(f"run_tag must fit in {RUN_BITS} bits")
         self.database = database
         self.options = options
         self.connect_map = connect_map

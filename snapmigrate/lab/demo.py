@@ -1,22 +1,84 @@
-"""``snapmigrate lab demo``: the whole story on a laptop, as an ordered list of stages.
+"""``snapmigrate lab demo``: the whole migration on a laptop, as an ordered list of stages.
 
-Each stage is a name and a function of the shared :class:`DemoContext`
-returning a one-line summary. Migrate, verify and cutover stages slot in
-between ``plan`` and ``down`` as they land (``STAGES.insert(...)``); ``down``
-always runs, so a failed demo leaves nothing behind.
+up -> seed a v1 cluster -> plan -> migrate -> verify -> cutover (placeholder) ->
+summary -> down. Each stage is a name, a title and a function of the shared
+:class:`DemoContext` returning a one-line summary; the migration stages call the
+same library functions as ``snapmigrate plan``/``migrate``/``verify``. ``down``
+always runs (after a failure too), so a failed demo leaves nothing behind, and
+the demo's exit code is that of the first failing stage.
+
+The demo talks only to its own lab: while it runs, the process environment is
+stripped of AWS, libpq, proxy and snapmigrate variables (a user's
+``AWS_PROFILE``, ``PGPASSWORD`` or ``HTTPS_PROXY`` cannot leak in), then
+pointed at the lab once it is up.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from snapmigrate.errors import SnapmigrateError
+from snapmigrate.errors import (
+    BadInput,
+    DifferencesFound,
+    Interrupted,
+    OperationFailed,
+    PreflightBlocked,
+    SnapmigrateError,
+)
 from snapmigrate.lab import Lab
 
+if TYPE_CHECKING:
+    from snapmigrate.db.verify import VerifyResult
+    from snapmigrate.lab.seed import SeedResult
+    from snapmigrate.model import Plan
+    from snapmigrate.runner import RunResult
+    from snapmigrate.waiting import Progress
+
+log = logging.getLogger(__name__)
+
 TARGET = "legacy-v2"
+STATE_SUBDIR = "state"
+
+#: Variables that would point boto3, botocore or libpq somewhere else than the lab.
+LEAKY_PREFIXES = ("AWS_", "PG", "SNAPMIGRATE_")
+PROXY_VARIABLES = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"})
+
+
+class StageSkipped(Exception):
+    """Raised by a stage that did not run its part (a placeholder); the demo goes on."""
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    """One instance of the target cluster as AWS describes it."""
+
+    identifier: str
+    instance_class: str
+    role: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Created:
+    """What the migration left in the lab's AWS, read back before the lab goes down."""
+
+    cluster: str
+    status: str
+    engine_version: str
+    engine_mode: str
+    scaling: str
+    instances: tuple[InstanceInfo, ...] = ()
+    snapshot: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "instances": [i.__dict__ for i in self.instances]}
 
 
 @dataclass
@@ -29,8 +91,22 @@ class DemoContext:
     target: str = TARGET
     show: Callable[[str], None] = print
     progress: Callable[[str], None] = print
+    wait_progress: Progress | None = None
+    verbose: bool = False
+    environ: MutableMapping[str, str] = field(default_factory=lambda: os.environ)
     details: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    started_lab: bool = False
+    seed: SeedResult | None = None
+    plan: Plan | None = None
+    run: RunResult | None = None
+    verification: VerifyResult | None = None
+    created: Created | None = None
+
+    @property
+    def state_dir(self) -> Path:
+        """The migration's journals: inside the lab directory, gone with it."""
+        return self.lab.dir / STATE_SUBDIR
 
 
 @dataclass(frozen=True)
@@ -38,25 +114,42 @@ class Stage:
     """One step of the demo; ``always`` stages run even after a failure."""
 
     name: str
+    title: str
     run: Callable[[DemoContext], str]
     always: bool = False
 
 
 @dataclass(frozen=True)
 class StageResult:
+    """How one stage went: ``done``, ``skipped`` (a placeholder), ``failed`` or ``not run``."""
+
     name: str
-    ok: bool
+    state: str
     summary: str
     elapsed_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("done", "skipped")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "state": self.state, "ok": self.ok, "summary": self.summary, "elapsed_s": self.elapsed_s}
 
 
 @dataclass(frozen=True)
 class DemoResult:
-    """How the demo went, stage by stage."""
+    """How the demo went, stage by stage, and what it made."""
 
     dir: str
     stages: tuple[StageResult, ...]
     elapsed_s: float
+    kept: bool = False
+    state_dir: str = ""
+    source: str = ""
+    target: str = TARGET
+    run: RunResult | None = None
+    verification: VerifyResult | None = None
+    created: Created | None = None
     details: dict[str, Any] = field(default_factory=dict)
     error: SnapmigrateError | None = field(default=None, compare=False)
 
@@ -64,31 +157,59 @@ class DemoResult:
     def ok(self) -> bool:
         return self.error is None and all(s.ok for s in self.stages)
 
+    @property
+    def run_id(self) -> str | None:
+        return self.run.run_id if self.run else None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "dir": self.dir,
             "ok": self.ok,
             "elapsed_s": self.elapsed_s,
-            "stages": [s.__dict__ for s in self.stages],
+            "stages": [s.to_dict() for s in self.stages],
             "error": str(self.error) if self.error else None,
+            "exit_code": self.error.exit_code if self.error else 0,
+            "kept": self.kept,
+            "state_dir": self.state_dir,
+            "source": self.source,
+            "target": self.target,
+            "run_id": self.run_id,
+            "run": self.run.to_dict() if self.run else None,
+            "verify": self.verification.to_dict() if self.verification else None,
+            "created": self.created.to_dict() if self.created else None,
             **self.details,
         }
 
 
+# -- the stages ---------------------------------------------------------------------
+
+
 def stage_up(ctx: DemoContext) -> str:
-    st = ctx.lab.up()
-    return f"AWS API on {st.endpoint_url}, lab directory {st.dir}"
+    if ctx.lab.is_running():
+        raise BadInput(
+            f"a lab is already running in {ctx.lab.dir}: the demo needs its own; give another --dir "
+            f"(or stop that one with 'snapmigrate lab down --dir {ctx.lab.dir}')"
+        )
+    ctx.started_lab = True  # from here on, down has something to clean up ...
+    try:
+        st = ctx.lab.up()
+    except BadInput:
+        ctx.started_lab = False  # ... except when up refused the directory before starting anything
+        raise
+    ctx.environ.update(ctx.lab.env())
+    return f"AWS API (moto) on {st.endpoint_url}, lab directory {st.dir}"
 
 
 def stage_seed(ctx: DemoContext) -> str:
     result = ctx.lab.seed("v1", scale=ctx.scale)
-    ctx.source = result.cluster_id
+    ctx.seed, ctx.source = result, result.cluster_id
     ctx.details["seed"] = result.to_dict()
+    ctx.environ.update(ctx.lab.env())  # now with the DNS record
     rows = sum(result.tables.values())
     return (
-        f"Aurora Serverless v1 cluster {result.cluster_id} (aurora-postgresql {result.engine_version}), "
+        f"Aurora Serverless v1 cluster {result.cluster_id} (aurora-postgresql {result.engine_version}): "
         f"{len(result.tables)} tables, {rows:,} rows in database {result.database}; "
-        f"DNS {result.dns_record} -> writer endpoint"
+        f"{result.dns_record} -> its writer endpoint"
     )
 
 
@@ -97,66 +218,216 @@ def stage_plan(ctx: DemoContext) -> str:
     from snapmigrate.preflight import PlanOptions
     from snapmigrate.report import plan as plan_report
 
-    seed = ctx.details.get("seed", {})
+    seed = ctx.seed
     options = PlanOptions(
         target=ctx.target,
         readers=1,
         cutover="dns",
-        dns_zone_id=seed.get("dns_zone_id"),
-        dns_name=seed.get("dns_record"),
+        dns_zone_id=seed.dns_zone_id if seed else None,
+        dns_name=seed.dns_record if seed else None,
     )
     plan = make_plan(ctx.lab.clients(), ctx.source, options)
+    ctx.plan = plan
     ctx.details["plan"] = plan.to_dict()
     ctx.show(plan_report.table(plan))
     warns = sum(f.level == "warn" for f in plan.findings)
     blocks = sum(f.level == "block" for f in plan.findings)
-    state = "blocked" if plan.blocked else "ready"
-    return f"{ctx.source} -> {ctx.target}: {len(plan.steps)} steps, {warns} warning(s), {blocks} blocking; {state}"
+    if plan.blocked:
+        raise PreflightBlocked(f"the plan of {ctx.source} -> {ctx.target} has {blocks} blocking finding(s)")
+    return f"{ctx.source} -> {ctx.target}: {len(plan.steps)} steps, {warns} warning(s), {blocks} blocking"
+
+
+def stage_migrate(ctx: DemoContext) -> str:
+    """``snapmigrate migrate --yes``: the plan applied by the runner, journaled in the lab."""
+    from snapmigrate.journal import Journal
+    from snapmigrate.runner import Runner
+    from snapmigrate.steps.context import RunSettings
+    from snapmigrate.waiting import progress_for
+
+    if ctx.plan is None:
+        raise OperationFailed("no plan to apply (the plan stage did not run)")
+    runner = Runner(
+        ctx.lab.clients(),
+        Journal(ctx.state_dir),
+        settings=RunSettings(connect=True, connect_map=str(ctx.lab.connect_map_path)),
+        progress=ctx.wait_progress or progress_for(quiet=True),
+    )
+    # The verify stage prints every table; the run's own verify step says one line.
+    with _muted("snapmigrate.steps.dataplane", unless=ctx.verbose):
+        result = runner.start(ctx.plan)
+    ctx.run = result
+    record = result.record
+    steps = ", ".join(f"{s.name} {s.state}" for s in record.steps)
+    return f"run {record.run_id} {record.state} ({steps}); journal {ctx.state_dir}"
+
+
+def stage_verify(ctx: DemoContext) -> str:
+    """``snapmigrate verify --source <seed> --target <new>``, checksums and all."""
+    from snapmigrate.connectmap import ConnectMap
+    from snapmigrate.db.connect import from_cluster
+    from snapmigrate.db.verify import VerifyOptions, verify
+    from snapmigrate.report import verify as verify_report
+
+    clients = ctx.lab.clients()
+    result = verify(
+        from_cluster(clients, ctx.source, "source"),
+        from_cluster(clients, ctx.target, "target"),
+        VerifyOptions(mode="checksum"),
+        connect_map=ConnectMap.load(ctx.lab.connect_map_path),
+    )
+    ctx.verification = result
+    ctx.show(verify_report.table(result))
+    rows = sum(t.source_rows or 0 for t in result.tables)
+    if not result.equal:
+        raise DifferencesFound(
+            f"{ctx.target} differs from {ctx.source}: {len(result.differing_tables)} table(s), "
+            f"{len(result.schema_differences)} schema difference(s), {len(result.errors)} error(s)"
+        )
+    return f"equal: {len(result.tables)} tables, {rows:,} rows, schema and checksums ({result.elapsed_s:.2f} s)"
+
+
+def stage_cutover(ctx: DemoContext) -> str:
+    """PLACEHOLDER (issue 6): the cutover of the demo's run goes here -- ``snapmigrate
+    cutover RUN_ID --mode dns`` through the seeded record, under ``lab load``, then the
+    loss check. Until it lands, the stage says so and the demo goes on."""
+    raise StageSkipped(f"not run: 'snapmigrate cutover' is not in this build yet; {ctx.seed.dns_record if ctx.seed else 'the record'} still points at {ctx.source}")
+
+
+def stage_summary(ctx: DemoContext) -> str:
+    """Read back from AWS what the run created, while the lab is still up."""
+    from snapmigrate.discover import describe_cluster, describe_instances
+
+    clients = ctx.lab.clients()
+    cluster = describe_cluster(clients, ctx.target)
+    if cluster is None:
+        raise OperationFailed(f"the target cluster {ctx.target} is not in the lab's AWS")
+    writers = {m["DBInstanceIdentifier"]: bool(m.get("IsClusterWriter")) for m in cluster.get("DBClusterMembers", [])}
+    instances = [
+        InstanceInfo(i["DBInstanceIdentifier"], i["DBInstanceClass"], "writer" if writers.get(i["DBInstanceIdentifier"]) else "reader", i["DBInstanceStatus"])
+        for i in describe_instances(clients, ctx.target)
+    ]
+    instances.sort(key=lambda i: (i.role != "writer", i.identifier))
+    v2 = cluster.get("ServerlessV2ScalingConfiguration") or {}
+    snapshot = None
+    if ctx.run is not None:
+        with contextlib.suppress(KeyError):
+            snapshot = ctx.run.record.step("snapshot").resources.get("snapshot")
+    ctx.created = Created(
+        cluster=ctx.target,
+        status=cluster.get("Status", "?"),
+        engine_version=cluster.get("EngineVersion", "?"),
+        engine_mode=cluster.get("EngineMode", "provisioned"),
+        scaling=f"{v2.get('MinCapacity', 0):g}-{v2.get('MaxCapacity', 0):g} ACU" if v2 else "none",
+        instances=tuple(instances),
+        snapshot=snapshot,
+    )
+    classes = sorted({i.instance_class for i in instances})
+    return (
+        f"{ctx.target} {ctx.created.status}: {ctx.created.engine_mode}, Serverless v2 {ctx.created.scaling}, "
+        f"{len(instances)} instance(s) ({', '.join(classes) or 'none'})"
+    )
 
 
 def stage_down(ctx: DemoContext) -> str:
+    if not ctx.started_lab:
+        return "nothing to take down: the demo started no lab"
     if ctx.keep:
-        return f"lab left running in {ctx.lab.dir} (--keep): stop it with 'snapmigrate lab down --dir {ctx.lab.dir}'"
+        ctx.details["env"] = ctx.lab.env()
+        return f"lab left running in {ctx.lab.dir} (--keep)"
     result = ctx.lab.down()
-    return f"stopped the lab and removed {result.dir}"
+    return f"stopped the lab and removed {result.dir}" if result.removed else f"stopped the lab; {result.dir} remains"
 
 
-#: The demo, in order. Migrate / verify / cutover stages go before "down".
+#: The demo, in order.
 STAGES: list[Stage] = [
-    Stage("up", stage_up),
-    Stage("seed", stage_seed),
-    Stage("plan", stage_plan),
-    Stage("down", stage_down, always=True),
+    Stage("up", "start the local Aurora (moto + PostgreSQL)", stage_up),
+    Stage("seed", "create an Aurora Serverless v1 cluster with data", stage_seed),
+    Stage("plan", "plan the move to Serverless v2 (changes nothing)", stage_plan),
+    Stage("migrate", "snapshot, restore as Serverless v2, db.serverless instances, verify", stage_migrate),
+    Stage("verify", "compare source and target, table by table", stage_verify),
+    Stage("cutover", "move clients to the new cluster [placeholder]", stage_cutover),
+    Stage("summary", "read back what the migration created", stage_summary),
+    Stage("down", "stop the lab and remove its directory", stage_down, always=True),
 ]
 
 
+# -- running them ---------------------------------------------------------------------
+
+
 def run_demo(ctx: DemoContext, stages: Sequence[Stage] | None = None) -> DemoResult:
-    """Run the stages in order; after a failure only ``always`` stages run."""
+    """Run the stages in order, isolated from the user's AWS and libpq settings;
+    after a failure only ``always`` stages run (the others are reported ``not run``)."""
+    todo = list(stages if stages is not None else STAGES)
     started = time.monotonic()
     results: list[StageResult] = []
     error: SnapmigrateError | None = None
-    for stage in stages if stages is not None else STAGES:
-        if error is not None and not stage.always:
-            continue
-        ctx.progress(f"[{stage.name}] ...")
-        t0 = time.monotonic()
-        try:
-            summary = stage.run(ctx)
-            ok = True
-        except SnapmigrateError as e:
-            error = error or e
-            summary, ok = str(e), False
-        except KeyboardInterrupt:
-            from snapmigrate.errors import Interrupted
-
-            error = Interrupted("interrupted by the user")
-            summary, ok = "interrupted", False
-        results.append(StageResult(stage.name, ok, summary, round(time.monotonic() - t0, 2)))
-        ctx.progress(f"[{stage.name}] {'done' if ok else 'FAILED'} in {results[-1].elapsed_s:.1f} s: {summary}")
+    with isolated_environment(ctx.environ):
+        for n, stage in enumerate(todo, 1):
+            if error is not None and not stage.always:
+                stopped_at = next(r.name for r in results if r.state == "failed")
+                results.append(StageResult(stage.name, "not run", f"the demo stopped at {stopped_at}", 0.0))
+                continue
+            ctx.progress(f"\n==> [{n}/{len(todo)}] {stage.name}: {stage.title}")
+            t0 = time.monotonic()
+            try:
+                summary, state = stage.run(ctx), "done"
+            except StageSkipped as e:
+                summary, state = str(e), "skipped"
+            except SnapmigrateError as e:
+                error = error or e
+                summary, state = str(e), "failed"
+            except KeyboardInterrupt:
+                error = error or Interrupted(f"demo interrupted in stage {stage.name}")
+                summary, state = "interrupted", "failed"
+            except Exception as e:  # a bug must not leave servers running
+                log.debug("stage %s crashed", stage.name, exc_info=True)
+                error = error or OperationFailed(f"stage {stage.name} crashed: {type(e).__name__}: {e}")
+                summary, state = f"crashed: {type(e).__name__}: {e}", "failed"
+            results.append(StageResult(stage.name, state, summary, round(time.monotonic() - t0, 2)))
+            mark = {"done": "done", "skipped": "SKIPPED", "failed": "FAILED"}[state]
+            ctx.progress(f"    {mark} in {results[-1].elapsed_s:.1f} s: {summary}")
     return DemoResult(
         dir=str(ctx.lab.dir),
         stages=tuple(results),
         elapsed_s=round(time.monotonic() - started, 2),
+        kept=ctx.keep and ctx.started_lab,
+        state_dir=str(ctx.state_dir),
+        source=ctx.source,
+        target=ctx.target,
+        run=ctx.run,
+        verification=ctx.verification,
+        created=ctx.created,
         details=dict(ctx.details),
         error=error,
     )
+
+
+@contextlib.contextmanager
+def isolated_environment(environ: MutableMapping[str, str]) -> Iterator[None]:
+    """Within: no AWS, libpq, proxy or snapmigrate variable of the user's, and no
+    AWS config files; afterwards the environment is as it was."""
+    saved = dict(environ)
+    for key in list(environ):
+        if key.startswith(LEAKY_PREFIXES) or key.upper() in PROXY_VARIABLES:
+            del environ[key]
+    environ["AWS_CONFIG_FILE"] = os.devnull
+    environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    try:
+        yield
+    finally:
+        for key in [k for k in environ if k not in saved]:
+            del environ[key]
+        environ.update(saved)
+
+
+@contextlib.contextmanager
+def _muted(name: str, *, unless: bool) -> Iterator[None]:
+    """Raise one logger's level to WARNING for a while (not when ``unless``)."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    if not unless:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

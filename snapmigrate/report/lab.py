@@ -6,11 +6,13 @@ import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from snapmigrate.errors import EXIT_INTERRUPTED
 from snapmigrate.report import format_table, heading
 
 if TYPE_CHECKING:
     from snapmigrate.lab import DownResult, UpResult
     from snapmigrate.lab.demo import DemoResult
+    from snapmigrate.lab.load import CheckReport, LoadReport
     from snapmigrate.lab.realism import Knobs
 
 
@@ -72,9 +74,108 @@ def knobs_table(knobs: Knobs) -> str:
     return format_table(["knob", "value"], rows)
 
 
+STAGE_MARKS = {"done": "done", "skipped": "SKIPPED", "failed": "FAILED", "not run": "-"}
+
+
 def demo_table(result: DemoResult) -> str:
-    rows = [(s.name, "ok" if s.ok else "FAILED", f"{s.elapsed_s:.1f} s", s.summary) for s in result.stages]
-    verdict = "Demo finished" if result.ok else "Demo FAILED"
-    return "\n".join(
-        [heading("Summary"), format_table(["stage", "result", "time", "what happened"], rows), f"\n{verdict} in {result.elapsed_s:.1f} s."]
-    )
+    """The demo's closing summary: stages, what was created, the verdict, where to look next."""
+    rows = [
+        (n, s.name, STAGE_MARKS.get(s.state, s.state), "-" if s.state == "not run" else f"{s.elapsed_s:.1f} s", s.summary)
+        for n, s in enumerate(result.stages, 1)
+    ]
+    lines = [heading("Summary"), format_table(["#", "STAGE", "RESULT", "TIME", "WHAT HAPPENED"], rows)]
+    created = result.created
+    if created is not None:
+        made = []
+        if created.snapshot:
+            made.append(("snapshot", created.snapshot, f"manual, tagged with run {result.run_id}"))
+        made.append(
+            (
+                "cluster",
+                created.cluster,
+                f"{created.status}, {created.engine_mode} + Serverless v2 {created.scaling}, aurora-postgresql {created.engine_version}",
+            )
+        )
+        made += [(i.role, i.identifier, f"{i.instance_class}, {i.status}") for i in created.instances]
+        lines += [heading("Created in the lab's AWS"), format_table(["WHAT", "ID", "DETAILS"], made)]
+    facts = []
+    if result.run is not None:
+        facts.append(f"Run {result.run.run_id}: {result.run.record.state} (journal in {result.state_dir})")
+    if result.verification is not None:
+        v = result.verification
+        rows_compared = sum(t.source_rows or 0 for t in v.tables)
+        verdict = "equal" if v.equal else "DIFFERENT"
+        facts.append(f"Verification: {verdict}: {len(v.tables)} tables, {rows_compared:,} rows, {v.mode} mode")
+    if facts:
+        lines += ["", *facts]
+    lines += ["", *_look_around(result)]
+    if result.ok:
+        lines.append(f"\nDemo finished in {result.elapsed_s:.1f} s.")
+    else:
+        failed = next((s.name for s in result.stages if s.state == "failed"), "?")
+        code = result.error.exit_code if result.error else 1
+        verdict = "interrupted" if code == EXIT_INTERRUPTED else "FAILED"
+        lines.append(f"\nDemo {verdict} in stage {failed} (exit {code}) after {result.elapsed_s:.1f} s: {result.error}")
+    return "\n".join(lines)
+
+
+def _look_around(result: DemoResult) -> list[str]:
+    """Commands to explore a kept lab, or how to keep one."""
+    where = shlex.quote(result.dir)
+    if not result.kept:
+        return ["The lab is gone. To look around afterwards, run: snapmigrate lab demo --keep"]
+    lines = ["The lab is still running. Look around:", f'  eval "$(snapmigrate lab env --dir {where})"']
+    if result.run_id:
+        lines.append(f"  snapmigrate status {result.run_id} --state-dir {shlex.quote(result.state_dir)}")
+    if result.source and result.created is not None:
+        lines.append(f"  snapmigrate verify --source {result.source} --target {result.target}")
+    lines += [f"  snapmigrate lab load --dir {where} --duration 10", f"  snapmigrate lab down --dir {where}"]
+    return lines
+
+
+def load_table(report: LoadReport) -> str:
+    """What a load saw: commits, errors, how long writes were unavailable, where the ids are."""
+    t, r, o = report.target, report.result, report.options
+    until = {"duration": "its duration", "interrupted": "Ctrl-C", "stopped": "a stop signal"}.get(report.stopped_by, report.stopped_by)
+    lines = [
+        f"Load on {t.endpoint.host}:{t.endpoint.port}/{t.database} as {t.endpoint.user} (table {t.table}): "
+        f"{o.workers} worker(s) x {o.rate_per_worker:g}/s for {r.elapsed_s:.1f} s, ended by {until}",
+        format_table(
+            ["WHAT", "VALUE"],
+            [
+                ("committed", f"{len(r.committed):,} ({report.rate:.1f}/s)"),
+                ("in doubt", f"{len(r.in_doubt):,}" + (" (COMMIT sent, answer lost: may or may not be there)" if r.in_doubt else "")),
+                ("errors", f"{r.errors:,}"),
+                ("longest unavailability", f"{r.longest_unavailability_s:.3f} s"),
+                ("unavailability windows", str(len(r.windows))),
+                ("ids file", f"{report.ids_file} ({len(r.committed):,} ids)" if report.ids_file else "- (no --ids-file)"),
+            ],
+        ),
+    ]
+    if r.windows:
+        rows = [(f"+{at:.1f} s", f"{w.seconds:.3f}", str(w.errors)) for w, at in zip(r.windows, report.window_offsets_s, strict=False)]
+        lines += [heading("Windows without a commit (errors seen)"), format_table(["AT", "SECONDS", "ERRORS"], rows)]
+    if r.error_samples:
+        lines += [heading("Errors (samples)"), *(f"  {e}" for e in r.error_samples)]
+    if report.ids_file:
+        lines.append(f"\nCheck later: snapmigrate lab load --check --ids-file {shlex.quote(report.ids_file)}"
+                     + (f" --name {t.endpoint.host}" if t.endpoint.host else ""))
+    return "\n".join(lines)
+
+
+def check_table(report: CheckReport) -> str:
+    """Which committed ids the database behind the name holds now."""
+    t, c = report.target, report.check
+    lines = [
+        f"Check of {c.committed:,} ids from {report.ids_file} on {t.endpoint.host}:{t.endpoint.port}/{t.database} "
+        f"(now leads to {report.dials}), table {t.table}",
+        format_table(["WHAT", "COUNT"], [("present", f"{c.present:,}"), ("lost", f"{c.lost:,}")]),
+    ]
+    if report.table_missing:
+        lines.append(f"\nThe table {t.table} does not exist on the database the name reaches now.")
+    if c.lost:
+        sample = ", ".join(str(i) for i in c.missing[:5]) + (", ..." if c.lost > 5 else "")
+        lines.append(f"\nLOST {c.lost:,} of {c.committed:,} committed ids (e.g. {sample}).")
+    else:
+        lines.append(f"\nAll {c.committed:,} committed ids are there.")
+    return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""``snapmigrate lab up|env|down|demo`` as users run them: real processes,
+"""``snapmigrate lab up|env|down`` as users run them (the demo: test_demo.py): real processes,
 real ports; after ``down`` nothing of the lab is left (checked for this lab's
 own pids, ports and directory only)."""
 
@@ -145,19 +145,6 @@ def test_bad_input_exits_2_and_touches_nothing(tmp_path: Path):
     assert done.returncode == 2 and not (tmp_path / "x").exists()
     done = run("lab", "up", "--dir", str(tmp_path / "x"), "--cluster-id", "Bad--id", "--seed", "v1")
     assert done.returncode == 2 and "two hyphens" in done.stderr and not (tmp_path / "x").exists()
-
-
-def test_demo_runs_its_stages_and_cleans_up(tmp_path: Path):
-    directory = tmp_path / "demo"
-    done = run("lab", "demo", "--dir", str(directory), "--scale", "1", "-o", "json", timeout=300)
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
-    assert result["ok"] is True
-    assert [s["name"] for s in result["stages"]] == ["up", "seed", "plan", "down"]
-    assert result["plan"]["target"]["identifier"] == "legacy-v2"
-    assert [s["name"] for s in result["plan"]["steps"]][:2] == ["snapshot", "restore"]
-    assert "[plan] done" in done.stderr
-    assert not directory.exists()
 
 
 def test_a_lab_watching_a_process_stops_with_it(tmp_path: Path):

@@ -102,6 +102,9 @@ class DemoContext:
     run: RunResult | None = None
     verification: VerifyResult | None = None
     created: Created | None = None
+    #: An application writing through the seeded DNS record, from before the
+    #: migration to after the cutover (the zero-loss runbook).
+    load: Any = None
 
     @property
     def state_dir(self) -> Path:
@@ -150,6 +153,9 @@ class DemoResult:
     run: RunResult | None = None
     verification: VerifyResult | None = None
     created: Created | None = None
+    #: An application writing through the seeded DNS record, from before the
+    #: migration to after the cutover (the zero-loss runbook).
+    load: Any = None
     details: dict[str, Any] = field(default_factory=dict)
     error: SnapmigrateError | None = field(default=None, compare=False)
 
@@ -237,28 +243,49 @@ def stage_plan(ctx: DemoContext) -> str:
     return f"{ctx.source} -> {ctx.target}: {len(plan.steps)} steps, {warns} warning(s), {blocks} blocking"
 
 
+def _app_endpoint(ctx: DemoContext) -> Any:
+    """How the seeded application reaches its database: the DNS record, the master login (pgpass)."""
+    from snapmigrate.db.connect import Endpoint
+
+    assert ctx.seed is not None and ctx.seed.dns_record
+    return Endpoint("application", ctx.seed.dns_record, 5432, user=ctx.seed.user)
+
+
 def stage_migrate(ctx: DemoContext) -> str:
-    """``snapmigrate migrate --yes``: the plan applied by the runner, journaled in the lab."""
+    """``snapmigrate migrate --freeze-before-snapshot --yes`` while an application
+    writes through the DNS record: the runner, journaled in the lab."""
+    from snapmigrate import loadgen
+    from snapmigrate.connectmap import ConnectMap
     from snapmigrate.journal import Journal
     from snapmigrate.runner import Runner
     from snapmigrate.steps.context import RunSettings
+    from snapmigrate.steps.freeze import SourceFreezer
     from snapmigrate.waiting import progress_for
 
     if ctx.plan is None:
         raise OperationFailed("no plan to apply (the plan stage did not run)")
+    if ctx.seed is not None and ctx.seed.dns_record:
+        app = _app_endpoint(ctx)
+        cmap = ConnectMap.load(ctx.lab.connect_map_path)
+        loadgen.ensure_table(app, ctx.seed.database, connect_map=cmap)
+        ctx.load = loadgen.LoadRun(app, ctx.seed.database, loadgen.LoadOptions(workers=2, rate_per_worker=25), connect_map=cmap).start()
+        ctx.progress(f"    an application now writes through {ctx.seed.dns_record} (2 connections, 50 commits/s)")
+        time.sleep(1.0)
     runner = Runner(
         ctx.lab.clients(),
         Journal(ctx.state_dir),
-        settings=RunSettings(connect=True, connect_map=str(ctx.lab.connect_map_path)),
+        settings=RunSettings(connect=True, connect_map=str(ctx.lab.connect_map_path), first_delay_s=0.5, max_delay_s=2.0,
+                             freeze_before_snapshot=True),
         progress=ctx.wait_progress or progress_for(quiet=True),
+        freezer=SourceFreezer(),
     )
     # The verify stage prints every table; the run's own verify step says one line.
-    with _muted("snapmigrate.steps.dataplane", unless=ctx.verbose):
+    with _muted("snapmigrate.steps.dataplane", unless=ctx.verbose), _muted("snapmigrate.steps.freeze", unless=ctx.verbose):
         result = runner.start(ctx.plan)
     ctx.run = result
     record = result.record
     steps = ", ".join(f"{s.name} {s.state}" for s in record.steps)
-    return f"run {record.run_id} {record.state} ({steps}); journal {ctx.state_dir}"
+    return f"run {record.run_id} {record.state} ({steps}); {ctx.source} read-only since before the snapshot; journal {ctx.state_dir}"
 
 
 def stage_verify(ctx: DemoContext) -> str:
@@ -287,10 +314,36 @@ def stage_verify(ctx: DemoContext) -> str:
 
 
 def stage_cutover(ctx: DemoContext) -> str:
-    """PLACEHOLDER (issue 6): the cutover of the demo's run goes here -- ``snapmigrate
-    cutover RUN_ID --mode dns`` through the seeded record, under ``lab load``, then the
-    loss check. Until it lands, the stage says so and the demo goes on."""
-    raise StageSkipped(f"not run: 'snapmigrate cutover' is not in this build yet; {ctx.seed.dns_record if ctx.seed else 'the record'} still points at {ctx.source}")
+    """``snapmigrate cutover RUN_ID --mode dns`` through the seeded record, then
+    the application's committed transactions checked on the cluster now live."""
+    from snapmigrate import loadgen
+    from snapmigrate.connectmap import ConnectMap
+    from snapmigrate.cutover import Cutover
+    from snapmigrate.journal import Journal
+    from snapmigrate.report import cutover as cutover_report
+    from snapmigrate.steps.phase import CutoverOptions
+
+    if ctx.run is None or ctx.seed is None or not ctx.seed.dns_zone_id:
+        raise StageSkipped("not run: no migration run (or no DNS record) to cut over")
+    options = CutoverOptions(mode="dns", zone_id=ctx.seed.dns_zone_id, record_name=ctx.seed.dns_record)
+    with _muted("snapmigrate.cutover", unless=ctx.verbose):
+        result = Cutover(ctx.lab.clients(), Journal(ctx.state_dir), connect_map=str(ctx.lab.connect_map_path)).run(ctx.run.run_id, options)
+    data = result.to_dict()
+    ctx.show(cutover_report.table(data))
+    ctx.details["cutover"] = data
+    line = f"{ctx.seed.dns_record} -> {ctx.target}; writes unavailable {data['unavailable_s']:.2f} s"
+    if ctx.load is not None:
+        time.sleep(1.0)  # the application goes on writing, now on the new cluster
+        seen = ctx.load.stop_and_collect()
+        ctx.load = None
+        check = loadgen.check_committed(_app_endpoint(ctx), ctx.seed.database, seen.committed,
+                                        connect_map=ConnectMap.load(ctx.lab.connect_map_path))
+        ctx.details["load"] = {**seen.to_dict(), "check": check.to_dict()}
+        if check.lost:
+            raise DifferencesFound(f"{check.lost} of {check.committed} committed transactions are missing after the cutover")
+        line += (f"; the application committed {check.committed} transactions during the migration and cutover, "
+                 f"{check.lost} lost (longest gap between its commits {seen.longest_unavailability_s:.2f} s)")
+    return line
 
 
 def stage_summary(ctx: DemoContext) -> str:
@@ -329,6 +382,9 @@ def stage_summary(ctx: DemoContext) -> str:
 
 
 def stage_down(ctx: DemoContext) -> str:
+    if ctx.load is not None:  # a stage failed while the application wrote: stop it first
+        ctx.load.stop_and_collect()
+        ctx.load = None
     if not ctx.started_lab:
         return "nothing to take down: the demo started no lab"
     if ctx.keep:
@@ -343,9 +399,9 @@ STAGES: list[Stage] = [
     Stage("up", "start the local Aurora (moto + PostgreSQL)", stage_up),
     Stage("seed", "create an Aurora Serverless v1 cluster with data", stage_seed),
     Stage("plan", "plan the move to Serverless v2 (changes nothing)", stage_plan),
-    Stage("migrate", "snapshot, restore as Serverless v2, db.serverless instances, verify", stage_migrate),
+    Stage("migrate", "freeze writes, snapshot, restore as Serverless v2, db.serverless instances, verify", stage_migrate),
     Stage("verify", "compare source and target, table by table", stage_verify),
-    Stage("cutover", "move clients to the new cluster [placeholder]", stage_cutover),
+    Stage("cutover", "guardrails, catch-up, verify, swap the DNS record, prove; no write lost", stage_cutover),
     Stage("summary", "read back what the migration created", stage_summary),
     Stage("down", "stop the lab and remove its directory", stage_down, always=True),
 ]

@@ -132,12 +132,9 @@ class Lab:
     def client(self, service: str, region: str | None = None, *, max_attempts: int = 10) -> Any:
         """A boto3 client for the lab (dummy credentials, standard retries, ``max_attempts``
         attempts in all, the first included)."""
-        import boto3
         from botocore.config import Config
 
-        session = boto3.Session(
-            aws_access_key_id=DUMMY_KEY, aws_secret_access_key=DUMMY_KEY, region_name=region or self.region
-        )
+        session = lab_session(region or self.region)
         return session.client(
             service,  # type: ignore[call-overload]
             endpoint_url=self.endpoint_url,
@@ -154,11 +151,7 @@ class Lab:
             @property
             def session(self) -> Any:
                 if self._session is None:
-                    import boto3
-
-                    self._session = boto3.Session(
-                        aws_access_key_id=DUMMY_KEY, aws_secret_access_key=DUMMY_KEY, region_name=st.region
-                    )
+                    self._session = lab_session(st.region)
                 return self._session
 
         return LabClients(AwsSettings(region=st.region, endpoint_url=st.endpoint_url))
@@ -422,13 +415,31 @@ def up(
     )
 
 
+#: The user's AWS profile means nothing to the lab (and a missing one would break it).
+PROFILE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+
+def lab_session(region: str) -> Any:
+    """A boto3 session with the lab's dummy credentials, deaf to the user's profile."""
+    import boto3
+    import botocore.session
+
+    # The profile variable read from nowhere: not $AWS_PROFILE, which may not exist here.
+    core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    return boto3.Session(
+        aws_access_key_id=DUMMY_KEY, aws_secret_access_key=DUMMY_KEY, region_name=region, botocore_session=core
+    )
+
+
 def _daemon_env() -> dict[str, str]:
-    """Our environment, with this snapmigrate importable from the daemon's working directory."""
+    """Our environment, with this snapmigrate importable from the daemon's working
+    directory and no AWS profile to trip over."""
     import snapmigrate
 
     source = str(Path(snapmigrate.__file__).resolve().parent.parent)
     paths = [source, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+    env = {k: v for k, v in os.environ.items() if k not in PROFILE_VARIABLES}
+    return {**env, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
 
 
 def _knob_dict(knobs: Knobs | dict[str, Any] | None) -> dict[str, Any]:

@@ -164,3 +164,13 @@ def test_a_lab_watching_a_process_stops_with_it(tmp_path: Path):
     finally:
         lab.down()
     assert processes_using(lab.dir) == []
+
+
+def test_the_users_aws_profile_does_not_reach_the_lab(lab, monkeypatch):
+    """A profile that exists only on the user's other machine must not break the lab."""
+    from snapmigrate.lab import _daemon_env
+
+    monkeypatch.setenv("AWS_PROFILE", "nobody-has-this-profile")
+    assert "AWS_PROFILE" not in _daemon_env()
+    assert isinstance(lab.client("rds").describe_db_clusters()["DBClusters"], list)
+    assert isinstance(lab.clients().rds().describe_db_clusters()["DBClusters"], list)

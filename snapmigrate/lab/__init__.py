@@ -136,7 +136,7 @@ class Lab:
 
         session = lab_session(region or self.region)
         return session.client(
-            service,  # type: ignore[call-overload]
+            service,
             endpoint_url=self.endpoint_url,
             config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts}),
         )

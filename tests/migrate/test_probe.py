@@ -154,3 +154,26 @@ def test_an_equal_verification_is_done_and_not_repeated(small: Env, tmp_path: Pa
     assert first.state == "done" and first.details["equal"] is True
     again = runner.resume(RUN_ID).record.step("verify")
     assert (again.finished, again.attempts) == (first.finished, first.attempts)
+
+
+def test_writes_after_the_snapshot_are_drift_not_a_failed_verification(small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch):
+    """A live source changes after the snapshot: the run's verification reports
+    those tables as drift and passes; the cutover's catch-up check decides later."""
+    monkeypatch.setenv("PGPASSWORD", SECRET)
+    same_rows(pg_src, pg)
+    clients, _ = _hooked(simulate=False)
+    path = tmp_path / "connect-map.json"
+    routes = Routes(small, path, pg.port, pg_src.port)
+
+    def on_event(kind: str, step: str) -> None:
+        routes(kind, step)
+        if (kind, step) == ("step-finished", "snapshot"):
+            pg_src.psql("INSERT INTO t SELECT g, 'late' FROM generate_series(1001, 1004) g")
+
+    runner = small.runner(clients, settings=RunSettings(connect=True, connect_map=str(path)), on_event=on_event)
+    result = runner.start(small.plan)
+    verify = result.record.step("verify")
+    assert verify.state == "done" and verify.details["equal"] is True
+    assert verify.outcome.startswith("equal but for drift")
+    table = verify.details["report"]["tables"][0]
+    assert (table["source_rows"], table["target_rows"], table["drift"]) == (104, 100, True)

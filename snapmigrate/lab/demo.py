@@ -1,7 +1,8 @@
 """``snapmigrate lab demo``: the whole migration on a laptop, as an ordered list of stages.
 
-up -> seed a v1 cluster -> plan -> migrate -> verify -> cutover (placeholder) ->
-summary -> down. Each stage is a name, a title and a function of the shared
+up -> seed a v1 cluster -> plan -> migrate (frozen before the snapshot, an
+application writing through the DNS record) -> verify -> cutover (DNS, then the
+application's commits checked for loss) -> summary -> down. Each stage is a name, a title and a function of the shared
 :class:`DemoContext` returning a one-line summary; the migration stages call the
 same library functions as ``snapmigrate plan``/``migrate``/``verify``. ``down``
 always runs (after a failure too), so a failed demo leaves nothing behind, and
@@ -52,7 +53,7 @@ PROXY_VARIABLES = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY
 
 
 class StageSkipped(Exception):
-    """Raised by a stage that did not run its part (a placeholder); the demo goes on."""
+    """Raised by a stage that had nothing to do (e.g. no run to cut over); the demo goes on."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class Stage:
 
 @dataclass(frozen=True)
 class StageResult:
-    """How one stage went: ``done``, ``skipped`` (a placeholder), ``failed`` or ``not run``."""
+    """How one stage went: ``done``, ``skipped`` (nothing to do), ``failed`` or ``not run``."""
 
     name: str
     state: str

@@ -230,7 +230,8 @@ class Cutover:
             if self.confirm is not None and not self.confirm(self._rollback_question(ctx, writes)):
                 raise BadInput("not rolled back: nothing was changed")
             lines = self._undo(ctx, mode)
-            ctx.update(state="rolled-back", rolled_back_at=stamp(), rollback=lines, writes_since_cutover=writes)
+            counted = {"writes_since_cutover": writes} if writes is not None else {}  # keep an earlier count
+            ctx.update(state="rolled-back", rolled_back_at=stamp(), rollback=lines, **counted)
             return CutoverResult(ctx.record, note="; ".join(lines))
 
     # -- the sequence -------------------------------------------------------

@@ -85,7 +85,7 @@ def status_table(record: RunRecord, *, note: str = "") -> str:
         lines += ["", "Resources", format_table(["STEP", "WHAT", "AWS ID"], created)]
     if record.error:
         lines += ["", f"Error: {record.error}"]
-    if record.cutover:
+    if record.cutover.get("state"):
 
         c = record.cutover
         lines += ["", f"Cutover: {c.get('mode')}, {c.get('state')}"

@@ -178,3 +178,28 @@ def test_guardrail_blocks_on_a_long_transaction_and_changes_nothing(migrated: Mi
     assert m.record_value() == m.source_endpoint
     c = m.journal.load(m.run_id).cutover
     assert c["state"] == "blocked" and not c.get("freeze")
+
+
+def test_prepare_lowers_the_ttl_waits_one_old_ttl_and_changes_nothing_else(migrated: Migrated):
+    from snapmigrate.cutover import prepare_dns
+
+    m = migrated
+    r53 = m.lab.client("route53")
+    r53.change_resource_record_sets(HostedZoneId=m.zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+        "Name": m.record, "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": m.source_endpoint}]}}]})
+    slept: list[float] = []
+
+    class Clock:
+        def monotonic(self) -> float:
+            return sum(slept)
+
+        def sleep(self, seconds: float) -> None:
+            slept.append(seconds)
+
+    done = prepare_dns(cutover(m, clock=Clock()), m.run_id, dns(m), ttl=5)
+    assert (done.old_ttl, done.new_ttl) == (300, 5) and 300 in slept
+    ttl = next(r["TTL"] for r in r53.list_resource_record_sets(HostedZoneId=m.zone_id)["ResourceRecordSets"] if r["Type"] == "CNAME")
+    assert ttl == 5 and m.record_value() == m.source_endpoint and not frozen(m, m.source)
+    assert m.journal.load(m.run_id).cutover["prepared"]["record"]["ttl"] == 300
+    again = prepare_dns(cutover(m, clock=Clock()), m.run_id, dns(m), ttl=5)
+    assert again.notes == ["TTL already 5 s: nothing to do"]

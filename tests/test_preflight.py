@@ -291,3 +291,14 @@ def test_already_v2_source_is_a_clone():
 def test_performance_insights_needs_two_acu():
     _, by_code, _ = run(performance_insights=True)
     assert by_code["performance-insights"].level == "warn"
+
+
+def test_carried_settings_and_the_managed_password_are_reported():
+    src = v1_source(deletion_protection=True, backup_retention_period=14, iam_auth=True, master_user_secret_arn="arn:secret")
+    spec, by_code, _ = run(source=src)
+    carried = by_code["carried-settings"].message
+    assert "deletion protection on" in carried and "backups 14 day(s)" in carried and "IAM auth on" in carried
+    assert (spec.deletion_protection, spec.backup_retention_period, spec.iam_auth) == (True, 14, True)
+    assert by_code["master-password"].level == "ok" and spec.manage_master_user_password
+    _, by_code, _ = run()
+    assert "master-password" not in by_code

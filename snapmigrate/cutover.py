@@ -118,7 +118,7 @@ def resolve_options(options: CutoverOptions | None, plan: Plan, earlier: Mapping
     if earlier.get("state") in ("running", "interrupted", "failed") and earlier.get("mode") not in (None, mode):
         raise BadInput(
             f"a {earlier.get('mode')} cutover of this run is unfinished: resume it with --mode {earlier.get('mode')} "
-            f"or roll it back first ('snapmigrate rollback {earlier.get('run_id', 'RUN_ID')}')"
+            "or roll it back first with 'snapmigrate rollback'"
         )
     options = replace(given, mode=mode)
     if mode == "dns":

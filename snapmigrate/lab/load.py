@@ -81,7 +81,9 @@ def target(
         raise BadInput(f"--table {table!r}: give a table name of 1 to 63 characters")
     connect_map = ConnectMap.load(lab.connect_map_path)
     if f"{name}:{port}" not in connect_map.routes and name not in connect_map.routes:
-        known = sorted(connect_map.routes)
+        # The seeded record first, then other DNS records: they are what applications use.
+        seeded = f"{dns.get('record')}:{port}"
+        known = sorted(connect_map.routes, key=lambda key: (key != seeded, ".rds.amazonaws.com" in key, key))
         shown = ", ".join(known[:8]) + (f" (and {len(known) - 8} more)" if len(known) > 8 else "")
         raise BadInput(f"{name}:{port} is not an endpoint or record of {where}: use one of {shown or 'none (no cluster yet)'}")
     endpoint = Endpoint(label="load", host=name, port=port, user=user, options=(("passfile", str(lab.pgpass_path)),))

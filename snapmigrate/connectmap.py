@@ -68,11 +68,6 @@ class ConnectMap:
         return ConnectMap.load(self.path) if self.path else self
 
 
-def resolve(host: str, port: int, path: str | os.PathLike[str] | None = None) -> tuple[str, int]:
-    """Read the map afresh and resolve ``host:port`` through it."""
-    return ConnectMap.load(path).resolve(host, port)
-
-
 def write(path: str | os.PathLike[str], routes: Mapping[str, str]) -> None:
     """Replace the map at ``path`` atomically (the lab keeps its map current this way)."""
     atomic_write_json(path, {"routes": dict(sorted(routes.items()))})

@@ -280,16 +280,19 @@ class ZoneState:
     private: bool = False
     record_exists: bool = False
     record_value: str | None = None
-    error: str | None = None
 
 
-def hosted_zone_state(clients: Clients, zone_id: str, record_name: str | None) -> ZoneState:
-    """Whether the Route 53 zone exists, and what ``record_name`` points at now."""
+def hosted_zone_state(clients: Clients, zone_id: str, record_name: str | None, points_at: str | None = None) -> ZoneState:
+    """Whether the Route 53 zone exists, and what ``record_name`` points at now (of a
+    weighted set: the member pointing at ``points_at``, else the first)."""
+    import dataclasses
+
     import botocore.exceptions
 
-    r53 = clients.route53()
+    from snapmigrate import swap
+
     try:
-        zone = r53.get_hosted_zone(Id=zone_id)["HostedZone"]
+        zone = clients.route53().get_hosted_zone(Id=zone_id)["HostedZone"]
     except botocore.exceptions.ClientError as e:
         if error_code(e) in {"NoSuchHostedZone", "InvalidInput"}:
             return ZoneState(zone_id=zone_id, exists=False)
@@ -298,22 +301,8 @@ def hosted_zone_state(clients: Clients, zone_id: str, record_name: str | None) -
         raise translate(e, f"get hosted zone {zone_id}") from e
     private = bool(zone.get("Config", {}).get("PrivateZone", False))
     state = ZoneState(zone_id=zone_id, exists=True, name=zone.get("Name"), private=private)
-    if not record_name:
+    records = swap.find_records(clients, zone_id, record_name) if record_name else []
+    if not records:
         return state
-    fqdn = record_name.rstrip(".") + "."
-    with aws_errors(f"list records of zone {zone_id}"):
-        sets = r53.list_resource_record_sets(
-            HostedZoneId=zone_id, StartRecordName=fqdn, StartRecordType="CNAME", MaxItems="10"
-        )["ResourceRecordSets"]
-    for rs in sets:
-        if rs["Name"].rstrip(".").lower() == fqdn.rstrip(".").lower() and rs["Type"] == "CNAME":
-            values = [r["Value"] for r in rs.get("ResourceRecords", [])]
-            return ZoneState(
-                zone_id=zone_id,
-                exists=True,
-                name=state.name,
-                private=private,
-                record_exists=True,
-                record_value=values[0] if values else None,
-            )
-    return state
+    chosen = next((r for r in records if swap.same_host(r.value, points_at)), records[0])
+    return dataclasses.replace(state, record_exists=True, record_value=chosen.value)

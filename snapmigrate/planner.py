@@ -26,7 +26,7 @@ def make_plan(clients: Clients, source_id: str, options: PlanOptions, *, today: 
     target_facts, note = discover.engine_facts(clients, source.engine, version)
     name_state = discover.target_name_state(clients, options.target)
     zone_state = (
-        discover.hosted_zone_state(clients, options.dns_zone_id, options.dns_name)
+        discover.hosted_zone_state(clients, options.dns_zone_id, options.dns_name, source.endpoint)
         if options.cutover == "dns" and options.dns_zone_id
         else None
     )

@@ -67,11 +67,7 @@ def _writer(cluster: dict[str, Any] | None) -> str | None:
 
 
 def _instance_status(inst: dict[str, Any] | None) -> Status:
-    if inst is None:
-        return Status("not visible yet")
-    status = inst.get("DBInstanceStatus", "unknown")
-    failed = f"the instance will not become available ({status})" if status in resources.FAILED_STATES else None
-    return Status(status, done=status == "available", failed=failed)
+    return resources.availability(inst, "instance", status_key="DBInstanceStatus")
 
 
 def is_done(ctx: StepContext, step: Step) -> bool:

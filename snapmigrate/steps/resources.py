@@ -14,6 +14,7 @@ from snapmigrate.aws import error_code, tags_of
 from snapmigrate.errors import BadInput, NotFound, OperationFailed
 from snapmigrate.model import TAG_ROLE, TAG_RUN_ID
 from snapmigrate.steps.context import StepContext
+from snapmigrate.waiting import Status
 
 ALREADY_EXISTS = frozenset(
     {
@@ -37,6 +38,17 @@ FAILED_STATES = frozenset(
         "restore-error",
     }
 )
+
+
+def availability(resource: dict[str, Any] | None, what: str, *, status_key: str = "Status") -> Status:
+    """How a cluster, instance or snapshot stands for a wait: done when available,
+    failed in a state it will not leave (with ``PercentProgress`` where AWS gives one)."""
+    if resource is None:
+        return Status("not visible yet")
+    status = resource.get(status_key, "unknown")
+    failed = f"the {what} will not become available ({status})" if status in FAILED_STATES else None
+    percent = resource.get("PercentProgress")
+    return Status(status, done=status == "available", failed=failed, percent=int(percent) if percent is not None else None)
 
 
 def snapshot_identifier(target: str, run_id: str) -> str:

@@ -95,11 +95,7 @@ def ids(ctx: StepContext, step: Step) -> dict[str, str]:
 
 
 def cluster_status(cluster: dict[str, Any] | None) -> Status:
-    if cluster is None:
-        return Status("not visible yet")
-    status = cluster.get("Status", "unknown")
-    failed = f"the cluster will not become available ({status})" if status in resources.FAILED_STATES else None
-    return Status(status, done=status == "available", failed=failed)
+    return resources.availability(cluster, "cluster")
 
 
 def is_done(ctx: StepContext, step: Step) -> bool:

@@ -57,11 +57,7 @@ def ids(ctx: StepContext, step: Step) -> dict[str, str]:
 
 
 def _status(snap: dict[str, Any] | None) -> Status:
-    if snap is None:
-        return Status("not visible yet")
-    status = snap.get("Status", "unknown")
-    failed = f"the snapshot will not become available ({status})" if status in resources.FAILED_STATES else None
-    return Status(status, done=status == "available", failed=failed, percent=int(snap.get("PercentProgress") or 0))
+    return resources.availability(snap, "snapshot")
 
 
 def is_done(ctx: StepContext, step: Step) -> bool:

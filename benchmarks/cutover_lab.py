@@ -27,6 +27,7 @@ def rehearse(lab: Any, base: Path, n: int, mode: str, scale: int) -> dict[str, A
     from snapmigrate.cutover import Cutover
     from snapmigrate.db.connect import Endpoint
     from snapmigrate.journal import Journal
+    from snapmigrate.lab.seed import point_record
     from snapmigrate.planner import make_plan
     from snapmigrate.preflight import PlanOptions
     from snapmigrate.runner import Runner
@@ -35,13 +36,9 @@ def rehearse(lab: Any, base: Path, n: int, mode: str, scale: int) -> dict[str, A
     from snapmigrate.steps.phase import CutoverOptions
 
     source = f"bench-{mode}-{n}"
-    lab.seed("v1", cluster_id=source, scale=scale, dns=False)
-    endpoint = lab.client("rds").describe_db_clusters(DBClusterIdentifier=source)["DBClusters"][0]["Endpoint"]
-    r53 = lab.client("route53")
-    zone = r53.create_hosted_zone(Name=f"{source}.test", CallerReference=source)["HostedZone"]["Id"].split("/")[-1]
+    endpoint = lab.seed("v1", cluster_id=source, scale=scale, dns=False).endpoint
     record = f"db.{source}.test"
-    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
-        "Name": record, "Type": "CNAME", "TTL": 5, "ResourceRecords": [{"Value": endpoint}]}}]})
+    zone = point_record(lab, endpoint, zone=f"{source}.test", record=record, ttl=5)
     cmap = ConnectMap.load(lab.connect_map_path)
     app = Endpoint("app", record if mode == "dns" else endpoint, 5432, user="postgres")
     loadgen.ensure_table(app, "app", connect_map=cmap)

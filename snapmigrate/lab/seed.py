@@ -191,7 +191,7 @@ def seed(
     server = lab.server_for(cluster_id)
     _pgbench(server.port, user, password, database, scale)
     tables = _fill(lab, cluster, database)
-    zone_id = _dns(lab, cluster["Endpoint"]) if dns else ""
+    zone_id = point_record(lab, cluster["Endpoint"]) if dns else ""
     result = SeedResult(
         kind=kind,
         cluster_id=cluster_id,
@@ -251,29 +251,18 @@ def _fill(lab: Lab, cluster: dict[str, Any], database: str) -> dict[str, int]:
     return tables
 
 
-def _dns(lab: Lab, writer_endpoint: str) -> str:
-    """A hosted zone with a CNAME to the source's writer endpoint; the zone id."""
+def point_record(lab: Lab, endpoint: str, *, zone: str = ZONE, record: str = RECORD, ttl: int = 60) -> str:
+    """A hosted zone ``zone`` (made if missing) with the CNAME ``record`` pointing at
+    ``endpoint``, as an application's DNS would be; the zone id."""
     r53 = lab.client("route53")
-    zones = r53.list_hosted_zones_by_name(DNSName=ZONE).get("HostedZones", [])
-    zone = next((z for z in zones if z["Name"].rstrip(".") == ZONE), None)
-    if zone is None:
-        zone = r53.create_hosted_zone(Name=ZONE, CallerReference=f"snapmigrate-lab-{secrets.token_hex(4)}")["HostedZone"]
-    zone_id = str(zone["Id"]).split("/")[-1]
+    zones = r53.list_hosted_zones_by_name(DNSName=zone).get("HostedZones", [])
+    found = next((z for z in zones if z["Name"].rstrip(".") == zone), None)
+    if found is None:
+        found = r53.create_hosted_zone(Name=zone, CallerReference=f"snapmigrate-lab-{secrets.token_hex(4)}")["HostedZone"]
+    zone_id = str(found["Id"]).split("/")[-1]
+    rrset = {"Name": record, "Type": "CNAME", "TTL": ttl, "ResourceRecords": [{"Value": endpoint}]}
     r53.change_resource_record_sets(
         HostedZoneId=zone_id,
-        ChangeBatch={
-            "Comment": "snapmigrate lab seed",
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": RECORD,
-                        "Type": "CNAME",
-                        "TTL": 60,
-                        "ResourceRecords": [{"Value": writer_endpoint}],
-                    },
-                }
-            ],
-        },
+        ChangeBatch={"Comment": "snapmigrate lab", "Changes": [{"Action": "UPSERT", "ResourceRecordSet": rrset}]},
     )
     return zone_id

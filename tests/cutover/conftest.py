@@ -12,6 +12,7 @@ import pytest
 from snapmigrate.connectmap import ConnectMap
 from snapmigrate.db.connect import Endpoint, from_cluster
 from snapmigrate.journal import Journal
+from snapmigrate.lab.seed import point_record
 from snapmigrate.planner import make_plan
 from snapmigrate.preflight import PlanOptions
 from snapmigrate.runner import Runner
@@ -65,12 +66,9 @@ def migrate(lab: Any, tmp_path: Path, *, freeze_before: bool = False, before_sna
     """Seed a v1 source, give it a DNS record, migrate it (optionally frozen first)."""
     source = unique_id("cut")
     seeded = lab.seed("v1", cluster_id=source, scale=1, dns=False)
-    endpoint = lab.client("rds").describe_db_clusters(DBClusterIdentifier=source)["DBClusters"][0]["Endpoint"]
-    r53 = lab.client("route53")
-    zone_id = r53.create_hosted_zone(Name=f"{source}.test", CallerReference=source)["HostedZone"]["Id"].split("/")[-1]
+    endpoint = seeded.endpoint
     record = f"db.{source}.test"
-    r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
-        "Name": record, "Type": "CNAME", "TTL": 5, "ResourceRecords": [{"Value": endpoint}]}}]})
+    zone_id = point_record(lab, endpoint, zone=f"{source}.test", record=record, ttl=5)
     if before_snapshot is not None:
         before_snapshot(source, record)
     state_dir = tmp_path / f"state-{source}"

@@ -12,17 +12,15 @@ from snapmigrate.aws import AwsSettings, Clients
 from snapmigrate.connectmap import ConnectMap, write
 from snapmigrate.db import connect as dbc
 from snapmigrate.errors import BadInput, ConnectError
-from snapmigrate.lab.postgres import PgServer, free_port
+from snapmigrate.lab.postgres import PgServer, free_port, running
 
 SECRET = "s3cr3t-Pa55"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    pg = PgServer.create(tmp_path_factory.mktemp("pg") / "data", user="master", password=SECRET)
-    pg.start()
-    yield pg
-    pg.remove()
+    with running(tmp_path_factory.mktemp("pg") / "data", user="master", password=SECRET) as pg:
+        yield pg
 
 
 def test_uri_connects(server: PgServer):

@@ -9,20 +9,18 @@ import pytest
 
 from snapmigrate.db import freeze as fz
 from snapmigrate.db.connect import resolve
-from snapmigrate.lab.postgres import PgServer
+from snapmigrate.lab.postgres import PgServer, running
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    pg = PgServer.create(tmp_path_factory.mktemp("freeze") / "data", user="master", password="pw-freeze")
-    pg.start()
-    for db in ("app", "reports", "already_ro"):
-        pg.psql(f"CREATE DATABASE {db}")
-    pg.psql("CREATE TABLE t (id int)", "app")
-    pg.psql("ALTER DATABASE already_ro SET default_transaction_read_only = on")
-    pg.psql("ALTER DATABASE reports SET default_transaction_read_only = off")
-    yield pg
-    pg.remove()
+    with running(tmp_path_factory.mktemp("freeze") / "data", user="master", password="pw-freeze") as pg:
+        for db in ("app", "reports", "already_ro"):
+            pg.psql(f"CREATE DATABASE {db}")
+        pg.psql("CREATE TABLE t (id int)", "app")
+        pg.psql("ALTER DATABASE already_ro SET default_transaction_read_only = on")
+        pg.psql("ALTER DATABASE reports SET default_transaction_read_only = off")
+        yield pg
 
 
 def test_freeze_ends_writers_blocks_new_writes_and_unfreeze_restores_exactly(server: PgServer):

@@ -11,7 +11,7 @@ from snapmigrate import loadgen
 from snapmigrate.connectmap import ConnectMap, write
 from snapmigrate.db import freeze as fz
 from snapmigrate.db.connect import Endpoint, resolve
-from snapmigrate.lab.postgres import PgServer
+from snapmigrate.lab.postgres import running
 
 PW = "pw-load"
 NAME = "db.app.internal"
@@ -20,13 +20,8 @@ NAME = "db.app.internal"
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("load")
-    a = PgServer.create(base / "a", user="master", password=PW)
-    a.start()
-    b = PgServer.create(base / "b", user="master", password=PW)
-    b.start()
-    yield a, b
-    a.remove()
-    b.remove()
+    with running(base / "a", user="master", password=PW) as a, running(base / "b", user="master", password=PW) as b:
+        yield a, b
 
 
 def test_load_survives_a_freeze_and_follows_the_name_to_another_server(pair, tmp_path: Path):

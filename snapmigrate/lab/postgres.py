@@ -16,7 +16,7 @@ import socket
 import stat
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -331,6 +331,18 @@ class PgServer:
         return run_pg(
             [binary("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", self.dsn(dbname), "-c", sql],
         )
+
+
+@contextlib.contextmanager
+def running(datadir: str | os.PathLike[str], *, user: str = "postgres", password: str = "postgres",
+            settings: dict[str, str] | None = None) -> Iterator[PgServer]:
+    """A new server, started, removed (stopped and deleted) on the way out."""
+    server = PgServer.create(datadir, user=user, password=password, settings=settings)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
 
 
 def copy_tree(src: Path, dest: Path) -> None:

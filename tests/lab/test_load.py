@@ -11,17 +11,15 @@ import pytest
 from snapmigrate import loadgen
 from snapmigrate.db.connect import Endpoint, resolve
 from snapmigrate.errors import BadInput
-from snapmigrate.lab.postgres import PgServer
+from snapmigrate.lab.postgres import PgServer, running
 
 PW = "pw-load-fix"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
-    s = PgServer.create(tmp_path_factory.mktemp("loadfix") / "pg", user="master", password=PW)
-    s.start()
-    yield s
-    s.remove()
+    with running(tmp_path_factory.mktemp("loadfix") / "pg", user="master", password=PW) as s:
+        yield s
 
 
 def test_two_runs_on_one_table_both_commit_with_distinct_ids(server: PgServer):

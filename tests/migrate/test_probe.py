@@ -13,7 +13,7 @@ import pytest
 from snapmigrate.connectmap import write
 from snapmigrate.errors import DifferencesFound, OperationFailed
 from snapmigrate.journal import Journal
-from snapmigrate.lab.postgres import PgServer, free_port
+from snapmigrate.lab.postgres import PgServer, free_port, running
 from snapmigrate.steps.context import RunSettings
 from tests.migrate.conftest import RUN_ID, Env, FakeClock, make_env
 from tests.migrate.conftest import hooked_clients as _hooked
@@ -25,18 +25,14 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def pg(tmp_path_factory: pytest.TempPathFactory):
-    server = PgServer.create(tmp_path_factory.mktemp("probe") / "data", user="postgres", password=SECRET)
-    server.start()
-    yield server
-    server.remove()
+    with running(tmp_path_factory.mktemp("probe") / "data", password=SECRET) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def pg_src(tmp_path_factory: pytest.TempPathFactory):
-    server = PgServer.create(tmp_path_factory.mktemp("probe-src") / "data", user="postgres", password=SECRET)
-    server.start()
-    yield server
-    server.remove()
+    with running(tmp_path_factory.mktemp("probe-src") / "data", password=SECRET) as server:
+        yield server
 
 
 def same_rows(*servers: PgServer, extra_on_first: int = 0) -> None:

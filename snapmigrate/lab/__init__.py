@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snapmigrate.errors import BadInput, NotFound, OperationFailed
+from snapmigrate.lab import runtime
 from snapmigrate.lab import state as labstate
 from snapmigrate.lab.postgres import alive as _alive
 from snapmigrate.lab.state import DEFAULT_DIR, REGION, LabState
@@ -172,6 +173,7 @@ class Lab:
             self.down()  # a lab that died: its servers stopped, its data unusable without moto's state
         if self.dir.exists() and any(self.dir.iterdir()):
             raise BadInput(f"{self.dir} is not empty and holds no lab: pick another --dir")
+        runtime.check()
         self.dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.dir / labstate.LOG_FILE, "ab")  # noqa: SIM115 - handed to the daemon
         try:
@@ -197,17 +199,25 @@ class Lab:
         finally:
             log_file.close()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        problem = ""
+        while not problem:
             code = proc.poll()
             if code is not None:
-                raise OperationFailed(f"the lab daemon exited ({code}) while starting: {self._log_tail()}")
+                problem = f"the lab daemon exited ({code}) while starting: {self._log_tail()}"
+                break
             current = self.state
             if current is not None and current.pid == proc.pid and current.status == "running" and self.is_running():
                 return current
+            if time.monotonic() >= deadline:
+                problem = f"the lab did not answer within {timeout:.0f} s: {self._log_tail()}"
             time.sleep(0.05)
+        # A failed start takes down what it started: the daemon, its servers, the directory.
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGKILL)
-        raise OperationFailed(f"the lab did not answer within {timeout:.0f} s: {self._log_tail()}")
+        with contextlib.suppress(ChildProcessError):
+            proc.wait(timeout=10)
+        self.down()
+        raise OperationFailed(problem)
 
     def down(self, *, keep: bool = False, timeout: float = 30) -> DownResult:
         """Stop the servers and the daemon, then remove the directory (unless ``keep``).
@@ -216,6 +226,7 @@ class Lab:
 
         st = self.state
         if st is None and not self.dir.exists():
+            runtime.remove_lab_home(self.dir)  # a directory removed by hand may leave its data home
             return DownResult(str(self.dir), False, 0, False)
         daemon_stopped = False
         if st is not None and _alive(st.pid) and _is_our_daemon(st.pid, self.dir):
@@ -237,17 +248,18 @@ class Lab:
                 stopped += 1
         removed = False
         if not keep and ((self.dir / labstate.LAB_FILE).exists() or self._only_lab_files()):
+            runtime.remove_lab_home(self.dir)  # data kept away from the lab directory (root), if any
             shutil.rmtree(self.dir, ignore_errors=True)
             removed = not self.dir.exists()
         return DownResult(str(self.dir), daemon_stopped, stopped, removed)
 
     def _only_lab_files(self) -> bool:
-        known = {labstate.LAB_FILE, labstate.CONNECT_MAP, labstate.PGPASS, labstate.LOG_FILE, "tls", "clusters", "snapshots"}
+        known = {labstate.LAB_FILE, labstate.CONNECT_MAP, labstate.PGPASS, labstate.LOG_FILE, "tls", "data"}
         return self.dir.exists() and all(p.name in known for p in self.dir.iterdir())
 
     def _datadirs(self, st: LabState | None) -> list[Path]:
         dirs = {Path(s.datadir) for s in (st.servers if st else ())}
-        clusters = self.dir / "clusters"
+        clusters = runtime.lab_home(self.dir) / "clusters"
         if clusters.is_dir():
             dirs |= {p for p in clusters.iterdir() if (p / "PG_VERSION").exists()}
         return sorted(dirs)
@@ -405,7 +417,12 @@ def up(
     lab = Lab(directory)
     already = lab.is_running()
     lab.up(knobs=knobs)
-    seeded = lab.seed(seed, scale=scale, cluster_id=cluster_id) if seed != "none" else None
+    try:
+        seeded = lab.seed(seed, scale=scale, cluster_id=cluster_id) if seed != "none" else None
+    except BaseException:
+        if not already:
+            lab.down()  # a failed `lab up` leaves nothing it started behind
+        raise
     return UpResult(
         state=lab._running_state(),
         env=lab.env(),

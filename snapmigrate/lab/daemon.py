@@ -11,6 +11,7 @@ import argparse
 import datetime
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -18,13 +19,20 @@ from pathlib import Path
 from typing import Any
 
 
-def _watch(pid: int, stopping: threading.Event, every: float = 1.0) -> None:
-    """Stop the lab when process ``pid`` (a test session) is gone."""
+def _watch(root: Path, pid: int | None, stopping: threading.Event, every: float = 1.0) -> None:
+    """Stop the lab when it can no longer be used -- its directory is gone or
+    names another daemon -- or when process ``pid`` (a test session) is gone."""
+    from snapmigrate.lab import state as labstate
     from snapmigrate.lab.postgres import alive
 
+    log = logging.getLogger(__name__)
     while not stopping.wait(every):
-        if not alive(pid):
-            logging.getLogger(__name__).info("process %s is gone: stopping", pid)
+        if pid is not None and not alive(pid):
+            log.info("process %s is gone: stopping", pid)
+            stopping.set()
+        st = labstate.read(root)
+        if st is None or st.pid != os.getpid():
+            log.info("%s no longer holds this lab: stopping", root)
             stopping.set()
 
 
@@ -33,16 +41,18 @@ def serve(root: Path, *, port: int = 0, knobs: dict[str, Any] | None = None, wat
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    from snapmigrate.lab import runtime
     from snapmigrate.lab.glue import LabApp
-    from snapmigrate.lab.postgres import hand_over
+    from snapmigrate.lab.postgres import install_dir
     from snapmigrate.lab.realism import Knobs
     from snapmigrate.lab.state import REGION
     from snapmigrate.lab.tls import self_signed
 
     tls = self_signed(root / "tls")
-    hand_over(root / "tls")
+    home = runtime.make_lab_home(root)
+    install_dir(home)  # staged (under root) before the first cluster, and kept while this lab lives
     app = LabApp(
-        DomainDispatcherApplication(create_backend_app), root, knobs=Knobs.from_dict(knobs or {}), tls=tls
+        DomainDispatcherApplication(create_backend_app), root, knobs=Knobs.from_dict(knobs or {}), tls=tls, home=home
     )
     # moto loads a backend on its first call (~0.6 s): pay it before saying we are up.
     app.inner.rds(REGION).describe_db_clusters()
@@ -59,12 +69,13 @@ def serve(root: Path, *, port: int = 0, knobs: dict[str, Any] | None = None, wat
     thread = threading.Thread(target=server.serve_forever, name="lab-http", daemon=True)
     thread.start()
     app.publish()
-    if watch_pid:
-        threading.Thread(target=_watch, args=(watch_pid, app.stopping), name="lab-watch", daemon=True).start()
+    threading.Thread(target=_watch, args=(root, watch_pid, app.stopping), name="lab-watch", daemon=True).start()
     logging.getLogger(__name__).info("lab up on %s in %s", app.port, root)
     app.stopping.wait()
     server.shutdown()
     app.shutdown()
+    if not root.exists():  # removed under us: its data must not outlive it
+        runtime.remove_lab_home(root)
 
 
 def main(argv: list[str] | None = None) -> None:

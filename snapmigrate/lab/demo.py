@@ -50,6 +50,8 @@ STATE_SUBDIR = "state"
 #: Variables that would point boto3, botocore or libpq somewhere else than the lab.
 LEAKY_PREFIXES = ("AWS_", "PG", "SNAPMIGRATE_")
 PROXY_VARIABLES = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"})
+#: The lab's own settings: where the lab keeps its servers is the user's choice.
+LAB_SETTINGS = frozenset({"SNAPMIGRATE_LAB_RUNTIME"})
 
 
 class StageSkipped(Exception):
@@ -465,7 +467,7 @@ def isolated_environment(environ: MutableMapping[str, str]) -> Iterator[None]:
     AWS config files; afterwards the environment is as it was."""
     saved = dict(environ)
     for key in list(environ):
-        if key.startswith(LEAKY_PREFIXES) or key.upper() in PROXY_VARIABLES:
+        if (key.startswith(LEAKY_PREFIXES) and key not in LAB_SETTINGS) or key.upper() in PROXY_VARIABLES:
             del environ[key]
     environ["AWS_CONFIG_FILE"] = os.devnull
     environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull

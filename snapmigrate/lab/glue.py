@@ -56,13 +56,14 @@ class LabApp:
         tls: TlsFiles | None = None,
         names: DnsNames | None = None,
         clock: Callable[[], float] = time.monotonic,
+        home: Path | None = None,
     ) -> None:
         self.moto = moto_app
         self.root = root
         self.base_knobs = knobs or Knobs()
         self.realism = Realism(self.base_knobs, clock)
         self.proxies = ProxyHub(server_context(tls.cert, tls.key) if tls else None)
-        self.plane = DataPlane(root, self.proxies)
+        self.plane = DataPlane(home or root / "data", self.proxies)
         self.topology = Topology()
         self.names = names or DnsNames()
         self.inner = InnerClients(moto_app)
@@ -201,7 +202,8 @@ class LabApp:
         with self.lock:
             self.plane.stop_all()
             self.proxies.stop()
-            labstate.write(self.root, self.state(status="stopped"))
+            if self.root.is_dir():
+                labstate.write(self.root, self.state(status="stopped"))
 
     # -- control API ------------------------------------------------------------
 

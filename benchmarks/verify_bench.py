@@ -15,17 +15,17 @@ without it, the ``reladiff`` on PATH is used if there is one, else skipped with 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from snapmigrate.lab.postgres import PgServer, binary
+from snapmigrate.lab.postgres import PgServer, binary, scratch
 
 TABLES = ("pgbench_accounts", "pgbench_branches", "pgbench_history", "pgbench_tellers")
 KEYED = (("pgbench_accounts", "aid"), ("pgbench_branches", "bid"), ("pgbench_tellers", "tid"))
@@ -103,8 +103,14 @@ def main() -> None:
     parser.add_argument("--keep", help="keep the servers' data here (default: a temporary directory, removed)")
     args = parser.parse_args()
 
-    base = Path(args.keep or tempfile.mkdtemp(prefix="snapmigrate-bench-"))
-    base.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        # Without --keep: the lab's scratch space, which the server user can reach (under root too).
+        base = Path(args.keep) if args.keep else stack.enter_context(scratch())
+        base.mkdir(parents=True, exist_ok=True)
+        run(args, base)
+
+
+def run(args: argparse.Namespace, base: Path) -> None:
     env = {**os.environ, "PGPASSWORD": "bench"}
     servers: list[PgServer] = []
     try:
@@ -172,8 +178,6 @@ def main() -> None:
     finally:
         for server in servers:
             server.stop()
-        if not args.keep:
-            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

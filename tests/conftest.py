@@ -18,6 +18,25 @@ MUTATING_PREFIXES = (
 )  # fmt: skip
 
 
+def _modes_above(*paths: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mode for path in paths for p in (path, *path.parents) if p.exists()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_mode_changes_outside_our_own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The whole session changes the mode of no directory above the checkout, the
+    interpreter, pytest's temporary directories or the lab's runtime base."""
+    import sys
+
+    from snapmigrate.lab import runtime
+
+    watched = (Path.cwd(), Path(sys.prefix), tmp_path_factory.getbasetemp(), runtime.root().parent)
+    before = _modes_above(*watched)
+    yield
+    changed = {str(p): f"{m:o} -> {p.stat().st_mode:o}" for p, m in before.items() if p.exists() and p.stat().st_mode != m}
+    assert changed == {}, f"the test session changed modes outside its own directories: {changed}"
+
+
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No real AWS: dummy credentials, a fixed region, no user config leaking in."""

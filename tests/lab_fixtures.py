@@ -8,13 +8,16 @@
 - ``lab_env``: the environment (AWS_ENDPOINT_URL, dummy credentials, connect
   map, PGPASSFILE) pointed at the session lab for this test.
 - ``lab_v1``: the session lab's seeded Aurora Serverless v1 cluster (scale 1).
+- ``take_down``: for tests that start labs of their own: registers a lab
+  directory and takes that lab down after the test, passed or failed.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,3 +65,19 @@ def lab_env(lab: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 def lab_v1(lab: Any) -> Any:
     """The seeded v1 source (``legacy-v1``, database ``app``): treat it as read-only."""
     return lab.seed("v1", scale=1)
+
+
+@pytest.fixture
+def take_down() -> Iterator[Callable[[Path], Path]]:
+    """``take_down(dir)`` -> dir; the lab there (if any) is taken down after the test."""
+    from snapmigrate.lab import Lab
+
+    directories: list[Path] = []
+
+    def register(directory: Path) -> Path:
+        directories.append(directory)
+        return directory
+
+    yield register
+    for directory in directories:
+        Lab(directory).down()

@@ -18,8 +18,8 @@ SECRET = "s3cr3t-Pa55"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    with running(tmp_path_factory.mktemp("pg") / "data", user="master", password=SECRET) as pg:
+def server():
+    with running(user="master", password=SECRET) as pg:
         yield pg
 
 

@@ -13,8 +13,8 @@ from snapmigrate.lab.postgres import PgServer, running
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    with running(tmp_path_factory.mktemp("freeze") / "data", user="master", password="pw-freeze") as pg:
+def server():
+    with running(user="master", password="pw-freeze") as pg:
         for db in ("app", "reports", "already_ro"):
             pg.psql(f"CREATE DATABASE {db}")
         pg.psql("CREATE TABLE t (id int)", "app")

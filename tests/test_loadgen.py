@@ -18,9 +18,8 @@ NAME = "db.app.internal"
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory):
-    base = tmp_path_factory.mktemp("load")
-    with running(base / "a", user="master", password=PW) as a, running(base / "b", user="master", password=PW) as b:
+def pair():
+    with running(user="master", password=PW) as a, running(user="master", password=PW) as b:
         yield a, b
 
 

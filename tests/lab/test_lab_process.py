@@ -49,8 +49,8 @@ def parse_exports(text: str) -> dict[str, str]:
     return env
 
 
-def test_up_env_plan_down_leave_nothing_behind(tmp_path: Path):
-    directory = tmp_path / "lab"
+def test_up_env_plan_down_leave_nothing_behind(tmp_path: Path, take_down):
+    directory = take_down(tmp_path / "lab")
     done = run("lab", "up", "--dir", str(directory), "--seed", "v1", "--scale", "1", "-o", "json")
     assert done.returncode == 0, done.stderr
     up = json.loads(done.stdout)
@@ -100,8 +100,8 @@ def test_up_env_plan_down_leave_nothing_behind(tmp_path: Path):
     assert done.returncode == 0 and "nothing to do" in done.stdout
 
 
-def test_down_after_the_daemon_died_still_stops_the_servers(tmp_path: Path):
-    lab = Lab(tmp_path / "lab")
+def test_down_after_the_daemon_died_still_stops_the_servers(tmp_path: Path, take_down):
+    lab = Lab(take_down(tmp_path / "lab"))
     state = lab.up()
     assert lab.up().pid == state.pid  # idempotent
     rds = lab.client("rds")

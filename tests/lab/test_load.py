@@ -17,8 +17,8 @@ PW = "pw-load-fix"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
-    with running(tmp_path_factory.mktemp("loadfix") / "pg", user="master", password=PW) as s:
+def server() -> Iterator[PgServer]:
+    with running(user="master", password=PW) as s:
         yield s
 
 

@@ -24,14 +24,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def pg(tmp_path_factory: pytest.TempPathFactory):
-    with running(tmp_path_factory.mktemp("probe") / "data", password=SECRET) as server:
+def pg():
+    with running(password=SECRET) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def pg_src(tmp_path_factory: pytest.TempPathFactory):
-    with running(tmp_path_factory.mktemp("probe-src") / "data", password=SECRET) as server:
+def pg_src():
+    with running(password=SECRET) as server:
         yield server
 
 

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import itertools
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,7 +16,7 @@ import pytest
 
 from snapmigrate.db.connect import Endpoint, resolve
 from snapmigrate.db.verify import VerifyOptions, VerifyResult, verify
-from snapmigrate.lab.postgres import PgServer
+from snapmigrate.lab.postgres import PgServer, scratch
 
 SOURCE_PASSWORD = "src-S3cret-pw"
 TARGET_PASSWORD = "tgt-S3cret-pw"
@@ -96,22 +93,17 @@ def execute(server: PgServer, dbname: str, sql: str, params: Any = None) -> list
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[tuple[PgServer, PgServer]]:
-    # Not under pytest's basetemp: concurrent pytest runs on the machine prune
-    # each other's old basetemps, data directories included.
-    base = Path(tempfile.mkdtemp(prefix="snapmigrate-verify-"))
-    pair = (
-        PgServer.create(base / "source", password=SOURCE_PASSWORD, settings=FAST),
-        PgServer.create(base / "target", password=TARGET_PASSWORD, settings=FAST),
-    )
-    try:
+    # In the lab's scratch space, not under pytest's basetemp: the server user
+    # can reach it, and concurrent pytest runs prune each other's old basetemps.
+    with scratch() as base:
+        pair = (
+            PgServer.create(base / "source", password=SOURCE_PASSWORD, settings=FAST),
+            PgServer.create(base / "target", password=TARGET_PASSWORD, settings=FAST),
+        )
         with ThreadPoolExecutor(2) as ex:
             list(ex.map(lambda s: s.start(), pair))
             list(ex.map(lambda s: (execute(s, "postgres", "CREATE DATABASE seed"), execute(s, "seed", SEED_SQL)), pair))
         yield pair
-    finally:
-        for server in pair:
-            server.remove()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @dataclass

@@ -27,13 +27,13 @@ def rehearse(lab: Any, base: Path, n: int, mode: str, scale: int) -> dict[str, A
     from snapmigrate.cutover import Cutover
     from snapmigrate.db.connect import Endpoint
     from snapmigrate.journal import Journal
-    from snapmigrate.lab.seed import point_record
     from snapmigrate.planner import make_plan
     from snapmigrate.preflight import PlanOptions
     from snapmigrate.runner import Runner
     from snapmigrate.steps.context import RunSettings
     from snapmigrate.steps.freeze import SourceFreezer
     from snapmigrate.steps.phase import CutoverOptions
+    from snapmigrate_lab.seed import point_record
 
     source = f"bench-{mode}-{n}"
     endpoint = lab.seed("v1", cluster_id=source, scale=scale, dns=False).endpoint
@@ -75,7 +75,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scale", type=int, default=1)
     args = parser.parse_args()
-    from snapmigrate.lab import Lab
+    from snapmigrate_lab import Lab
 
     with tempfile.TemporaryDirectory(prefix="snapmigrate-bench-") as tmp:
         lab = Lab(Path(tmp) / "lab")

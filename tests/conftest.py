@@ -28,7 +28,7 @@ def no_mode_changes_outside_our_own(tmp_path_factory: pytest.TempPathFactory) ->
     interpreter, pytest's temporary directories or the lab's runtime base."""
     import sys
 
-    from snapmigrate.lab import runtime
+    from snapmigrate_lab import runtime
 
     watched = (Path.cwd(), Path(sys.prefix), tmp_path_factory.getbasetemp(), runtime.root().parent)
     before = _modes_above(*watched)
@@ -97,7 +97,7 @@ def moto_server() -> Iterator[str]:
     """moto's threaded server on a free loopback port (for CLI tests in subprocesses)."""
     from moto.server import ThreadedMotoServer
 
-    from snapmigrate.lab.postgres import free_port
+    from snapmigrate_lab.postgres import free_port
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

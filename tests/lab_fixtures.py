@@ -36,7 +36,7 @@ def unique_id(prefix: str = "t") -> str:
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from snapmigrate.lab import Lab
+    from snapmigrate_lab import Lab
 
     instance = Lab(tmp_path_factory.mktemp("lab") / "lab")
     instance.up(knobs=TEST_KNOBS, watch_pid=os.getpid())  # no leftover servers if pytest is killed
@@ -70,7 +70,7 @@ def lab_v1(lab: Any) -> Any:
 @pytest.fixture
 def take_down() -> Iterator[Callable[[Path], Path]]:
     """``take_down(dir)`` -> dir; the lab there (if any) is taken down after the test."""
-    from snapmigrate.lab import Lab
+    from snapmigrate_lab import Lab
 
     directories: list[Path] = []
 

@@ -12,7 +12,7 @@ from snapmigrate.aws import AwsSettings, Clients
 from snapmigrate.connectmap import ConnectMap, write
 from snapmigrate.db import connect as dbc
 from snapmigrate.errors import BadInput, ConnectError
-from snapmigrate.lab.postgres import PgServer, free_port, running
+from snapmigrate_lab.postgres import PgServer, free_port, running
 
 SECRET = "s3cr3t-Pa55"
 

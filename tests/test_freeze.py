@@ -9,7 +9,7 @@ import pytest
 
 from snapmigrate.db import freeze as fz
 from snapmigrate.db.connect import resolve
-from snapmigrate.lab.postgres import PgServer, running
+from snapmigrate_lab.postgres import PgServer, running
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from snapmigrate import loadgen
 from snapmigrate.connectmap import ConnectMap, write
 from snapmigrate.db import freeze as fz
 from snapmigrate.db.connect import Endpoint, resolve
-from snapmigrate.lab.postgres import running
+from snapmigrate_lab.postgres import running
 
 PW = "pw-load"
 NAME = "db.app.internal"

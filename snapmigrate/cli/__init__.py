@@ -32,7 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: name -> (module:attribute, one-line help). Imported on demand.
 COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("snapmigrate.cli.plan:plan", "Inspect a source cluster, run the preflight, print the plan."),
-    "lab": ("snapmigrate.cli.lab:lab", "The local Aurora (moto + real PostgreSQL): up, down, env, knobs, load, demo."),
+    "lab": ("snapmigrate_lab.cli:lab", "The local Aurora (moto + real PostgreSQL): up, down, env, knobs, load, demo."),
     "verify": ("snapmigrate.cli.verify:verify", "Compare two databases or clusters: schema, row counts, checksums."),
     "migrate": ("snapmigrate.cli.migrate:migrate", "Plan, ask, then apply: snapshot, restore as Serverless v2, instances, settings."),
     "status": ("snapmigrate.cli.migrate:status", "Show a run's journal, or list the runs."),

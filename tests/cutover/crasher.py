@@ -15,8 +15,8 @@ from typing import Any
 def main(argv: list[str]) -> None:
     from snapmigrate.cutover import Cutover
     from snapmigrate.journal import Journal
-    from snapmigrate.lab import Lab
     from snapmigrate.steps.phase import CutoverOptions
+    from snapmigrate_lab import Lab
 
     lab_dir, state_dir, run_id, mode, point, *dns = argv
     lab = Lab(lab_dir)

@@ -18,10 +18,10 @@ from click.testing import CliRunner
 from snapmigrate.cli import AppContext, cli
 from snapmigrate.errors import DifferencesFound, Interrupted, OperationFailed
 from snapmigrate.journal import Journal
-from snapmigrate.lab import Lab
-from snapmigrate.lab.demo import STAGES, DemoContext, Stage, run_demo
-from snapmigrate.lab.postgres import alive
 from snapmigrate.report import lab as report
+from snapmigrate_lab import Lab
+from snapmigrate_lab.demo import STAGES, DemoContext, Stage, run_demo
+from snapmigrate_lab.postgres import alive
 
 #: What a user's shell might hold: none of it may reach the demo.
 HOSTILE_ENV = {

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from snapmigrate.errors import OperationFailed
-from snapmigrate.lab import Lab
-from snapmigrate.lab.postgres import alive
+from snapmigrate_lab import Lab
+from snapmigrate_lab.postgres import alive
 from tests.lab.conftest import port_is_free, wait_cluster
 
 
@@ -168,7 +168,7 @@ def test_a_lab_watching_a_process_stops_with_it(tmp_path: Path):
 
 def test_the_users_aws_profile_does_not_reach_the_lab(lab, monkeypatch):
     """A profile that exists only on the user's other machine must not break the lab."""
-    from snapmigrate.lab import _daemon_env
+    from snapmigrate_lab import _daemon_env
 
     monkeypatch.setenv("AWS_PROFILE", "nobody-has-this-profile")
     assert "AWS_PROFILE" not in _daemon_env()

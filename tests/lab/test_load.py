@@ -11,7 +11,7 @@ import pytest
 from snapmigrate import loadgen
 from snapmigrate.db.connect import Endpoint, resolve
 from snapmigrate.errors import BadInput
-from snapmigrate.lab.postgres import PgServer, running
+from snapmigrate_lab.postgres import PgServer, running
 
 PW = "pw-load-fix"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from snapmigrate.errors import BadInput
-from snapmigrate.lab.names import DnsNames
-from snapmigrate.lab.realism import FailRule, Knobs, Realism
-from snapmigrate.lab.topology import Topology
+from snapmigrate_lab.names import DnsNames
+from snapmigrate_lab.realism import FailRule, Knobs, Realism
+from snapmigrate_lab.topology import Topology
 
 
 class Clock:

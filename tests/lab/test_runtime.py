@@ -1,6 +1,6 @@
 """The lab runs wherever snapmigrate is installed -- under a private (mode 700)
 directory, as root or as an ordinary user -- and changes no mode outside what
-it made itself (see snapmigrate.lab.runtime)."""
+it made itself (see snapmigrate_lab.runtime)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 import snapmigrate
+import snapmigrate_lab
 from snapmigrate.errors import BadInput, OperationFailed
-from snapmigrate.lab import Lab, runtime, up
-from snapmigrate.lab.postgres import alive, running
+from snapmigrate_lab import Lab, runtime, up
+from snapmigrate_lab.postgres import alive, running
 from tests.lab.conftest import wait_cluster
 
 ROOT_ONLY = pytest.mark.skipif(not runtime.is_root(), reason="the server user differs from ours only under root")
@@ -145,7 +146,7 @@ def test_scratch_servers_of_a_process_that_died_are_stopped_and_removed(public_b
     child = subprocess.run(
         [sys.executable, "-c", (
             "import os, sys\n"
-            "from snapmigrate.lab.postgres import running\n"
+            "from snapmigrate_lab.postgres import running\n"
             "ctx = running(password='x')\n"
             "server = ctx.__enter__()\n"
             "print(server.pid(), server.datadir, flush=True)\n"
@@ -251,7 +252,9 @@ def _python_for(user: str, home: Path) -> tuple[str, str]:
     links = home / "site"
     subprocess.run(["cp", "-al", str(site), str(links)], check=True)
     (home / "src").mkdir()
-    subprocess.run(["cp", "-al", str(Path(snapmigrate.__file__).parent), str(home / "src" / "snapmigrate")], check=True)
+    for package in (snapmigrate, snapmigrate_lab):
+        source = Path(package.__file__).parent
+        subprocess.run(["cp", "-al", str(source), str(home / "src" / source.name)], check=True)
     for directory, _, _ in os.walk(home):
         os.chmod(directory, 0o755)
     return str(python), f"{home / 'src'}:{links}"

@@ -11,7 +11,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.parsers import create_parser
 from botocore.retries import standard
 
-from snapmigrate.lab.wire import AwsCall, error_response, identify, throttle_code
+from snapmigrate_lab.wire import AwsCall, error_response, identify, throttle_code
 
 AUTH = "AWS4-HMAC-SHA256 Credential=AKID/20240101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=00"
 

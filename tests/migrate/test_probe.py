@@ -13,8 +13,8 @@ import pytest
 from snapmigrate.connectmap import write
 from snapmigrate.errors import DifferencesFound, OperationFailed
 from snapmigrate.journal import Journal
-from snapmigrate.lab.postgres import PgServer, free_port, running
 from snapmigrate.steps.context import RunSettings
+from snapmigrate_lab.postgres import PgServer, free_port, running
 from tests.migrate.conftest import RUN_ID, Env, FakeClock, make_env
 from tests.migrate.conftest import hooked_clients as _hooked
 

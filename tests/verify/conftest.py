@@ -16,7 +16,7 @@ import pytest
 
 from snapmigrate.db.connect import Endpoint, resolve
 from snapmigrate.db.verify import VerifyOptions, VerifyResult, verify
-from snapmigrate.lab.postgres import PgServer, scratch
+from snapmigrate_lab.postgres import PgServer, scratch
 
 SOURCE_PASSWORD = "src-S3cret-pw"
 TARGET_PASSWORD = "tgt-S3cret-pw"

@@ -11,7 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from snapmigrate.cli import AppContext, cli
-from snapmigrate.lab.postgres import free_port
+from snapmigrate_lab.postgres import free_port
 from tests.verify.conftest import SOURCE_PASSWORD, TARGET_PASSWORD, DbPair
 
 

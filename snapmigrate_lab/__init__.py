@@ -29,16 +29,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snapmigrate.errors import BadInput, NotFound, OperationFailed
-from snapmigrate.lab import runtime
-from snapmigrate.lab import state as labstate
-from snapmigrate.lab.postgres import alive as _alive
-from snapmigrate.lab.state import DEFAULT_DIR, REGION, LabState
+from snapmigrate_lab import runtime
+from snapmigrate_lab import state as labstate
+from snapmigrate_lab.postgres import alive as _alive
+from snapmigrate_lab.state import DEFAULT_DIR, REGION, LabState
 
 if TYPE_CHECKING:
     from snapmigrate.aws import Clients
-    from snapmigrate.lab.postgres import PgServer
-    from snapmigrate.lab.realism import Knobs
-    from snapmigrate.lab.seed import SeedResult
+    from snapmigrate_lab.postgres import PgServer
+    from snapmigrate_lab.realism import Knobs
+    from snapmigrate_lab.seed import SeedResult
 
 DUMMY_KEY = "snapmigrate-lab"
 
@@ -62,7 +62,7 @@ def _is_our_daemon(pid: int, directory: Path) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return _alive(pid)  # no /proc: trust lab.json
-    return b"snapmigrate.lab.daemon" in cmdline and str(directory).encode() in cmdline
+    return b"snapmigrate_lab.daemon" in cmdline and str(directory).encode() in cmdline
 
 
 class Lab:
@@ -181,7 +181,7 @@ class Lab:
                 [
                     sys.executable,
                     "-m",
-                    "snapmigrate.lab.daemon",
+                    "snapmigrate_lab.daemon",
                     "--dir",
                     str(self.dir),
                     "--knobs",
@@ -222,7 +222,7 @@ class Lab:
     def down(self, *, keep: bool = False, timeout: float = 30) -> DownResult:
         """Stop the servers and the daemon, then remove the directory (unless ``keep``).
         Idempotent; works when the daemon has died (servers are stopped from lab.json)."""
-        from snapmigrate.lab.postgres import PgServer
+        from snapmigrate_lab.postgres import PgServer
 
         st = self.state
         if st is None and not self.dir.exists():
@@ -309,20 +309,20 @@ class Lab:
             raise OperationFailed(f"the lab in {self.dir} does not answer ({e}): is it up?") from None
 
     def knobs(self) -> Knobs:
-        from snapmigrate.lab.realism import Knobs
+        from snapmigrate_lab.realism import Knobs
 
         return Knobs.from_dict(self._control("GET", "knobs"))
 
     def set_knobs(self, **changes: Any) -> Knobs:
         """Change some knobs (the others stay); ``seed=`` restarts the random sequence."""
-        from snapmigrate.lab.realism import Knobs
+        from snapmigrate_lab.realism import Knobs
 
         Knobs.from_dict(changes)  # reject bad input here, with our message
         return Knobs.from_dict(self._control("POST", "knobs", changes))
 
     def reset_knobs(self) -> Knobs:
         """Back to the knobs the lab was started with."""
-        from snapmigrate.lab.realism import Knobs
+        from snapmigrate_lab.realism import Knobs
 
         return Knobs.from_dict(self._control("POST", "knobs", {"reset": True}))
 
@@ -330,7 +330,7 @@ class Lab:
         self, action: str, code: str = "InternalFailure", *, after: bool = False, status: int | None = None, times: int = 1
     ) -> Knobs:
         """Make the next call of ``action`` fail (before it acts, or ``after`` it acted)."""
-        from snapmigrate.lab.realism import FailRule, Knobs
+        from snapmigrate_lab.realism import FailRule, Knobs
 
         rule = FailRule(action=action, code=code, after=after, status=status, times=times)
         return Knobs.from_dict(self._control("POST", "fail", rule.__dict__))
@@ -347,7 +347,7 @@ class Lab:
 
     def server_for(self, cluster_id: str, region: str | None = None) -> PgServer:
         """The local PostgreSQL server behind ``cluster_id`` (with its master password)."""
-        from snapmigrate.lab.postgres import PgServer
+        from snapmigrate_lab.postgres import PgServer
 
         st = self._running_state()
         info = st.server(cluster_id, region)
@@ -364,8 +364,8 @@ class Lab:
         return PgServer(datadir=Path(info.datadir), port=info.port, user=info.user, password=password)
 
     def seed(self, kind: str = "v1", **options: Any) -> SeedResult:
-        """Create a source cluster with data through the lab's AWS API (see :mod:`snapmigrate.lab.seed`)."""
-        from snapmigrate.lab.seed import seed
+        """Create a source cluster with data through the lab's AWS API (see :mod:`snapmigrate_lab.seed`)."""
+        from snapmigrate_lab.seed import seed
 
         return seed(self, kind, **options)
 
@@ -399,7 +399,7 @@ def up(
     knobs: Knobs | dict[str, Any] | None = None,
 ) -> UpResult:
     """Start a lab in ``directory`` (or find it running), optionally seed a source cluster."""
-    from snapmigrate.lab.seed import KINDS
+    from snapmigrate_lab.seed import KINDS
 
     if seed not in (*KINDS, "none"):
         raise BadInput(f"unknown seed {seed!r}: choose one of {', '.join((*KINDS, 'none'))}")
@@ -410,7 +410,7 @@ def up(
 
         cluster_id = check_identifier(cluster_id, "seed cluster identifier")
     if knobs is not None and isinstance(knobs, dict):
-        from snapmigrate.lab.realism import Knobs
+        from snapmigrate_lab.realism import Knobs
 
         Knobs.from_dict(knobs)
     started = time.monotonic()

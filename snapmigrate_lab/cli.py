@@ -62,8 +62,8 @@ def lab() -> None:
 def up(directory: str, seed: str, scale: int, cluster_id: str | None, **kwargs: Any) -> None:
     """Start the lab in --dir and return once it answers. Idempotent: a
     running lab is reported as it is. Realism knobs are off unless given."""
-    from snapmigrate import lab as labapi
-    from snapmigrate.report import lab as report
+    import snapmigrate_lab as labapi
+    from snapmigrate_lab import report
 
     app = app_context()
     configure_logging(app)
@@ -78,8 +78,7 @@ def up(directory: str, seed: str, scale: int, cluster_id: str | None, **kwargs: 
 def down(directory: str, keep: bool) -> None:
     """Stop the lab's servers and daemon and remove --dir (unless --keep).
     Idempotent; works even when the daemon has died."""
-    from snapmigrate.lab import Lab
-    from snapmigrate.report import lab as report
+    from snapmigrate_lab import Lab, report
 
     app = app_context()
     configure_logging(app)
@@ -93,8 +92,7 @@ def down(directory: str, keep: bool) -> None:
 def env(directory: str) -> None:
     """Print the variables for boto3, the aws CLI, libpq and snapmigrate:
     eval "$(snapmigrate lab env)"."""
-    from snapmigrate.lab import Lab
-    from snapmigrate.report import lab as report
+    from snapmigrate_lab import Lab, report
 
     app = app_context()
     variables = Lab(directory).env()
@@ -109,8 +107,7 @@ def env(directory: str) -> None:
 @global_options
 def knobs(directory: str, reset: bool, fail: tuple[str, ...], **kwargs: Any) -> None:
     """Show the knobs; with options, change them first (the others stay)."""
-    from snapmigrate.lab import Lab
-    from snapmigrate.report import lab as report
+    from snapmigrate_lab import Lab, report
 
     app = app_context()
     target = Lab(directory)
@@ -141,10 +138,9 @@ def demo(directory: str | None, scale: int, keep: bool) -> None:
     """
     import tempfile
 
-    from snapmigrate.lab import Lab
-    from snapmigrate.lab.demo import DemoContext, run_demo
-    from snapmigrate.report import lab as report
     from snapmigrate.waiting import progress_for
+    from snapmigrate_lab import Lab, report
+    from snapmigrate_lab.demo import DemoContext, run_demo
 
     app = app_context()
     configure_logging(app)
@@ -212,10 +208,9 @@ def load(directory: str, name: str | None, port: int, database: str | None, user
     import threading
 
     from snapmigrate.errors import BadInput, DifferencesFound
-    from snapmigrate.lab import Lab
-    from snapmigrate.lab import load as labload
     from snapmigrate.loadgen import LoadOptions
-    from snapmigrate.report import lab as report
+    from snapmigrate_lab import Lab, report
+    from snapmigrate_lab import load as labload
 
     app = app_context()
     configure_logging(app)

@@ -12,10 +12,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
-from snapmigrate.lab.names import DnsNames
-from snapmigrate.lab.realism import Realism
-from snapmigrate.lab.topology import Topology
-from snapmigrate.lab.wire import AwsCall, Response
+from snapmigrate_lab.names import DnsNames
+from snapmigrate_lab.realism import Realism
+from snapmigrate_lab.topology import Topology
+from snapmigrate_lab.wire import AwsCall, Response
 
 NS = "http://rds.amazonaws.com/doc/2014-10-31/"
 ET.register_namespace("", NS)

@@ -2,7 +2,7 @@
 
 snapmigrate connects to ``*.rds.amazonaws.com`` hosts with ``sslmode=require``
 by default, as it must with AWS; the lab's endpoints therefore speak TLS (see
-:mod:`snapmigrate.lab.tlsproxy`). The certificate is its own CA, so
+:mod:`snapmigrate_lab.tlsproxy`). The certificate is its own CA, so
 ``sslrootcert=<lab>/tls/server.crt`` with ``sslmode=verify-ca`` works too.
 """
 

@@ -20,8 +20,8 @@ from snapmigrate.loadgen import TABLE, LoadOptions, LoadResult, LossCheck
 if TYPE_CHECKING:
     from snapmigrate.connectmap import ConnectMap
     from snapmigrate.db.connect import Endpoint
-    from snapmigrate.lab import Lab
     from snapmigrate.loadgen import LoadRun
+    from snapmigrate_lab import Lab
 
 DEFAULT_DATABASE = "app"
 

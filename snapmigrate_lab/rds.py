@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from snapmigrate.lab.answers import (
+from snapmigrate_lab.answers import (
     Answers,
     clear_members,
     cluster_filter,
@@ -24,12 +24,12 @@ from snapmigrate.lab.answers import (
     split_arn,
     without_filter,
 )
-from snapmigrate.lab.dataplane import DataPlane
-from snapmigrate.lab.names import DnsNames
-from snapmigrate.lab.realism import Realism
-from snapmigrate.lab.state import Login
-from snapmigrate.lab.topology import Topology
-from snapmigrate.lab.wire import AwsCall, Response, error_response
+from snapmigrate_lab.dataplane import DataPlane
+from snapmigrate_lab.names import DnsNames
+from snapmigrate_lab.realism import Realism
+from snapmigrate_lab.state import Login
+from snapmigrate_lab.topology import Topology
+from snapmigrate_lab.wire import AwsCall, Response, error_response
 
 log = logging.getLogger(__name__)
 

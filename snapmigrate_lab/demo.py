@@ -33,14 +33,14 @@ from snapmigrate.errors import (
     PreflightBlocked,
     SnapmigrateError,
 )
-from snapmigrate.lab import Lab
+from snapmigrate_lab import Lab
 
 if TYPE_CHECKING:
     from snapmigrate.db.verify import VerifyResult
-    from snapmigrate.lab.seed import SeedResult
     from snapmigrate.model import Plan
     from snapmigrate.runner import RunResult
     from snapmigrate.waiting import Progress
+    from snapmigrate_lab.seed import SeedResult
 
 log = logging.getLogger(__name__)
 

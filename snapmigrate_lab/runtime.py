@@ -232,7 +232,7 @@ def _record_use(home: Path, install: Path) -> None:
 def prune() -> list[str]:
     """Remove scratch homes of processes that are gone, staged installations no
     home lists, and the runtime directory once empty; what was removed."""
-    from snapmigrate.lab.postgres import stop_servers_in
+    from snapmigrate_lab.postgres import stop_servers_in
 
     runtime = root()
     if not runtime.is_dir():
@@ -275,7 +275,7 @@ def _listed(home: Path) -> set[str]:
 
 
 def _alive(pid: int) -> bool:
-    from snapmigrate.lab.postgres import alive
+    from snapmigrate_lab.postgres import alive
 
     return alive(pid)
 
@@ -309,7 +309,7 @@ def make_lab_home(lab_dir: Path) -> Path:
 
 def remove_lab_home(lab_dir: Path) -> None:
     """Remove a lab's data home (its servers stopped first) and prune the runtime."""
-    from snapmigrate.lab.postgres import stop_servers_in
+    from snapmigrate_lab.postgres import stop_servers_in
 
     home = lab_home(lab_dir)
     if home.parent != lab_dir and home.exists():

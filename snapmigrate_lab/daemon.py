@@ -1,7 +1,7 @@
 """The lab's background process: moto's app inside the lab's middleware,
 served on 127.0.0.1, until ``/snapmigrate-lab/shutdown`` or SIGTERM.
 
-Started by :meth:`snapmigrate.lab.Lab.up` (``python -m snapmigrate.lab.daemon``);
+Started by :meth:`snapmigrate_lab.Lab.up` (``python -m snapmigrate_lab.daemon``);
 it writes ``lab.json`` once it answers and stops its servers on the way out.
 """
 
@@ -22,8 +22,8 @@ from typing import Any
 def _watch(root: Path, pid: int | None, stopping: threading.Event, every: float = 1.0) -> None:
     """Stop the lab when it can no longer be used -- its directory is gone or
     names another daemon -- or when process ``pid`` (a test session) is gone."""
-    from snapmigrate.lab import state as labstate
-    from snapmigrate.lab.postgres import alive
+    from snapmigrate_lab import state as labstate
+    from snapmigrate_lab.postgres import alive
 
     log = logging.getLogger(__name__)
     while not stopping.wait(every):
@@ -41,12 +41,12 @@ def serve(root: Path, *, port: int = 0, knobs: dict[str, Any] | None = None, wat
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from snapmigrate.lab import runtime
-    from snapmigrate.lab.glue import LabApp
-    from snapmigrate.lab.postgres import install_dir
-    from snapmigrate.lab.realism import Knobs
-    from snapmigrate.lab.state import REGION
-    from snapmigrate.lab.tls import self_signed
+    from snapmigrate_lab import runtime
+    from snapmigrate_lab.glue import LabApp
+    from snapmigrate_lab.postgres import install_dir
+    from snapmigrate_lab.realism import Knobs
+    from snapmigrate_lab.state import REGION
+    from snapmigrate_lab.tls import self_signed
 
     tls = self_signed(root / "tls")
     home = runtime.make_lab_home(root)
@@ -79,7 +79,7 @@ def serve(root: Path, *, port: int = 0, knobs: dict[str, Any] | None = None, wat
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m snapmigrate.lab.daemon")
+    parser = argparse.ArgumentParser(prog="python -m snapmigrate_lab.daemon")
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--knobs", default="{}", help="initial realism knobs as JSON")

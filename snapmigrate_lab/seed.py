@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from snapmigrate.errors import BadInput, OperationFailed
 
 if TYPE_CHECKING:
-    from snapmigrate.lab import Lab
+    from snapmigrate_lab import Lab
 
 KINDS = ("v1", "provisioned")
 DEFAULT_IDS = {"v1": "legacy-v1", "provisioned": "legacy-prov"}
@@ -215,7 +215,7 @@ def seed(
 
 
 def _pgbench(port: int, user: str, password: str, database: str, scale: int) -> None:
-    from snapmigrate.lab.postgres import binary, run_pg
+    from snapmigrate_lab.postgres import binary, run_pg
 
     run_pg(
         [binary("pgbench"), "-i", "-q", "-s", str(scale), "-I", "dtGvp", "-h", "127.0.0.1", "-p", str(port), "-U", user, database],

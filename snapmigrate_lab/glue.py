@@ -21,17 +21,17 @@ from typing import Any
 
 from snapmigrate import connectmap
 from snapmigrate.errors import SnapmigrateError
-from snapmigrate.lab import state as labstate
-from snapmigrate.lab.dataplane import DataPlane
-from snapmigrate.lab.dns import dns_routes
-from snapmigrate.lab.inner import InnerClients
-from snapmigrate.lab.names import DnsNames
-from snapmigrate.lab.rds import RdsGlue
-from snapmigrate.lab.realism import FailRule, Knobs, Realism
-from snapmigrate.lab.tls import TlsFiles
-from snapmigrate.lab.tlsproxy import ProxyHub, server_context
-from snapmigrate.lab.topology import Topology
-from snapmigrate.lab.wire import Response, encode_params, error_response, identify, throttle_code
+from snapmigrate_lab import state as labstate
+from snapmigrate_lab.dataplane import DataPlane
+from snapmigrate_lab.dns import dns_routes
+from snapmigrate_lab.inner import InnerClients
+from snapmigrate_lab.names import DnsNames
+from snapmigrate_lab.rds import RdsGlue
+from snapmigrate_lab.realism import FailRule, Knobs, Realism
+from snapmigrate_lab.tls import TlsFiles
+from snapmigrate_lab.tlsproxy import ProxyHub, server_context
+from snapmigrate_lab.topology import Topology
+from snapmigrate_lab.wire import Response, encode_params, error_response, identify, throttle_code
 
 log = logging.getLogger(__name__)
 

@@ -24,15 +24,14 @@ from typing import Any
 def rehearse(lab: Any, base: Path, n: int, mode: str, scale: int) -> dict[str, Any]:
     from snapmigrate import loadgen
     from snapmigrate.connectmap import ConnectMap
-    from snapmigrate.cutover import Cutover
+    from snapmigrate.cutover import Cutover, CutoverOptions
     from snapmigrate.db.connect import Endpoint
-    from snapmigrate.journal import Journal
+    from snapmigrate.migrate.context import RunSettings
+    from snapmigrate.migrate.freeze import SourceFreezer
+    from snapmigrate.migrate.runner import Runner
     from snapmigrate.planner import make_plan
     from snapmigrate.preflight import PlanOptions
-    from snapmigrate.runner import Runner
-    from snapmigrate.steps.context import RunSettings
-    from snapmigrate.steps.freeze import SourceFreezer
-    from snapmigrate.steps.phase import CutoverOptions
+    from snapmigrate.workflow.journal import Journal
     from snapmigrate_lab.seed import point_record
 
     source = f"bench-{mode}-{n}"

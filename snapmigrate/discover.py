@@ -5,11 +5,12 @@ name, the DNS zone. Read-only calls only; every function returns records.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from snapmigrate import facts
-from snapmigrate.aws import Clients, aws_errors, error_code, paginate, tags_of, translate
+from snapmigrate.aws import Aws, rds, route53
+from snapmigrate.aws.rds import tags_of
 from snapmigrate.errors import NotFound, OperationFailed
 from snapmigrate.model import (
     TAG_ROLE,
@@ -23,28 +24,6 @@ from snapmigrate.model import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def describe_cluster(clients: Clients, identifier: str) -> dict[str, Any] | None:
-    """The raw ``DBCluster`` named ``identifier``, or None when there is none."""
-    try:
-        with aws_errors(f"describe cluster {identifier}"):
-            clusters = clients.rds().describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
-    except NotFound:
-        return None
-    return clusters[0] if clusters else None
-
-
-def describe_instances(clients: Clients, cluster_id: str) -> list[dict[str, Any]]:
-    """The raw ``DBInstance`` records of a cluster's members."""
-    return list(
-        paginate(
-            clients.rds(),
-            "describe_db_instances",
-            "DBInstances",
-            Filters=[{"Name": "db-cluster-id", "Values": [cluster_id]}],
-        )
-    )
 
 
 def source_from_api(cluster: dict[str, Any], instances: list[dict[str, Any]], family: str | None) -> SourceCluster:
@@ -111,31 +90,32 @@ def source_from_api(cluster: dict[str, Any], instances: list[dict[str, Any]], fa
     )
 
 
-def parameter_group_family(clients: Clients, name: str | None) -> str | None:
+def parameter_group_family(aws: Aws, name: str | None) -> str | None:
     """The family of a cluster parameter group (None when it cannot be read)."""
     if not name:
         return None
     try:
-        with aws_errors(f"describe cluster parameter group {name}"):
-            groups = clients.rds().describe_db_cluster_parameter_groups(DBClusterParameterGroupName=name)[
-                "DBClusterParameterGroups"
-            ]
+        groups = aws.call(
+            f"describe cluster parameter group {name}",
+            aws.rds().describe_db_cluster_parameter_groups,
+            DBClusterParameterGroupName=name,
+        )["DBClusterParameterGroups"]
     except (NotFound, OperationFailed) as e:  # unreadable: the preflight warns, it does not block
         log.debug("cannot read parameter group %s: %s", name, e)
         return None
     return groups[0].get("DBParameterGroupFamily") if groups else None
 
 
-def read_source(clients: Clients, identifier: str) -> SourceCluster:
+def read_source(aws: Aws, identifier: str) -> SourceCluster:
     """Everything about the source cluster, or NotFound with what to check."""
-    cluster = describe_cluster(clients, identifier)
+    cluster = rds.find_cluster(aws, identifier)
     if cluster is None:
         raise NotFound(
-            f"source cluster {identifier!r} not found in {clients.region}: check the identifier, "
+            f"source cluster {identifier!r} not found in {aws.region}: check the identifier, "
             "--region and --profile"
         )
-    instances = describe_instances(clients, identifier)
-    family = parameter_group_family(clients, cluster.get("DBClusterParameterGroup"))
+    instances = rds.list_instances(aws, identifier)
+    family = parameter_group_family(aws, cluster.get("DBClusterParameterGroup"))
     return source_from_api(cluster, instances, family)
 
 
@@ -157,40 +137,27 @@ def snapshot_from_api(s: dict[str, Any]) -> Snapshot:
     )
 
 
-def read_snapshot(clients: Clients, identifier: str) -> Snapshot | None:
+def read_snapshot(aws: Aws, identifier: str) -> Snapshot | None:
     """A cluster snapshot by id (or ARN), or None."""
-    try:
-        with aws_errors(f"describe cluster snapshot {identifier}"):
-            found = clients.rds().describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=identifier)[
-                "DBClusterSnapshots"
-            ]
-    except NotFound:
-        return None
-    return snapshot_from_api(found[0]) if found else None
+    found = rds.find_snapshot(aws, identifier)
+    return snapshot_from_api(found) if found is not None else None
 
 
-def list_snapshots(clients: Clients, cluster_id: str) -> list[Snapshot]:
-    """The cluster's snapshots, newest first."""
-    found = [
-        snapshot_from_api(s)
-        for s in paginate(
-            clients.rds(), "describe_db_cluster_snapshots", "DBClusterSnapshots", DBClusterIdentifier=cluster_id
-        )
-    ]
-    return sorted(found, key=lambda s: s.created or "", reverse=True)
-
-
-def engine_facts(clients: Clients, engine: str, version: str) -> tuple[EngineFacts, str | None]:
+def engine_facts(aws: Aws, engine: str, version: str) -> tuple[EngineFacts, str | None]:
     """Facts about ``engine`` ``version``: from the API when it answers, else the table.
 
-    Returns the facts and, when the table was used, why the API was not.
+    Returns the facts and, when the table was used, why the API was not. The
+    API is asked once, not retried: when it does not answer, the table stands.
     """
     table = facts.facts_from_table(engine, version)
     try:
-        with aws_errors("describe engine versions"):
-            versions = clients.rds().describe_db_engine_versions(Engine=engine, EngineVersion=version)[
-                "DBEngineVersions"
-            ]
+        versions = aws.call(
+            "describe engine versions",
+            aws.rds().describe_db_engine_versions,
+            retry=False,
+            Engine=engine,
+            EngineVersion=version,
+        )["DBEngineVersions"]
     except NotImplementedError:
         # moto in-process raises this for DescribeDBEngineVersions.
         return table, "DescribeDBEngineVersions is not implemented by this endpoint"
@@ -215,7 +182,7 @@ def engine_facts(clients: Clients, engine: str, version: str) -> tuple[EngineFac
         extended_support_ends=table.extended_support_ends,
         source="api",
     )
-    dates = _major_support_dates(clients, engine, facts.major(version))
+    dates = _major_support_dates(aws, engine, facts.major(version))
     if dates:
         api = EngineFacts(**{**api.__dict__, "standard_support_ends": dates[0], "extended_support_ends": dates[1]})
     return api, None
@@ -229,10 +196,14 @@ def _short(exc: BaseException) -> str:
     return first[:120]
 
 
-def _major_support_dates(clients: Clients, engine: str, major: int) -> tuple[str, str] | None:
+def _major_support_dates(aws: Aws, engine: str, major: int) -> tuple[str, str] | None:
     try:
-        with aws_errors("describe major engine versions"):
-            majors = clients.rds().describe_db_major_engine_versions(Engine=engine)["DBMajorEngineVersions"]
+        majors = aws.call(
+            "describe major engine versions",
+            aws.rds().describe_db_major_engine_versions,
+            retry=False,
+            Engine=engine,
+        )["DBMajorEngineVersions"]
     except Exception:  # not implemented (moto) or denied: the table stands
         return None
     for m in majors:
@@ -257,8 +228,8 @@ class NameState:
     endpoint: str | None = None
 
 
-def target_name_state(clients: Clients, identifier: str) -> NameState:
-    cluster = describe_cluster(clients, identifier)
+def target_name_state(aws: Aws, identifier: str) -> NameState:
+    cluster = rds.find_cluster(aws, identifier)
     if cluster is None:
         return NameState(identifier=identifier, exists=False)
     tags = tags_of(cluster)
@@ -282,27 +253,18 @@ class ZoneState:
     record_value: str | None = None
 
 
-def hosted_zone_state(clients: Clients, zone_id: str, record_name: str | None, points_at: str | None = None) -> ZoneState:
+def hosted_zone_state(
+    aws: Aws, zone_id: str, record_name: str | None, points_at: str | None = None
+) -> ZoneState:
     """Whether the Route 53 zone exists, and what ``record_name`` points at now (of a
     weighted set: the member pointing at ``points_at``, else the first)."""
-    import dataclasses
-
-    import botocore.exceptions
-
-    from snapmigrate import swap
-
-    try:
-        zone = clients.route53().get_hosted_zone(Id=zone_id)["HostedZone"]
-    except botocore.exceptions.ClientError as e:
-        if error_code(e) in {"NoSuchHostedZone", "InvalidInput"}:
-            return ZoneState(zone_id=zone_id, exists=False)
-        raise translate(e, f"get hosted zone {zone_id}") from e
-    except botocore.exceptions.BotoCoreError as e:
-        raise translate(e, f"get hosted zone {zone_id}") from e
+    zone = route53.hosted_zone(aws, zone_id)
+    if zone is None:
+        return ZoneState(zone_id=zone_id, exists=False)
     private = bool(zone.get("Config", {}).get("PrivateZone", False))
     state = ZoneState(zone_id=zone_id, exists=True, name=zone.get("Name"), private=private)
-    records = swap.find_records(clients, zone_id, record_name) if record_name else []
+    records = route53.find_records(aws, zone_id, record_name) if record_name else []
     if not records:
         return state
-    chosen = next((r for r in records if swap.same_host(r.value, points_at)), records[0])
-    return dataclasses.replace(state, record_exists=True, record_value=chosen.value)
+    chosen = next((r for r in records if route53.same_host(r.value, points_at)), records[0])
+    return replace(state, record_exists=True, record_value=chosen.value)

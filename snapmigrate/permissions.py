@@ -25,14 +25,6 @@ PLAN_PERMISSIONS = (
     "route53:ListResourceRecordSets",
 )
 
-#: What ``cutover`` and ``rollback`` read besides their swap: the target and its instances, the
-#: master secrets, the snapshot-time counters (SQL), and the source/target clusters.
-CUTOVER_READS = (
-    "rds:DescribeDBClusters",
-    "rds:DescribeDBInstances",
-    "secretsmanager:GetSecretValue",
-)
-
 COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify")
 
 
@@ -47,7 +39,7 @@ class Grant:
 
 def grants(commands: Iterable[str] = COMMANDS) -> list[Grant]:
     """Per command and step, the actions it needs."""
-    from snapmigrate.steps import MIGRATION, cleanup
+    from snapmigrate.migrate import MIGRATION, cleanup
 
     wanted = list(commands)
     unknown = [c for c in wanted if c not in COMMANDS]
@@ -57,18 +49,19 @@ def grants(commands: Iterable[str] = COMMANDS) -> list[Grant]:
     if "plan" in wanted or "migrate" in wanted:
         found.append(Grant("plan", "read the source", PLAN_PERMISSIONS))
     if "migrate" in wanted:
-        found += [Grant("migrate", m.NAME, tuple(m.PERMISSIONS)) for m in MIGRATION]
+        found += [Grant("migrate", name, actions) for name, actions in MIGRATION.permissions().items()]
     if "cleanup" in wanted:
         found.append(Grant("cleanup", cleanup.NAME, cleanup.PERMISSIONS))
     if "verify" in wanted:
         found.append(Grant("verify", "resolve clusters", ("rds:DescribeDBClusters", "secretsmanager:GetSecretValue")))
     for command in ("cutover", "rollback"):
         if command in wanted:
-            from snapmigrate.steps import cutover_dns, cutover_rename
+            from snapmigrate.cutover.steps import CUTOVER
+            from snapmigrate.cutover.swap import SWAPS
 
-            found.append(Grant(command, "read", CUTOVER_READS))
-            found.append(Grant(command, "swap dns", cutover_dns.PERMISSIONS))
-            found.append(Grant(command, "swap rename", cutover_rename.PERMISSIONS))
+            reads = tuple(dict.fromkeys(a for s in CUTOVER.steps for a in s.permissions))
+            found.append(Grant(command, "read", reads))
+            found += [Grant(command, f"swap {mode}", swap.permissions) for mode, swap in SWAPS.items()]
     return found
 
 

@@ -8,26 +8,29 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime
 
-from snapmigrate import discover, steps
-from snapmigrate.aws import Clients
+from snapmigrate import discover, migrate
+from snapmigrate.aws import Aws, Clients
 from snapmigrate.model import Plan
 from snapmigrate.preflight import Inputs, PlanOptions, preflight, target_versions, validate_options
 
 log = logging.getLogger(__name__)
 
 
-def make_plan(clients: Clients, source_id: str, options: PlanOptions, *, today: date | None = None) -> Plan:
+def make_plan(
+    clients: Clients | Aws, source_id: str, options: PlanOptions, *, today: date | None = None
+) -> Plan:
     """Inspect ``source_id`` and plan its move to ``options.target``. Changes nothing."""
     options = validate_options(options, source_id)
-    log.info("reading %s in %s", source_id, clients.region)
-    source = discover.read_source(clients, source_id)
-    snapshot = discover.read_snapshot(clients, options.snapshot) if options.snapshot else None
+    aws = Aws.of(clients)
+    log.info("reading %s in %s", source_id, aws.region)
+    source = discover.read_source(aws, source_id)
+    snapshot = discover.read_snapshot(aws, options.snapshot) if options.snapshot else None
     _, version, _ = target_versions(source, snapshot, options.engine_version)
-    target_facts, note = discover.engine_facts(clients, source.engine, version)
-    name_state = discover.target_name_state(clients, options.target)
+    target_facts, note = discover.engine_facts(aws, source.engine, version)
+    name_state = discover.target_name_state(aws, options.target)
     zone_state = (
-        discover.hosted_zone_state(clients, options.dns_zone_id, options.dns_name, source.endpoint)
-        if options.cutover == "dns" and options.dns_zone_id
+        discover.hosted_zone_state(aws, options.dns_zone_id, options.dns_name, source.endpoint)
+        if options.dns_zone_id
         else None
     )
     spec, findings = preflight(
@@ -46,7 +49,7 @@ def make_plan(clients: Clients, source_id: str, options: PlanOptions, *, today: 
         source=source,
         target=spec,
         findings=findings,
-        steps=steps.build(spec, source),
-        region=clients.region,
+        steps=migrate.build(spec, source),
+        region=aws.region,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )

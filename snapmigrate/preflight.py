@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from snapmigrate import facts
+from snapmigrate.cutover import swap
 from snapmigrate.discover import NameState, ZoneState
 from snapmigrate.errors import BadInput
 from snapmigrate.model import (
@@ -32,7 +33,6 @@ SERVERLESS = "db.serverless"
 MAX_READERS = 15
 #: Instance names are ``<target>-reader-NN``; keep them within RDS's 63 characters.
 MAX_TARGET_LENGTH = 63 - len("-reader-15")
-RUN_ID_LENGTH = 8
 AUTO_PAUSE_RANGE = (300, 86400)
 LIFECYCLES = (facts.EXTENDED_SUPPORT, facts.EXTENDED_SUPPORT_DISABLED)
 
@@ -143,19 +143,7 @@ def validate_options(opts: PlanOptions, source_id: str) -> PlanOptions:
             raise BadInput(f"--engine-version {opts.engine_version!r} is not a version like 13.12") from None
     if opts.engine_lifecycle_support not in (None, *LIFECYCLES):
         raise BadInput(f"--engine-lifecycle-support must be one of {', '.join(LIFECYCLES)}")
-    if opts.cutover not in ("none", "dns", "rename"):
-        raise BadInput("--cutover must be none, dns or rename")
-    if opts.cutover == "dns" and not (opts.dns_zone_id and opts.dns_name):
-        raise BadInput("--cutover dns needs --dns-zone-id and --dns-name (the record clients use)")
-    if opts.cutover != "dns" and (opts.dns_zone_id or opts.dns_name):
-        raise BadInput("--dns-zone-id/--dns-name only apply with --cutover dns")
-    if opts.cutover == "rename":
-        old_name = f"{source_id}-old-{'x' * RUN_ID_LENGTH}"
-        if len(old_name) > 63:
-            raise BadInput(
-                f"--cutover rename would rename the source to {source_id}-old-<run>, "
-                f"{len(old_name)} characters: RDS allows 63; use --cutover dns"
-            )
+    swap.check_plan_options(opts.cutover, source_id, opts.dns_zone_id, opts.dns_name)
     for key in opts.tags:
         if key.startswith("snapmigrate:") or key.startswith("aws:"):
             raise BadInput(f"tag {key!r} is reserved: choose a key without the 'snapmigrate:' or 'aws:' prefix")
@@ -572,37 +560,11 @@ def plan_instances(inp: Inputs, major_upgrade: bool, f: _Findings) -> tuple[Inst
 
 
 def check_cutover(inp: Inputs, f: _Findings) -> CutoverSpec:
-    opts, zone = inp.options, inp.zone_state
-    if opts.cutover == "none":
-        f.add("ok", "cutover", "no cutover planned: clients keep using the source until 'snapmigrate cutover'")
-        return CutoverSpec()
-    if opts.cutover == "rename":
-        f.add(
-            "ok",
-            "cutover",
-            f"cutover by rename: {inp.source.identifier} becomes {inp.source.identifier}-old-<run>, "
-            f"{opts.target} takes the name {inp.source.identifier} and its endpoint host names",
-        )
-        return CutoverSpec(mode="rename")
-    spec = CutoverSpec(mode="dns", zone_id=opts.dns_zone_id, record_name=opts.dns_name)
-    if zone is None or not zone.exists:
-        f.add("block", "cutover", f"Route 53 hosted zone {opts.dns_zone_id} does not exist: check --dns-zone-id")
-    elif not zone.record_exists:
-        f.add(
-            "block",
-            "cutover",
-            f"record {opts.dns_name} (CNAME) does not exist in zone {zone.name}: clients must already use "
-            "it, pointing at the source's endpoint; create it first or use --cutover rename",
-        )
-    elif zone.record_value and inp.source.endpoint and zone.record_value.rstrip(".") != inp.source.endpoint:
-        f.add(
-            "warn",
-            "cutover",
-            f"{opts.dns_name} points at {zone.record_value}, not at the source's endpoint {inp.source.endpoint}",
-        )
-    else:
-        private = " (private zone)" if zone.private else ""
-        f.add("ok", "cutover", f"cutover by DNS: {opts.dns_name}{private} will point at the target's writer endpoint")
+    opts = inp.options
+    spec, level, message = swap.plan_cutover(
+        opts.cutover, inp.source, opts.target, opts.dns_zone_id, opts.dns_name, inp.zone_state
+    )
+    f.add(level, "cutover", message)
     return spec
 
 

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
+from snapmigrate.aws.call import ApiCallCounter
+from snapmigrate.aws.errors import AWS_ERRORS, is_transient, translate
 from snapmigrate.errors import OperationFailed, WaitTimeout
 
 log = logging.getLogger(__name__)
@@ -87,24 +89,6 @@ class SystemClock:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
-
-
-class ApiCallCounter:
-    """Counts API calls made by boto3 clients (botocore's ``before-call`` event),
-    and the transient errors the retry layer rode out (``transient``)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.transient = 0
-        self._attached: set[int] = set()
-
-    def __call__(self, **_: Any) -> None:
-        self.count += 1
-
-    def attach(self, client: Any) -> None:
-        if id(client) not in self._attached:
-            client.meta.events.register("before-call", self)
-            self._attached.add(id(client))
 
 
 # -- progress -------------------------------------------------------------------
@@ -244,10 +228,6 @@ class Waiter:
         :class:`WaitTimeout` after ``policy.timeout_s``, and our translation of
         any AWS error that is not transient.
         """
-        import botocore.exceptions as bex
-
-        from snapmigrate.aws import is_transient, translate
-
         start = self.clock.monotonic()
         calls_before, transient_before = self.counter.count, self.counter.transient
         polls = errors = 0
@@ -259,7 +239,7 @@ class Waiter:
                 polls += 1
                 try:
                     seen = poll()
-                except (bex.BotoCoreError, bex.ClientError) as e:
+                except AWS_ERRORS as e:
                     if not is_transient(e):
                         raise translate(e, f"wait for {what}") from e
                     errors += 1

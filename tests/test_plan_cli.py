@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from snapmigrate.cli import AppContext, cli
-from snapmigrate.model import Plan
+from snapmigrate.migrate import read_plan
 from tests import seed
 from tests.conftest import recording_clients
 
@@ -58,7 +58,7 @@ def test_plan_json_follows_the_contract_and_round_trips(rds, tmp_path: Path):
     assert restore["engine_mode"] == "provisioned"
     assert restore["serverless_v2_scaling"] == {"MinCapacity": 0.5, "MaxCapacity": 4.0}
     written = json.loads(plan_file.read_text())
-    assert Plan.from_dict(written).to_dict() == written
+    assert read_plan(written).to_dict() == written
 
 
 def test_pg11_source_plans_an_upgrade_step(rds):

@@ -24,11 +24,11 @@ def cleanup(run_id: str, keep_snapshot: bool, yes: bool, timeout_minutes: float 
     The source is never touched. For clones and rehearsals, or to start over.
     """
     from snapmigrate.errors import BadInput
-    from snapmigrate.journal import Journal, check_run_id
+    from snapmigrate.migrate.context import RunSettings
+    from snapmigrate.migrate.runner import Runner
     from snapmigrate.report import run as run_report
-    from snapmigrate.runner import Runner
-    from snapmigrate.steps.context import RunSettings
     from snapmigrate.waiting import progress_for
+    from snapmigrate.workflow.journal import Journal, check_run_id
 
     app = app_context()
     configure_logging(app)

@@ -9,6 +9,7 @@ import click
 
 from snapmigrate.cli import app_context, configure_logging, emit, global_options
 from snapmigrate.cli.migrate import state_dir_option
+from snapmigrate.cutover.swap import MODES
 
 
 def _asker(yes: bool, what: str) -> Any:
@@ -26,9 +27,9 @@ def _runner(run_id: str, state_dir: str | None, report: str | None, confirm: Any
     """(the app context, a Cutover): the run id, connect map and report path checked first."""
     from snapmigrate.connectmap import ConnectMap
     from snapmigrate.cutover import Cutover
-    from snapmigrate.journal import Journal, check_run_id
     from snapmigrate.report import cutover as cutover_report
     from snapmigrate.waiting import progress_for
+    from snapmigrate.workflow.journal import Journal, check_run_id
 
     app = app_context()
     configure_logging(app)
@@ -52,7 +53,7 @@ def _finish(app: Any, result: Any, report: str | None) -> None:
 
 @click.command(short_help="Freeze the source, verify, swap DNS or names, prove -- with automatic rollback.")
 @click.argument("run_id")
-@click.option("--mode", type=click.Choice(["dns", "rename"]), help="Swap a Route 53 record, or rename clusters (default: the plan's).")
+@click.option("--mode", type=click.Choice(MODES), help="Swap a Route 53 record, or rename clusters (default: the plan's).")
 @click.option("--dns-zone-id", help="Hosted zone of the record clients use (--mode dns).")
 @click.option("--dns-name", help="The record clients use (--mode dns).")
 @click.option("--reader-dns-name", help="Also point this record at the target's reader endpoint.")
@@ -80,8 +81,7 @@ def cutover(run_id: str, mode: str | None, dns_zone_id: str | None, dns_name: st
     Exit 0 cut over, 1 failed (rolled back), 2 bad input (nothing changed),
     3 the copy differs or is stale (rolled back), 4 a guardrail failed, 130 interrupted.
     """
-    from snapmigrate.cutover import prepare_dns
-    from snapmigrate.steps.phase import CutoverOptions
+    from snapmigrate.cutover import CutoverOptions, prepare_dns
 
     app, runner = _runner(run_id, state_dir, report, None if prepare else _asker(yes, "cutover"))
     options = CutoverOptions(

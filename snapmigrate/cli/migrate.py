@@ -10,7 +10,7 @@ import click
 
 from snapmigrate.cli import AppContext, app_context, configure_logging, emit, global_options
 from snapmigrate.cli.plan import fail_if_blocked, options_from, plan_options
-from snapmigrate.model import Plan
+from snapmigrate.cutover.swap import planned_swap
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,7 +25,7 @@ def state_dir_option(f: F) -> F:
 
 
 def _parse_step_timeouts(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, float]:
-    from snapmigrate.steps.context import DEFAULT_TIMEOUTS
+    from snapmigrate.migrate.context import DEFAULT_TIMEOUTS
 
     found = {}
     for item in values:
@@ -55,8 +55,10 @@ def _load_plan_file(path: str) -> Any:
     from snapmigrate.files import read_json
 
     data = read_json(path, "plan file", missing_hint=f"write one with 'snapmigrate plan ... --plan-file {path}'")
+    from snapmigrate.migrate import read_plan
+
     try:
-        return Plan.from_dict(data)
+        return read_plan(data)
     except (ValueError, KeyError, TypeError) as e:
         raise BadInput(f"plan file {path} is not a snapmigrate plan ({type(e).__name__}: {e}): make it again with 'snapmigrate plan'") from None
 
@@ -72,7 +74,7 @@ def _confirm(plan: Any, yes: bool, freeze: bool = False) -> None:
     question = f"Apply these {len(plan.steps)} steps to create {plan.target.identifier} from {plan.source.identifier}?"
     if freeze:
         question += f" {plan.source.identifier} becomes READ-ONLY now, until the cutover (or a rollback)."
-    if plan.target.cutover.mode != "none":
+    if planned_swap(plan.target.cutover) is not None:
         question += f" Then cut over by {plan.target.cutover.mode}."
     if not click.confirm(question, default=False, err=True):
         raise BadInput("not applied: nothing was changed")
@@ -80,7 +82,7 @@ def _confirm(plan: Any, yes: bool, freeze: bool = False) -> None:
 
 def _settings(app: AppContext, no_connect: bool, timeout_minutes: float | None, step_timeouts: dict[str, float],
               freeze_before_snapshot: bool = False) -> Any:
-    from snapmigrate.steps.context import DEFAULT_TIMEOUTS, RunSettings
+    from snapmigrate.migrate.context import DEFAULT_TIMEOUTS, RunSettings
 
     timeouts = {name: timeout_minutes * 60 for name in DEFAULT_TIMEOUTS} if timeout_minutes else {}
     timeouts.update(step_timeouts)
@@ -125,18 +127,19 @@ def migrate(
     """
     from snapmigrate.connectmap import ConnectMap
     from snapmigrate.errors import BadInput
-    from snapmigrate.journal import Journal, check_run_id
+    from snapmigrate.migrate import read_plan
+    from snapmigrate.migrate.runner import Runner
     from snapmigrate.report import plan as plan_report
     from snapmigrate.report import run as run_report
-    from snapmigrate.runner import Runner
     from snapmigrate.waiting import progress_for
+    from snapmigrate.workflow.journal import Journal, check_run_id
 
     app = app_context()
     configure_logging(app)
     ConnectMap.load(app.connect_map)  # a bad map is bad input, found before any change
     target = kwargs.get("target")
     plan_flags = [name for name in kwargs if name != "target" and _given(name)]
-    from snapmigrate.steps.freeze import SourceFreezer
+    from snapmigrate.migrate.freeze import SourceFreezer
 
     journal = Journal(state_dir)
     if resume:
@@ -182,8 +185,8 @@ def migrate(
         fail_if_blocked(plan)
         _confirm(plan, yes, freeze_before_snapshot)
         result = runner.start(plan)
-    plan_of_run = Plan.from_dict(result.record.plan)
-    if result.record.state == "done" and plan_of_run.target.cutover.mode != "none":
+    plan_of_run = read_plan(result.record.plan)
+    if result.record.state == "done" and planned_swap(plan_of_run.target.cutover) is not None:
         _chain_cutover(app, journal, result, yes)
         return
     emit(app, result.to_dict(), lambda: run_report.table(result))
@@ -218,8 +221,8 @@ for _param in migrate.params:
 def status(run_id: str | None, state_dir: str | None) -> None:
     """Show the journal of RUN_ID (its steps, times, AWS ids, outcome), or,
     without RUN_ID, list the runs in --state-dir. Reads the journal only."""
-    from snapmigrate.journal import Journal, check_run_id
     from snapmigrate.report import run as run_report
+    from snapmigrate.workflow.journal import Journal, check_run_id
 
     app = app_context()
     configure_logging(app)

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from snapmigrate.cli import app_context, configure_logging, emit, global_options
+from snapmigrate.cutover.swap import MODES, NO_CUTOVER
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,7 +51,7 @@ def plan_options(f: F) -> F:
         click.option("--performance-insights/--no-performance-insights", default=None, help="Default: as the source."),
         click.option("--log-exports", callback=_parse_list, help="CloudWatch log exports, comma separated ('' for none)."),
         click.option("--bridge-instance-class", default="db.r6g.large", show_default=True, help="Provisioned writer used once after a major upgrade."),
-        click.option("--cutover", type=click.Choice(["none", "dns", "rename"]), default="none", show_default=True, help="How clients will move."),
+        click.option("--cutover", type=click.Choice([NO_CUTOVER, *MODES]), default=NO_CUTOVER, show_default=True, help="How clients will move."),
         click.option("--dns-zone-id", help="Route 53 hosted zone of the record clients use (--cutover dns)."),
         click.option("--dns-name", help="The record clients use (--cutover dns)."),
         click.option("--tag", "tags", multiple=True, callback=_parse_tags, metavar="KEY=VALUE", help="Extra tag on what is created (repeatable)."),
@@ -68,7 +69,7 @@ def options_from(kwargs: dict[str, Any]) -> Any:
 
     names = {f.name for f in fields(PlanOptions)}
     values = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
-    values["cutover"] = values.get("cutover") or "none"
+    values["cutover"] = values.get("cutover") or NO_CUTOVER
     return PlanOptions(**values)
 
 

@@ -9,19 +9,19 @@ host and the reason -- never the password.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from snapmigrate.aws import Aws, Clients, rds
 from snapmigrate.connectmap import ConnectMap
 from snapmigrate.errors import BadInput, ConnectError, NotFound
 
 if TYPE_CHECKING:
     import psycopg
-
-    from snapmigrate.aws import Clients
 
 AWS_HOST_SUFFIXES = (".rds.amazonaws.com", ".rds.amazonaws.com.cn")
 URI_PREFIXES = ("postgresql://", "postgres://")
@@ -127,7 +127,7 @@ def from_uri(spec: str, label: str) -> Endpoint:
 
 
 def from_cluster(
-    clients: Clients,
+    clients: Clients | Aws,
     cluster_id: str,
     label: str,
     *,
@@ -138,12 +138,10 @@ def from_cluster(
 ) -> Endpoint:
     """An :class:`Endpoint` for an Aurora cluster: its writer (or reader) endpoint
     and credentials from its managed secret, an IAM token, or libpq's own ways."""
-    from snapmigrate.aws import aws_errors
-    from snapmigrate.discover import describe_cluster
-
-    cluster = describe_cluster(clients, cluster_id)
+    aws = Aws.of(clients)
+    cluster = rds.find_cluster(aws, cluster_id)
     if cluster is None:
-        raise NotFound(f"the {label} cluster {cluster_id!r} was not found in {clients.region}")
+        raise NotFound(f"the {label} cluster {cluster_id!r} was not found in {aws.region}")
     host = cluster.get("ReaderEndpoint" if reader else "Endpoint")
     if not host:
         raise ConnectError(f"the {label} cluster {cluster_id} has no endpoint yet (status {cluster.get('Status')})")
@@ -152,10 +150,15 @@ def from_cluster(
     password: str | None = None
     secret_arn = (cluster.get("MasterUserSecret") or {}).get("SecretArn")
     if iam_auth:
-        with aws_errors(f"generate an IAM auth token for the {label}"):
-            password = clients.rds().generate_db_auth_token(DBHostname=host, Port=port, DBUsername=login)
+        password = aws.call(
+            f"generate an IAM auth token for the {label}",
+            aws.rds().generate_db_auth_token,
+            DBHostname=host,
+            Port=port,
+            DBUsername=login,
+        )
     elif secret_arn and not user:
-        login, password = read_secret(clients, secret_arn, label)
+        login, password = read_secret(aws, secret_arn, label)
     return Endpoint(
         label=label,
         host=host,
@@ -167,14 +170,13 @@ def from_cluster(
     )
 
 
-def read_secret(clients: Clients, secret_arn: str, label: str) -> tuple[str | None, str | None]:
+def read_secret(aws: Aws, secret_arn: str, label: str) -> tuple[str | None, str | None]:
     """(username, password) from a Secrets Manager secret of the RDS shape."""
-    import json
-
-    from snapmigrate.aws import aws_errors
-
-    with aws_errors(f"read the {label}'s master secret"):
-        value = clients.secretsmanager().get_secret_value(SecretId=secret_arn)
+    value = aws.call(
+        f"read the {label}'s master secret",
+        aws.secretsmanager().get_secret_value,
+        SecretId=secret_arn,
+    )
     try:
         data = json.loads(value.get("SecretString") or "{}")
     except ValueError:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from snapmigrate.cutover.swap import describe
 from snapmigrate.errors import BadInput
 from snapmigrate.report import format_table
 
@@ -13,10 +14,7 @@ REPORT_SUFFIXES = (".md", ".json")
 
 
 def _headline(data: dict[str, Any]) -> str:
-    how = data.get("mode") or "-"
-    dns = (data.get("swap") or {}).get("dns") or {}
-    if how == "dns" and dns.get("writer"):
-        how += f" ({dns['writer']['name'].rstrip('.')})"
+    how = describe(data.get("mode"), data.get("swap") or {})
     return f"Cutover of run {data['run_id']}: {data['source']} -> {data['target']} by {how}  state {data.get('state')}"
 
 

@@ -11,12 +11,12 @@ import pytest
 
 from snapmigrate.connectmap import ConnectMap
 from snapmigrate.db.connect import Endpoint, from_cluster
-from snapmigrate.journal import Journal
+from snapmigrate.migrate.context import RunSettings
+from snapmigrate.migrate.freeze import SourceFreezer
+from snapmigrate.migrate.runner import Runner
 from snapmigrate.planner import make_plan
 from snapmigrate.preflight import PlanOptions
-from snapmigrate.runner import Runner
-from snapmigrate.steps.context import RunSettings
-from snapmigrate.steps.freeze import SourceFreezer
+from snapmigrate.workflow.journal import Journal
 from snapmigrate_lab.seed import point_record
 from tests.lab_fixtures import unique_id
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from snapmigrate.cutover import Cutover
-from snapmigrate.steps.phase import CutoverOptions
+from snapmigrate.cutover import Cutover, CutoverOptions
 from tests.cutover.conftest import Migrated, migrate
 from tests.cutover.test_cutover import frozen, target_endpoint
 

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from snapmigrate import loadgen
-from snapmigrate.cutover import Cutover
+from snapmigrate.cutover import Cutover, CutoverOptions
 from snapmigrate.db import freeze as fz
 from snapmigrate.errors import DifferencesFound, PreflightBlocked
-from snapmigrate.steps.phase import CutoverOptions
 from tests.cutover.conftest import Migrated, migrate
 
 pytestmark = pytest.mark.slow
@@ -202,4 +201,4 @@ def test_prepare_lowers_the_ttl_waits_one_old_ttl_and_changes_nothing_else(migra
     assert ttl == 5 and m.record_value() == m.source_endpoint and not frozen(m, m.source)
     assert m.journal.load(m.run_id).cutover["prepared"]["record"]["ttl"] == 300
     again = prepare_dns(cutover(m, clock=Clock()), m.run_id, dns(m), ttl=5)
-    assert again.notes == ["TTL already 5 s: nothing to do"]
+    assert again.to_dict()["notes"] == ["TTL already 5 s: nothing to do"]

@@ -16,13 +16,13 @@ import boto3
 import pytest
 
 from snapmigrate.aws import AwsSettings, Clients
-from snapmigrate.journal import Journal
+from snapmigrate.migrate.context import RunSettings
+from snapmigrate.migrate.runner import Runner
 from snapmigrate.model import Plan
 from snapmigrate.planner import make_plan
 from snapmigrate.preflight import PlanOptions
-from snapmigrate.runner import Runner
-from snapmigrate.steps.context import RunSettings
 from snapmigrate.waiting import Status
+from snapmigrate.workflow.journal import Journal
 from tests import seed
 from tests.conftest import MUTATING_PREFIXES
 

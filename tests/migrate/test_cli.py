@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from snapmigrate.cli import AppContext, cli
-from snapmigrate.journal import Journal
+from snapmigrate.workflow.journal import Journal
 from tests import seed
 from tests.migrate.conftest import aws_state, hooked_clients
 
@@ -209,15 +209,15 @@ def test_cleanup_refuses_when_a_planned_name_is_not_ours(legacy, state):
 
 
 def test_permissions_lists_every_steps_actions():
-    from snapmigrate.steps import MIGRATION
+    from snapmigrate.migrate import MIGRATION
 
     result = CliRunner().invoke(cli, ["permissions", "-o", "json"])
     assert result.exit_code == 0
     policy = json.loads(result.stdout)
     granted = [a for s in policy["Statement"] for a in s["Action"]]
     assert len(granted) == len(set(granted))
-    for module in MIGRATION:
-        assert set(module.PERMISSIONS) <= set(granted), module.NAME
+    for step in MIGRATION.steps:
+        assert set(step.permissions) <= set(granted), step.name
     assert {"rds:DeleteDBCluster", "rds:DescribeDBEngineVersions"} <= set(granted)
     sids = [s["Sid"] for s in policy["Statement"]]
     assert len(sids) == len(set(sids)) and all(s.isalnum() for s in sids)

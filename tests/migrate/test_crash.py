@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
-from snapmigrate.journal import Journal
-from snapmigrate.runner import Runner
-from snapmigrate.steps.context import RunSettings
+from snapmigrate.migrate.context import RunSettings
+from snapmigrate.migrate.runner import Runner
+from snapmigrate.workflow.journal import Journal
 from tests import seed
 from tests.migrate.conftest import RUN_ID, Crash, FakeClock, aws_state, hooked_clients, make_env
 

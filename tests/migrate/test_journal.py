@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from snapmigrate.errors import BadInput, NotFound
-from snapmigrate.journal import Journal, RunRecord, StepRecord, check_run_id, new_run_id, state_dir
+from snapmigrate.workflow.journal import (
+    Journal,
+    RunRecord,
+    StepRecord,
+    check_run_id,
+    new_run_id,
+    state_dir,
+)
 
 
 def record(run_id: str = "1234abcd", created: str = "2026-01-01T00:00:00+00:00") -> RunRecord:

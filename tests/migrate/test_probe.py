@@ -12,8 +12,8 @@ import pytest
 
 from snapmigrate.connectmap import write
 from snapmigrate.errors import DifferencesFound, OperationFailed
-from snapmigrate.journal import Journal
-from snapmigrate.steps.context import RunSettings
+from snapmigrate.migrate.context import RunSettings
+from snapmigrate.workflow.journal import Journal
 from snapmigrate_lab.postgres import PgServer, free_port, running
 from tests.migrate.conftest import RUN_ID, Env, FakeClock, make_env
 from tests.migrate.conftest import hooked_clients as _hooked

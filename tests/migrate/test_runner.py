@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from snapmigrate.errors import BadInput
-from snapmigrate.journal import Journal
 from snapmigrate.model import TAG_ROLE, TAG_RUN_ID
+from snapmigrate.workflow.journal import Journal
 from tests.migrate.conftest import (
     RUN_ID,
     Env,
@@ -143,7 +143,7 @@ def test_journal_is_written_atomically_and_holds_no_secret(env: Env):
 
 
 def test_verify_is_skipped_never_passed_without_a_verifier(env: Env):
-    from snapmigrate.steps.context import RunSettings
+    from snapmigrate.migrate.context import RunSettings
 
     clients, _ = hooked_clients()
     # with connect on, the instances probe needs a server: skip it with a tiny probe via settings

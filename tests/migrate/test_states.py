@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from snapmigrate.errors import Interrupted, OperationFailed, WaitTimeout
-from snapmigrate.journal import Journal
-from snapmigrate.steps.context import RunSettings
+from snapmigrate.migrate.context import RunSettings
+from snapmigrate.workflow.journal import Journal
 from tests import seed
 from tests.migrate.conftest import RUN_ID, Env, aws_state, hooked_clients, make_env
 
@@ -108,7 +108,7 @@ def test_settings_restore_cannot_take(rds, tmp_path):
     planning, planning_hooks = hooked_clients()
     planning_hooks.overlay["legacy"] = {"HttpEndpointEnabled": True}  # moto does not keep it
     env = make_env(rds, tmp_path, readers=0, clients=planning, manage_master_user_password=True, performance_insights=True)
-    assert dict(env.plan.steps[3].params) == {
+    assert env.plan.steps[3].inputs.to_dict() == {
         "cluster_id": "fresh", "enable_http_endpoint": True, "manage_master_user_password": True, "performance_insights": True,
     }  # fmt: skip
     clients, hooks = hooked_clients()

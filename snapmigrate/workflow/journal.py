@@ -20,10 +20,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from snapmigrate.errors import BadInput, NotFound
 from snapmigrate.files import atomic_write_json
+from snapmigrate.records import Sparse
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,27 @@ class RunRecord:
             events=tuple(data.get("events", ())),
             cutover=data.get("cutover") or {},
         )
+
+
+@dataclass(frozen=True)
+class StepDetails(Sparse):
+    """Base of what one step journals besides its state (every field has a
+    default): the step writes it in its :class:`Outcome`, readers get it typed
+    with :meth:`of` -- no other module reads a step's details by string key.
+    Fields not known yet stay out of the JSON (``always`` lists those kept)."""
+
+    step: ClassVar[str] = ""
+
+    @classmethod
+    def of(cls, record: RunRecord | None) -> Self:
+        """This step's details as ``record`` holds them (defaults when it holds none)."""
+        if record is None:
+            return cls()
+        try:
+            found = record.step(cls.step)
+        except KeyError:
+            return cls()
+        return cls.from_dict(found.details)
 
 
 def state_dir(path: str | os.PathLike[str] | None = None) -> Path:

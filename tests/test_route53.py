@@ -5,11 +5,17 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from snapmigrate import swap
+from snapmigrate.aws import Aws, route53
+from snapmigrate.aws.rds import rename_cluster
 from snapmigrate.errors import BadInput
 
 OLD = "old.cluster-aaa.us-east-1.rds.amazonaws.com"
 NEW = "new.cluster-bbb.us-east-1.rds.amazonaws.com"
+
+
+@pytest.fixture
+def aws(clients) -> Aws:
+    return Aws.of(clients)
 
 
 @pytest.fixture
@@ -24,38 +30,38 @@ def put(r53, zone_id, **rrset):
     r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": base}]})
 
 
-def test_plain_record_swap_and_back(clients, zone):
+def test_plain_record_swap_and_back(aws, zone):
     r53, zone_id = zone
     put(r53, zone_id)
-    before = swap.record_for(clients, zone_id, "db.example.com", OLD)
+    before = route53.record_for(aws, zone_id, "db.example.com", OLD)
     assert (before.value, before.ttl) == (OLD, 300)
-    change = swap.upsert(clients, before, NEW)
-    assert swap.change_status(clients, change) == "INSYNC"
-    assert swap.record_for(clients, zone_id, "db.example.com", NEW).value == NEW
-    swap.upsert(clients, swap.Record.from_dict(before.to_dict()), before.value)
-    assert swap.find_records(clients, zone_id, "db.example.com")[0].value == OLD
+    change = route53.upsert(aws, before, NEW)
+    assert route53.change_statuses(aws, [change])[change].status == "INSYNC"
+    assert route53.record_for(aws, zone_id, "db.example.com", NEW).value == NEW
+    route53.upsert(aws, route53.Record.from_dict(before.to_dict()), before.value)
+    assert route53.find_records(aws, zone_id, "db.example.com")[0].value == OLD
 
 
-def test_weighted_set_swaps_only_the_member_pointing_at_the_source(clients, zone):
+def test_weighted_set_swaps_only_the_member_pointing_at_the_source(aws, zone):
     r53, zone_id = zone
     put(r53, zone_id, SetIdentifier="blue", Weight=100)
     put(r53, zone_id, SetIdentifier="canary", Weight=0, ResourceRecords=[{"Value": "other.example.net"}])
-    chosen = swap.record_for(clients, zone_id, "db.example.com", OLD)
+    chosen = route53.record_for(aws, zone_id, "db.example.com", OLD)
     assert chosen.set_identifier == "blue" and chosen.weight == 100
-    swap.upsert(clients, chosen, NEW)
-    values = {r.set_identifier: r.value for r in swap.find_records(clients, zone_id, "db.example.com")}
+    route53.upsert(aws, chosen, NEW)
+    values = {r.set_identifier: r.value for r in route53.find_records(aws, zone_id, "db.example.com")}
     assert values == {"blue": NEW, "canary": "other.example.net"}
     with pytest.raises(BadInput, match="set identifier"):
-        swap.record_for(clients, zone_id, "db.example.com", OLD, set_identifier="green")
+        route53.record_for(aws, zone_id, "db.example.com", OLD, set_identifier="green")
 
 
-def test_missing_record_is_bad_input(clients, zone):
+def test_missing_record_is_bad_input(aws, zone):
     _, zone_id = zone
     with pytest.raises(BadInput, match="does not exist"):
-        swap.record_for(clients, zone_id, "db.example.com", OLD)
+        route53.record_for(aws, zone_id, "db.example.com", OLD)
 
 
-def test_private_zone_records_swap_too(clients, moto):
+def test_private_zone_records_swap_too(aws, moto):
     r53 = boto3.client("route53")
     ec2 = boto3.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -64,15 +70,15 @@ def test_private_zone_records_swap_too(clients, moto):
         VPC={"VPCRegion": "us-east-1", "VPCId": vpc},
     )["HostedZone"]["Id"].split("/")[-1]
     put(r53, zone_id, Name="db.internal")
-    record = swap.record_for(clients, zone_id, "db.internal", OLD)
-    swap.upsert(clients, record, NEW, ttl=5)
-    after = swap.find_records(clients, zone_id, "db.internal")[0]
+    record = route53.record_for(aws, zone_id, "db.internal", OLD)
+    route53.upsert(aws, record, NEW, ttl=5)
+    after = route53.find_records(aws, zone_id, "db.internal")[0]
     assert (after.value, after.ttl) == (NEW, 5)
 
 
-def test_rename_moves_the_identifier(clients, moto):
+def test_rename_moves_the_identifier(aws, moto):
     rds = boto3.client("rds")
     rds.create_db_cluster(DBClusterIdentifier="blue", Engine="aurora-postgresql", MasterUsername="u", MasterUserPassword="p" * 10)
-    swap.rename_cluster(clients, "blue", "blue-old-12345678")
+    rename_cluster(aws, "blue", "blue-old-12345678")
     ids = [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]]
     assert ids == ["blue-old-12345678"]

@@ -29,8 +29,8 @@ def rehearse(lab: Any, base: Path, n: int, mode: str, scale: int) -> dict[str, A
     from snapmigrate.migrate.context import RunSettings
     from snapmigrate.migrate.freeze import SourceFreezer
     from snapmigrate.migrate.runner import Runner
-    from snapmigrate.planner import make_plan
-    from snapmigrate.preflight import PlanOptions
+    from snapmigrate.plan import make_plan
+    from snapmigrate.plan.options import PlanOptions
     from snapmigrate.workflow.journal import Journal
     from snapmigrate_lab.seed import point_record
 

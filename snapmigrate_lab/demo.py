@@ -223,8 +223,8 @@ def stage_seed(ctx: DemoContext) -> str:
 
 
 def stage_plan(ctx: DemoContext) -> str:
-    from snapmigrate.planner import make_plan
-    from snapmigrate.preflight import PlanOptions
+    from snapmigrate.plan import make_plan
+    from snapmigrate.plan.options import PlanOptions
     from snapmigrate.report import plan as plan_report
 
     seed = ctx.seed

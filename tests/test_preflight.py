@@ -7,20 +7,13 @@ from datetime import date
 
 import pytest
 
-from snapmigrate import facts
-from snapmigrate.discover import NameState, ZoneState
 from snapmigrate.errors import BadInput
 from snapmigrate.model import Instance, Snapshot, SourceCluster, V1Scaling, V2Scaling
-from snapmigrate.preflight import (
-    Inputs,
-    PlanOptions,
-    check_identifier,
-    choose_versions,
-    input_blockers,
-    preflight,
-    target_versions,
-    validate_options,
-)
+from snapmigrate.plan import facts
+from snapmigrate.plan.discover import NameState, ZoneState
+from snapmigrate.plan.options import PlanOptions, check_identifier, validate_options
+from snapmigrate.plan.rules import Inputs, input_blockers
+from snapmigrate.plan.spec import choose_versions, preflight, target_versions
 
 TODAY = date(2026, 11, 24)
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from snapmigrate.cli import AppContext, app_context, configure_logging, emit, global_options
-from snapmigrate.cli.plan import fail_if_blocked, options_from, plan_options
+from snapmigrate.cli.plan import options_from, plan_options
 from snapmigrate.cutover.swap import planned_swap
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -173,7 +173,7 @@ def migrate(
         else:
             if not source or not target:
                 raise BadInput("give SOURCE and --target (or --plan-file FILE, or --resume RUN_ID)")
-            from snapmigrate.planner import make_plan
+            from snapmigrate.plan import make_plan
 
             plan = make_plan(app.clients(), source, options_from({"target": target, **kwargs}))
         shown = plan_report.table(plan)
@@ -182,6 +182,8 @@ def migrate(
                 click.echo(shown, err=True)
         else:
             click.echo(shown)
+        from snapmigrate.plan import fail_if_blocked
+
         fail_if_blocked(plan)
         _confirm(plan, yes, freeze_before_snapshot)
         result = runner.start(plan)

@@ -65,27 +65,12 @@ def options_from(kwargs: dict[str, Any]) -> Any:
     """A :class:`PlanOptions` from the parsed plan options (removed from ``kwargs``)."""
     from dataclasses import fields
 
-    from snapmigrate.preflight import PlanOptions
+    from snapmigrate.plan.options import PlanOptions
 
     names = {f.name for f in fields(PlanOptions)}
     values = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
     values["cutover"] = values.get("cutover") or NO_CUTOVER
     return PlanOptions(**values)
-
-
-def fail_if_blocked(plan: Any) -> None:
-    """Raise the error matching the plan's blocking findings (exit 2 for bad input, else 4)."""
-    from snapmigrate.errors import BadInput, PreflightBlocked
-    from snapmigrate.preflight import input_blockers
-
-    if not plan.blocked:
-        return
-    bad = input_blockers(plan.findings)
-    if bad:
-        raise BadInput(bad[0].message)
-    first = next(f for f in plan.findings if f.level == "block")
-    count = sum(f.level == "block" for f in plan.findings)
-    raise PreflightBlocked(f"preflight blocked the plan ({count} blocking finding(s)); first: [{first.code}] {first.message}")
 
 
 @click.command(short_help="Inspect a source cluster, run the preflight, print the plan.")
@@ -99,7 +84,7 @@ def plan(source: str, plan_file: str | None, **kwargs: Any) -> None:
     Exit 0 when the plan can run, 4 when a finding blocks it, 2 on bad input.
     """
     from snapmigrate.files import atomic_write_json
-    from snapmigrate.planner import make_plan
+    from snapmigrate.plan import fail_if_blocked, make_plan
     from snapmigrate.report import plan as plan_report
 
     app = app_context()

@@ -29,7 +29,7 @@ from snapmigrate.records import to_json
 from snapmigrate.waiting import Status
 
 if TYPE_CHECKING:
-    from snapmigrate.discover import ZoneState
+    from snapmigrate.plan.discover import ZoneState
 
 #: The plan's cutover when clients are not moved.
 NO_CUTOVER = "none"

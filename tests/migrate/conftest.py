@@ -19,8 +19,8 @@ from snapmigrate.aws import AwsSettings, Clients
 from snapmigrate.migrate.context import RunSettings
 from snapmigrate.migrate.runner import Runner
 from snapmigrate.model import Plan
-from snapmigrate.planner import make_plan
-from snapmigrate.preflight import PlanOptions
+from snapmigrate.plan import make_plan
+from snapmigrate.plan.options import PlanOptions
 from snapmigrate.waiting import Status
 from snapmigrate.workflow.journal import Journal
 from tests import seed

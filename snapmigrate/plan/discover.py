@@ -8,7 +8,6 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from snapmigrate import facts
 from snapmigrate.aws import Aws, rds, route53
 from snapmigrate.aws.rds import tags_of
 from snapmigrate.errors import NotFound, OperationFailed
@@ -22,6 +21,7 @@ from snapmigrate.model import (
     V1Scaling,
     V2Scaling,
 )
+from snapmigrate.plan import facts
 
 log = logging.getLogger(__name__)
 

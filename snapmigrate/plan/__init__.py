@@ -1,6 +1,10 @@
 """Make a plan: read the source (read-only), run the preflight, list the steps.
 
 ``plan`` prints what this returns; ``migrate`` applies it. One code path for both.
+The parts: :mod:`.options` (what the user asked, checked before any AWS call),
+:mod:`.discover` (what AWS says, read-only), :mod:`.facts` (AWS's documented
+engine facts, the fallback), :mod:`.rules` and :mod:`.spec` (the preflight:
+pure decisions), and the migration's steps planned from the result.
 """
 
 from __future__ import annotations
@@ -8,10 +12,14 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime
 
-from snapmigrate import discover, migrate
+from snapmigrate import migrate
 from snapmigrate.aws import Aws, Clients
+from snapmigrate.errors import BadInput, PreflightBlocked
 from snapmigrate.model import Plan
-from snapmigrate.preflight import Inputs, PlanOptions, preflight, target_versions, validate_options
+from snapmigrate.plan import discover
+from snapmigrate.plan.options import PlanOptions, validate_options
+from snapmigrate.plan.rules import Inputs, input_blockers
+from snapmigrate.plan.spec import preflight, target_versions
 
 log = logging.getLogger(__name__)
 
@@ -52,4 +60,19 @@ def make_plan(
         steps=migrate.build(spec, source),
         region=aws.region,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def fail_if_blocked(plan: Plan) -> None:
+    """Raise the error matching the plan's blocking findings (exit 2 for bad input, else 4)."""
+    if not plan.blocked:
+        return
+    bad = input_blockers(plan.findings)
+    if bad:
+        raise BadInput(bad[0].message)
+    first = next(f for f in plan.findings if f.level == "block")
+    count = sum(f.level == "block" for f in plan.findings)
+    raise PreflightBlocked(
+        f"preflight blocked the plan ({count} blocking finding(s)); first: "
+        f"[{first.code}] {first.message}"
     )

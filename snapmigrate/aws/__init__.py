@@ -2,12 +2,33 @@
 policy (:mod:`.call`), error translation (:mod:`.errors`), and the helpers
 that find, own and create resources (:mod:`.rds`, :mod:`.route53`).
 
-Nothing else in snapmigrate calls boto3 directly.
+Nothing else in snapmigrate calls boto3 directly. The names below load their
+module on first use, so a command that never reaches AWS (``verify`` of two
+URIs, ``status``) does not import botocore.
 """
 
-from snapmigrate.aws.call import ApiCallCounter, Aws, RetryPolicy
-from snapmigrate.aws.clients import MAX_ATTEMPTS, AwsSettings, Clients
-from snapmigrate.aws.errors import aws_errors, error_code, is_transient, translate
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from snapmigrate.aws.call import ApiCallCounter, Aws, RetryPolicy
+    from snapmigrate.aws.clients import MAX_ATTEMPTS, AwsSettings, Clients
+    from snapmigrate.aws.errors import aws_errors, error_code, is_transient, translate
+
+_HOMES = {
+    "ApiCallCounter": "call",
+    "Aws": "call",
+    "RetryPolicy": "call",
+    "MAX_ATTEMPTS": "clients",
+    "AwsSettings": "clients",
+    "Clients": "clients",
+    "aws_errors": "errors",
+    "error_code": "errors",
+    "is_transient": "errors",
+    "translate": "errors",
+}
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -21,3 +42,10 @@ __all__ = [
     "is_transient",
     "translate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

@@ -12,13 +12,19 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from snapmigrate.aws.errors import CREDENTIALS_HELP, NO_REGION
 from snapmigrate.errors import BadInput, CredentialsMissing
 
 if TYPE_CHECKING:
     import boto3
 
     from snapmigrate.aws.call import Aws
+
+CREDENTIALS_HELP = (
+    "no AWS credentials found: use --profile NAME (or AWS_PROFILE), "
+    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, 'aws sso login', or an instance role; "
+    'for the local lab run: eval "$(snapmigrate lab env)"'
+)
+NO_REGION = "no AWS region: pass --region, set AWS_REGION, or give the profile a region"
 
 #: botocore's standard mode retries throttling, 5xx and connection errors with
 #: jittered exponential backoff; ten attempts ride out a bad minute.

@@ -12,6 +12,7 @@ from typing import Any
 import botocore.exceptions as bex
 from botocore.parsers import ResponseParserError
 
+from snapmigrate.aws.clients import CREDENTIALS_HELP, NO_REGION
 from snapmigrate.errors import (
     BadInput,
     CredentialsMissing,
@@ -19,13 +20,6 @@ from snapmigrate.errors import (
     OperationFailed,
     SnapmigrateError,
 )
-
-CREDENTIALS_HELP = (
-    "no AWS credentials found: use --profile NAME (or AWS_PROFILE), "
-    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, 'aws sso login', or an instance role; "
-    'for the local lab run: eval "$(snapmigrate lab env)"'
-)
-NO_REGION = "no AWS region: pass --region, set AWS_REGION, or give the profile a region"
 
 #: What botocore raises for a failed call: the only errors translated here.
 AWS_ERRORS = (bex.BotoCoreError, bex.ClientError)

@@ -17,7 +17,7 @@ from snapmigrate.aws.clients import Clients
 from snapmigrate.aws.errors import is_already_exists
 from snapmigrate.errors import BadInput, NotFound, OperationFailed
 from snapmigrate.model import TAG_ROLE, TAG_RUN_ID
-from snapmigrate.waiting import Status
+from snapmigrate.progress import Status
 
 Resource = dict[str, Any]
 #: The read helpers take the call path, or bare clients (then with the default policy).

@@ -13,7 +13,7 @@ from typing import Any
 from snapmigrate.aws.call import Aws
 from snapmigrate.aws.errors import error_code
 from snapmigrate.errors import BadInput, SnapmigrateError
-from snapmigrate.waiting import Status
+from snapmigrate.progress import Status
 
 #: Routing fields of a record set that an UPSERT must send back unchanged.
 ROUTING_KEYS = ("Region", "Failover", "HealthCheckId", "MultiValueAnswer")

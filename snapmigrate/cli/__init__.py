@@ -26,6 +26,7 @@ from snapmigrate.errors import (
 
 if TYPE_CHECKING:
     from snapmigrate.aws import Clients
+    from snapmigrate.commands import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("snapmigrate_lab.cli:lab", "The local Aurora (moto + real PostgreSQL): up, down, env, knobs, load, demo."),
     "verify": ("snapmigrate.cli.verify:verify", "Compare two databases or clusters: schema, row counts, checksums."),
     "migrate": ("snapmigrate.cli.migrate:migrate", "Plan, ask, then apply: snapshot, restore as Serverless v2, instances, settings."),
-    "status": ("snapmigrate.cli.migrate:status", "Show a run's journal, or list the runs."),
+    "status": ("snapmigrate.cli.status:status", "Show a run's journal, or list the runs."),
     "cleanup": ("snapmigrate.cli.cleanup:cleanup", "Delete what a run created (by its tags), nothing else."),
     "permissions": ("snapmigrate.cli.permissions:permissions", "Print the least-privilege IAM policy snapmigrate needs."),
     "cutover": ("snapmigrate.cli.cutover:cutover", "Freeze the source, verify, swap DNS or names, prove; rolls back on failure."),
@@ -74,6 +75,21 @@ class AppContext:
                 AwsSettings(profile=self.profile, region=self.region, endpoint_url=self.endpoint_url)
             )
         return self._clients
+
+    def config(self, state_dir: str | None = None) -> Config:
+        """What the commands start from: these options, the state directory, the
+        progress display (bars on a terminal, log lines otherwise, nothing with -q)."""
+        from snapmigrate.commands import Config
+        from snapmigrate.progress import progress_for
+
+        clients = self.clients()
+        return Config(
+            aws=clients.settings,
+            state_dir=state_dir,
+            connect_map=self.connect_map,
+            progress=progress_for(quiet=self.quiet),
+            _clients=clients,
+        )
 
 
 def _setter(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:

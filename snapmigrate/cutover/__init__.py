@@ -1,21 +1,39 @@
 """The cutover: move a migrated run's clients to its target, prove it, keep a way back.
 
-- :mod:`.steps`: the phases, as steps of the one shape (the :data:`CUTOVER` workflow);
+- :mod:`.steps`: the phases, as steps of the one shape (the ``CUTOVER`` workflow);
 - :mod:`.swap`: one strategy per mode (DNS record, cluster rename), chosen once;
 - :mod:`.options`, :mod:`.guardrails`: the pure decisions, before anything runs;
 - :mod:`.state`: the run journal's ``cutover`` section, typed;
 - :mod:`.run`: :class:`Cutover` -- run, resume, roll back; :mod:`.prepare`: ``--prepare``.
+
+The names below load their module on first use (``status`` reads the state
+without the machinery).
 """
 
-from snapmigrate.cutover.prepare import PrepareResult, prepare_dns
-from snapmigrate.cutover.run import Cutover, CutoverResult
-from snapmigrate.cutover.state import CutoverOptions, CutoverState
+from __future__ import annotations
 
-__all__ = [
-    "Cutover",
-    "CutoverOptions",
-    "CutoverResult",
-    "CutoverState",
-    "PrepareResult",
-    "prepare_dns",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from snapmigrate.cutover.prepare import PrepareResult, prepare_dns
+    from snapmigrate.cutover.run import Cutover, CutoverResult
+    from snapmigrate.cutover.state import CutoverOptions, CutoverState
+
+_HOMES = {
+    "PrepareResult": "prepare",
+    "prepare_dns": "prepare",
+    "Cutover": "run",
+    "CutoverResult": "run",
+    "CutoverOptions": "state",
+    "CutoverState": "state",
+}
+
+__all__ = ["Cutover", "CutoverOptions", "CutoverResult", "CutoverState", "PrepareResult", "prepare_dns"]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

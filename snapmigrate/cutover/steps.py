@@ -33,8 +33,8 @@ from snapmigrate.db.verify import TableRef
 from snapmigrate.errors import DifferencesFound, OperationFailed, SnapmigrateError
 from snapmigrate.migrate import verify as migration_verify
 from snapmigrate.migrate.snapshot import SnapshotDetails
+from snapmigrate.progress import Status
 from snapmigrate.records import Record
-from snapmigrate.waiting import Status
 from snapmigrate.workflow.step import InputsT, Outcome, Step, Workflow
 
 #: How often a postponed cutover looks at its flag file again.

@@ -25,8 +25,8 @@ from snapmigrate.cutover.context import CutoverContext, old_name
 from snapmigrate.cutover.state import CutoverOptions, CutoverState, DnsRecords, Guardrail
 from snapmigrate.errors import BadInput
 from snapmigrate.model import CutoverSpec, Level, SourceCluster
+from snapmigrate.progress import Status
 from snapmigrate.records import to_json
-from snapmigrate.waiting import Status
 
 if TYPE_CHECKING:
     from snapmigrate.plan.discover import ZoneState

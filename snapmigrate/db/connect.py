@@ -16,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from snapmigrate.aws import Aws, Clients, rds
 from snapmigrate.connectmap import ConnectMap
 from snapmigrate.errors import BadInput, ConnectError, NotFound
 
 if TYPE_CHECKING:
     import psycopg
+
+    from snapmigrate.aws import Aws, Clients
 
 AWS_HOST_SUFFIXES = (".rds.amazonaws.com", ".rds.amazonaws.com.cn")
 URI_PREFIXES = ("postgresql://", "postgres://")
@@ -138,6 +139,9 @@ def from_cluster(
 ) -> Endpoint:
     """An :class:`Endpoint` for an Aurora cluster: its writer (or reader) endpoint
     and credentials from its managed secret, an IAM token, or libpq's own ways."""
+    # The AWS layer only when a cluster is named: verify of two URIs starts without it.
+    from snapmigrate.aws import Aws, rds
+
     aws = Aws.of(clients)
     cluster = rds.find_cluster(aws, cluster_id)
     if cluster is None:

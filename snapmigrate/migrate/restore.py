@@ -11,8 +11,8 @@ from snapmigrate.aws import rds
 from snapmigrate.errors import NotFound, OperationFailed
 from snapmigrate.migrate.context import Basis, MigrateContext
 from snapmigrate.migrate.snapshot import snapshot_id
+from snapmigrate.progress import Status
 from snapmigrate.records import Record
-from snapmigrate.waiting import Status
 from snapmigrate.workflow.journal import StepDetails
 from snapmigrate.workflow.step import Outcome, Step
 

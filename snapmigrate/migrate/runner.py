@@ -28,8 +28,9 @@ from snapmigrate.migrate import MIGRATION, read_plan
 from snapmigrate.migrate.cleanup import CleanupResult, cleanup
 from snapmigrate.migrate.context import Freezer, MigrateContext, RunSettings
 from snapmigrate.model import Plan, PlannedStep
+from snapmigrate.progress import Progress, duration
 from snapmigrate.records import Record
-from snapmigrate.waiting import Clock, Progress, SystemClock, Waiter, duration
+from snapmigrate.waiting import Clock, SystemClock, Waiter
 from snapmigrate.workflow.journal import Journal, RunRecord, StepRecord, new_run_id, now
 from snapmigrate.workflow.runner import EventHook, no_events, run_steps
 from snapmigrate.workflow.step import Outcome

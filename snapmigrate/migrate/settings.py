@@ -13,8 +13,8 @@ from typing import Any
 from snapmigrate.aws import rds
 from snapmigrate.migrate.context import Basis, MigrateContext
 from snapmigrate.migrate.restore import owned_cluster, restored_cluster
+from snapmigrate.progress import Status
 from snapmigrate.records import Record
-from snapmigrate.waiting import Status
 from snapmigrate.workflow.journal import StepDetails
 from snapmigrate.workflow.step import Outcome, Step
 

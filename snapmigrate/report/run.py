@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from snapmigrate.cutover.state import CutoverState
 from snapmigrate.cutover.swap import MODES
+from snapmigrate.progress import duration
 from snapmigrate.report import format_table
-from snapmigrate.waiting import duration
 
 if TYPE_CHECKING:
     from snapmigrate.migrate.cleanup import CleanupResult
@@ -110,6 +110,25 @@ def table(result: RunResult) -> str:
     elif result.resumed:
         note = "  (resumed)"
     return status_table(result.record, note=note)
+
+
+def runs_dict(records: Sequence[RunRecord], where: str) -> dict[str, object]:
+    """``status`` without a run id, as JSON."""
+    return {
+        "state_dir": where,
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "state": r.state,
+                "source": r.source,
+                "target": r.target,
+                "created": r.created,
+                "updated": r.updated,
+                "step": r.current.name if r.current and r.state != "done" else None,
+            }
+            for r in records
+        ],
+    }
 
 
 def runs_table(records: Sequence[RunRecord], where: str) -> str:

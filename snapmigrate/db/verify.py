@@ -10,13 +10,11 @@ rows. Sessions are read-only; nothing is created on either side.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import queue
-import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from snapmigrate.db.catalog import (
@@ -29,206 +27,24 @@ from snapmigrate.db.catalog import (
     quote,
     read_inventory,
 )
-from snapmigrate.db.compare import (
-    CompareSettings,
-    Pair,
-    QueryError,
-    Side,
-    TableResult,
-    TableSpec,
-    compare_table,
-)
+from snapmigrate.db.compare import compare_table
 from snapmigrate.db.dialect import Dialect, Table
-from snapmigrate.db.stats import FLUSH_DELAY_S, Baseline, TableKey, WriteCounters
-from snapmigrate.errors import EXIT_DIFFERENCES, EXIT_FAILED, EXIT_OK, BadInput
+from snapmigrate.db.results import DatabaseResult, DriftInfo, TableResult, VerifyResult
+from snapmigrate.db.scope import CompareSettings, TableRef, TableSpec, VerifyOptions
+from snapmigrate.db.sessions import Pair, QueryError, Side
+from snapmigrate.db.stats import FLUSH_DELAY_S, Baseline
+from snapmigrate.errors import BadInput
 
 if TYPE_CHECKING:
     import psycopg
 
     from snapmigrate.connectmap import ConnectMap
-    from snapmigrate.db.compare import RowDifference
     from snapmigrate.db.connect import Endpoint
+
+__all__ = ["TableRef", "VerifyOptions", "VerifyResult", "verify"]
 
 Progress = Callable[[str], None]
 DATA_KINDS = ("r", "m")
-
-
-@dataclass(frozen=True)
-class TableRef:
-    """A table to compare: ``schema.name``, optionally in one database only."""
-
-    schema: str
-    name: str
-    database: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> TableRef:
-        """``schema.table`` or ``table`` (schema public); double quotes keep dots and case."""
-        parts = [q.replace('""', '"') if q else p for q, p in re.findall(r'"((?:[^"]|"")*)"|([^."]+)', text)]
-        if len(parts) == 1:
-            return cls("public", parts[0])
-        if len(parts) == 2:
-            return cls(parts[0], parts[1])
-        raise BadInput(f"{text!r} is not schema.table (quote names that hold dots)")
-
-
-@dataclass(frozen=True)
-class VerifyOptions:
-    """What to compare and how; checks itself."""
-
-    mode: str = "checksum"
-    databases: tuple[str, ...] = ()
-    schemas: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    jobs: int = 2
-    max_differing_rows: int = 20
-    baseline: Baseline | WriteCounters | None = None
-    tables: tuple[TableRef, ...] | None = None
-    allow_drift: bool = False
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("counts", "checksum"):
-            raise BadInput(f"--mode must be counts or checksum, not {self.mode!r}")
-        if not 1 <= self.jobs <= 64:
-            raise BadInput(f"--jobs must be between 1 and 64, not {self.jobs}")
-        if self.max_differing_rows < 0:
-            raise BadInput("--max-differing-rows must be 0 or more")
-        if isinstance(self.baseline, WriteCounters):
-            object.__setattr__(self, "baseline", Baseline(after=self.baseline))
-        if self.tables is not None:
-            object.__setattr__(self, "tables", tuple(t if isinstance(t, TableRef) else TableRef.parse(t) for t in self.tables))
-        for name in ("databases", "schemas", "exclude"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-
-    def keeps_schema(self, schema: str) -> bool:
-        return not self.schemas or schema in self.schemas
-
-    def keeps(self, database: str, schema: str, name: str) -> bool:
-        """Whether a table is in scope: --schema, --exclude (glob on schema.table or table), tables."""
-        if not self.keeps_schema(schema):
-            return False
-        for pattern in self.exclude:
-            if fnmatch.fnmatchcase(f"{schema}.{name}" if "." in pattern else name, pattern):
-                return False
-        if self.tables is None:
-            return True
-        return any(t.schema == schema and t.name == name and t.database in (None, database) for t in self.tables)
-
-
-@dataclass(frozen=True)
-class DatabaseResult:
-    """A database pair and how it was read."""
-
-    name: str
-    target_name: str
-    source_version: int | None = None
-    target_version: int | None = None
-    on_target: bool = True
-    snapshot: str = "shared"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "target_name": self.target_name,
-            "source_version": self.source_version,
-            "target_version": self.target_version,
-            "on_target": self.on_target,
-            "snapshot": self.snapshot,
-        }
-
-
-@dataclass(frozen=True)
-class DriftInfo:
-    """What the source's write counters say changed since the snapshot."""
-
-    baseline_captured_at: str
-    captured_at: str
-    tables: tuple[TableKey, ...] = ()
-    counters_reset: tuple[TableKey, ...] = ()
-    sequences: tuple[TableKey, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        as_dicts = lambda keys: [k._asdict() for k in keys]  # noqa: E731
-        return {
-            "baseline_captured_at": self.baseline_captured_at,
-            "captured_at": self.captured_at,
-            "tables": as_dicts(self.tables),
-            "counters_reset": as_dicts(self.counters_reset),
-            "sequences": as_dicts(self.sequences),
-        }
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """The outcome: ``equal`` when nothing differs; ``exit_code`` 0 equal, 3 differences, 1 could not compare."""
-
-    source: str
-    target: str
-    mode: str
-    databases: tuple[DatabaseResult, ...] = ()
-    tables: tuple[TableResult, ...] = ()
-    schema_differences: tuple[SchemaDifference, ...] = ()
-    drift: DriftInfo | None = None
-    elapsed_s: float = 0.0
-    jobs: int = 1
-    allow_drift: bool = False
-
-    @property
-    def errors(self) -> tuple[str, ...]:
-        return tuple(f"{t.database} {qualname(t.schema, t.name)}: {t.error}" for t in self.tables if t.error)
-
-    @property
-    def differing_tables(self) -> tuple[TableResult, ...]:
-        return tuple(t for t in self.tables if not t.equal and not t.error)
-
-    @property
-    def differing_rows(self) -> tuple[RowDifference, ...]:
-        return tuple(s for t in self.tables for s in t.samples)
-
-    @property
-    def unexplained(self) -> int:
-        """Differences not explained by writes after the snapshot."""
-        return sum(not t.drift for t in self.differing_tables) + sum(not d.drift for d in self.schema_differences)
-
-    @property
-    def equal(self) -> bool:
-        return not self.schema_differences and not self.errors and all(t.equal for t in self.tables)
-
-    @property
-    def exit_code(self) -> int:
-        if self.equal:
-            return EXIT_OK
-        if self.differing_tables or self.schema_differences:
-            if self.allow_drift and self.unexplained == 0 and not self.errors:
-                return EXIT_OK
-            return EXIT_DIFFERENCES
-        return EXIT_FAILED
-
-    def to_dict(self) -> dict[str, Any]:
-        differing = self.differing_tables
-        return {
-            "equal": self.equal,
-            "mode": self.mode,
-            "source": self.source,
-            "target": self.target,
-            "databases": [d.to_dict() for d in self.databases],
-            "tables": [t.to_dict() for t in self.tables],
-            "schema_differences": [d.to_dict() for d in self.schema_differences],
-            "differing_rows": [r.to_dict() for r in self.differing_rows],
-            "drift": self.drift.to_dict() if self.drift else None,
-            "errors": list(self.errors),
-            "summary": {
-                "tables": len(self.tables),
-                "tables_differing": len(differing),
-                "schema_differences": len(self.schema_differences),
-                "differing_rows": sum(t.differing_rows for t in differing),
-                "unexplained_differences": self.unexplained,
-                "drift_differences": sum(t.drift for t in differing) + sum(d.drift for d in self.schema_differences),
-                "rows_compared": sum(t.source_rows or 0 for t in self.tables),
-            },
-            "jobs": self.jobs,
-            "elapsed_s": round(self.elapsed_s, 3),
-        }
 
 
 def verify(

@@ -15,8 +15,7 @@ from snapmigrate.files import atomic_write_text
 from snapmigrate.report import format_table
 
 if TYPE_CHECKING:
-    from snapmigrate.db.compare import RowDifference, TableResult
-    from snapmigrate.db.verify import VerifyResult
+    from snapmigrate.db.results import RowDifference, TableResult, VerifyResult
 
 REPORT_SUFFIXES = (".md", ".markdown", ".html", ".htm", ".json")
 

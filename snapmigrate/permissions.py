@@ -44,16 +44,26 @@ def grants(commands: Iterable[str] = COMMANDS) -> list[Grant]:
     wanted = list(commands)
     unknown = [c for c in wanted if c not in COMMANDS]
     if unknown:
-        raise BadInput(f"no permissions known for {', '.join(unknown)}: choose from {', '.join(COMMANDS)}")
+        raise BadInput(
+            f"no permissions known for {', '.join(unknown)}: choose from {', '.join(COMMANDS)}"
+        )
     found: list[Grant] = []
     if "plan" in wanted or "migrate" in wanted:
         found.append(Grant("plan", "read the source", PLAN_PERMISSIONS))
     if "migrate" in wanted:
-        found += [Grant("migrate", name, actions) for name, actions in MIGRATION.permissions().items()]
+        found += [
+            Grant("migrate", name, actions) for name, actions in MIGRATION.permissions().items()
+        ]
     if "cleanup" in wanted:
         found.append(Grant("cleanup", cleanup.NAME, cleanup.PERMISSIONS))
     if "verify" in wanted:
-        found.append(Grant("verify", "resolve clusters", ("rds:DescribeDBClusters", "secretsmanager:GetSecretValue")))
+        found.append(
+            Grant(
+                "verify",
+                "resolve clusters",
+                ("rds:DescribeDBClusters", "secretsmanager:GetSecretValue"),
+            )
+        )
     for command in ("cutover", "rollback"):
         if command in wanted:
             from snapmigrate.cutover.steps import CUTOVER
@@ -61,7 +71,9 @@ def grants(commands: Iterable[str] = COMMANDS) -> list[Grant]:
 
             reads = tuple(dict.fromkeys(a for s in CUTOVER.steps for a in s.permissions))
             found.append(Grant(command, "read", reads))
-            found += [Grant(command, f"swap {mode}", swap.permissions) for mode, swap in SWAPS.items()]
+            found += [
+                Grant(command, f"swap {mode}", swap.permissions) for mode, swap in SWAPS.items()
+            ]
     return found
 
 
@@ -78,5 +90,7 @@ def policy(commands: Iterable[str] = COMMANDS) -> dict[str, Any]:
         actions = sorted(a for a in set(grant.actions) if a not in seen)
         seen.update(actions)
         if actions:
-            statements.append({"Sid": _sid(grant), "Effect": "Allow", "Action": actions, "Resource": "*"})
+            statements.append(
+                {"Sid": _sid(grant), "Effect": "Allow", "Action": actions, "Resource": "*"}
+            )
     return {"Version": "2012-10-17", "Statement": statements}

@@ -129,7 +129,9 @@ class Waiter:
         self.counter = counter or ApiCallCounter()
         self.rng = rng or random.Random()
 
-    def wait(self, what: str, poll: Poll, policy: WaitPolicy, *, labels: Sequence[str] = ()) -> WaitResult:
+    def wait(
+        self, what: str, poll: Poll, policy: WaitPolicy, *, labels: Sequence[str] = ()
+    ) -> WaitResult:
         """Call ``poll`` until every resource it reports is done.
 
         Raises :class:`OperationFailed` when a resource reaches a failed state,
@@ -172,9 +174,13 @@ class Waiter:
                         )
                 elapsed = self.clock.monotonic() - start
                 if elapsed >= policy.timeout_s:
-                    state = ", ".join(f"{label} {describe(s)}" for label, s in last.items()) or "no answer"
+                    state = (
+                        ", ".join(f"{label} {describe(s)}" for label, s in last.items())
+                        or "no answer"
+                    )
                     raise WaitTimeout(
-                        f"{what} not done after {duration(elapsed)} (last seen: {state}); it may still "
+                        f"{what} not done after {duration(elapsed)} (last seen: {state}); it may "
+                        "still "
                         "finish in AWS: wait longer with --timeout-minutes"
                     )
                 jittered = min(delay, policy.max_delay_s) * (1 - policy.jitter * self.rng.random())

@@ -19,7 +19,9 @@ def emitted_codes() -> set[str]:
 
 
 def test_every_finding_code_is_documented():
-    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", (ROOT / "docs" / "preflight.md").read_text(), re.M))
+    documented = set(
+        re.findall(r"^\| `([a-z0-9-]+)` \|", (ROOT / "docs" / "preflight.md").read_text(), re.M)
+    )
     codes = emitted_codes()
     assert len(codes) > 15
     assert codes <= documented, f"undocumented: {sorted(codes - documented)}"

@@ -21,13 +21,23 @@ def aws(clients) -> Aws:
 @pytest.fixture
 def zone(moto):
     r53 = boto3.client("route53")
-    return r53, r53.create_hosted_zone(Name="example.com", CallerReference="z")["HostedZone"]["Id"].split("/")[-1]
+    return r53, r53.create_hosted_zone(Name="example.com", CallerReference="z")["HostedZone"][
+        "Id"
+    ].split("/")[-1]
 
 
 def put(r53, zone_id, **rrset):
-    base = {"Name": "db.example.com", "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": OLD}]}
+    base = {
+        "Name": "db.example.com",
+        "Type": "CNAME",
+        "TTL": 300,
+        "ResourceRecords": [{"Value": OLD}],
+    }
     base.update(rrset)
-    r53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": base}]})
+    r53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": base}]},
+    )
 
 
 def test_plain_record_swap_and_back(aws, zone):
@@ -45,11 +55,19 @@ def test_plain_record_swap_and_back(aws, zone):
 def test_weighted_set_swaps_only_the_member_pointing_at_the_source(aws, zone):
     r53, zone_id = zone
     put(r53, zone_id, SetIdentifier="blue", Weight=100)
-    put(r53, zone_id, SetIdentifier="canary", Weight=0, ResourceRecords=[{"Value": "other.example.net"}])
+    put(
+        r53,
+        zone_id,
+        SetIdentifier="canary",
+        Weight=0,
+        ResourceRecords=[{"Value": "other.example.net"}],
+    )
     chosen = route53.record_for(aws, zone_id, "db.example.com", OLD)
     assert chosen.set_identifier == "blue" and chosen.weight == 100
     route53.upsert(aws, chosen, NEW)
-    values = {r.set_identifier: r.value for r in route53.find_records(aws, zone_id, "db.example.com")}
+    values = {
+        r.set_identifier: r.value for r in route53.find_records(aws, zone_id, "db.example.com")
+    }
     assert values == {"blue": NEW, "canary": "other.example.net"}
     with pytest.raises(BadInput, match="set identifier"):
         route53.record_for(aws, zone_id, "db.example.com", OLD, set_identifier="green")
@@ -66,7 +84,9 @@ def test_private_zone_records_swap_too(aws, moto):
     ec2 = boto3.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     zone_id = r53.create_hosted_zone(
-        Name="internal", CallerReference="p", HostedZoneConfig={"PrivateZone": True},
+        Name="internal",
+        CallerReference="p",
+        HostedZoneConfig={"PrivateZone": True},
         VPC={"VPCRegion": "us-east-1", "VPCId": vpc},
     )["HostedZone"]["Id"].split("/")[-1]
     put(r53, zone_id, Name="db.internal")
@@ -78,7 +98,12 @@ def test_private_zone_records_swap_too(aws, moto):
 
 def test_rename_moves_the_identifier(aws, moto):
     rds = boto3.client("rds")
-    rds.create_db_cluster(DBClusterIdentifier="blue", Engine="aurora-postgresql", MasterUsername="u", MasterUserPassword="p" * 10)
+    rds.create_db_cluster(
+        DBClusterIdentifier="blue",
+        Engine="aurora-postgresql",
+        MasterUsername="u",
+        MasterUserPassword="p" * 10,
+    )
     rename_cluster(aws, "blue", "blue-old-12345678")
     ids = [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]]
     assert ids == ["blue-old-12345678"]

@@ -98,7 +98,12 @@ def is_already_exists(exc: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     """Throttling, a 5xx, a dropped connection or an unparseable reply (moto's 500)."""
-    transport = (bex.ConnectionError, bex.HTTPClientError, ResponseParserError, bex.ReadTimeoutError)
+    transport = (
+        bex.ConnectionError,
+        bex.HTTPClientError,
+        ResponseParserError,
+        bex.ReadTimeoutError,
+    )
     if isinstance(exc, transport):
         return True
     code = error_code(exc)

@@ -38,7 +38,9 @@ FAILED_STATES = frozenset(
 )
 
 
-def _first(aws: Aws, action: str, fn: Callable[..., Any], key: str, **params: Any) -> Resource | None:
+def _first(
+    aws: Aws, action: str, fn: Callable[..., Any], key: str, **params: Any
+) -> Resource | None:
     try:
         found = aws.call(action, fn, **params)
     except NotFound:
@@ -166,9 +168,7 @@ def availability(resource: Resource | None, what: str, *, status_key: str = "Sta
     if resource is None:
         return Status("not visible yet")
     status = resource.get(status_key, "unknown")
-    failed = (
-        f"the {what} will not become available ({status})" if status in FAILED_STATES else None
-    )
+    failed = f"the {what} will not become available ({status})" if status in FAILED_STATES else None
     percent = resource.get("PercentProgress")
     return Status(
         status,

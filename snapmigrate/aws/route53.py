@@ -100,7 +100,9 @@ def find_records(aws: Aws, zone_id: str, name: str) -> list[Record]:
         "StartRecordType": "CNAME",
     }
     while True:
-        page = aws.call(f"list records {name} in zone {zone_id}", r53.list_resource_record_sets, **params)
+        page = aws.call(
+            f"list records {name} in zone {zone_id}", r53.list_resource_record_sets, **params
+        )
         for rs in page["ResourceRecordSets"]:
             if fqdn(rs["Name"]) != wanted:
                 return found
@@ -139,7 +141,9 @@ def record_for(
     if set_identifier is not None:
         chosen = [r for r in records if r.set_identifier == set_identifier]
         if not chosen:
-            raise BadInput(f"record {name} has no set identifier {set_identifier!r} in zone {zone_id}")
+            raise BadInput(
+                f"record {name} has no set identifier {set_identifier!r} in zone {zone_id}"
+            )
         return chosen[0]
     if len(records) == 1:
         return records[0]
@@ -176,7 +180,11 @@ def change_statuses(aws: Aws, changes: Sequence[str]) -> dict[str, Status]:
     https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetChange.html
     """
     seen = {
-        c: str(aws.call(f"read Route 53 change {c}", aws.route53().get_change, Id=c)["ChangeInfo"]["Status"])
+        c: str(
+            aws.call(f"read Route 53 change {c}", aws.route53().get_change, Id=c)["ChangeInfo"][
+                "Status"
+            ]
+        )
         for c in changes
     }
     return {c: Status(s, done=s == "INSYNC") for c, s in seen.items()}

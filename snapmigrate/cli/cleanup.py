@@ -22,7 +22,11 @@ from snapmigrate.report import run as run_report
 @state_dir_option
 @global_options
 def cleanup(
-    run_id: str, keep_snapshot: bool, yes: bool, timeout_minutes: float | None, state_dir: str | None
+    run_id: str,
+    keep_snapshot: bool,
+    yes: bool,
+    timeout_minutes: float | None,
+    state_dir: str | None,
 ) -> None:
     """Delete the instances, the cluster (no final snapshot) and the snapshot
     that run RUN_ID created -- only resources carrying its snapmigrate:run-id

@@ -139,7 +139,11 @@ def cutover(
     if prepare:
         done = commands.prepare(config, run_id, options, ttl)
         notes = "; ".join(done.notes)
-        emit(app, done.to_dict(), lambda: f"{done.record}: TTL {done.old_ttl} s -> {done.new_ttl} s; {notes}")
+        emit(
+            app,
+            done.to_dict(),
+            lambda: f"{done.record}: TTL {done.old_ttl} s -> {done.new_ttl} s; {notes}",
+        )
         return
     _finish(app, commands.cutover(config, run_id, options, confirm=confirm), report)
 

@@ -57,7 +57,8 @@ def _settings(
 
 
 @click.command(
-    short_help="Plan, ask, then apply: snapshot, restore as Serverless v2, instances, settings, verify."
+    short_help="Plan, ask, then apply: snapshot, restore as Serverless v2, instances, settings, "
+    "verify."
 )
 @plan_options
 @click.option(

@@ -14,6 +14,7 @@ from snapmigrate.errors import BadInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 def state_dir_option(f: F) -> F:
     return click.option(
         "--state-dir",

@@ -63,7 +63,8 @@ def plan_options(f: F) -> F:
         ),
         click.option("--snapshot", help="Reuse this cluster snapshot instead of taking one."),
         click.option(
-            "--engine-version", help="Target version (default: the snapshot's, or the first with v2)."
+            "--engine-version",
+            help="Target version (default: the snapshot's, or the first with v2).",
         ),
         click.option("--kms-key-id", help="Re-encrypt the copy with this KMS key."),
         click.option(

@@ -13,10 +13,16 @@ from snapmigrate.errors import BadInput
 
 @click.command(short_help="Compare two databases or clusters: schema, row counts, checksums.")
 @click.option(
-    "--source", "-s", required=True, help="Source: a PostgreSQL URI or an Aurora cluster identifier."
+    "--source",
+    "-s",
+    required=True,
+    help="Source: a PostgreSQL URI or an Aurora cluster identifier.",
 )
 @click.option(
-    "--target", "-t", required=True, help="Target: a PostgreSQL URI or an Aurora cluster identifier."
+    "--target",
+    "-t",
+    required=True,
+    help="Target: a PostgreSQL URI or an Aurora cluster identifier.",
 )
 @click.option(
     "--mode",

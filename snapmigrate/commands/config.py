@@ -37,6 +37,28 @@ class Config:
     say: Callable[[str], None] | None = None
     _clients: Clients | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        state_dir: str | None = None,
+        connect_map: str | None = None,
+        progress: Progress | None = None,
+        clients: Clients | None = None,
+    ) -> Config:
+        """A config from the global options (``clients``, when given, are used as they are)."""
+        aws = AwsSettings(profile=profile, region=region, endpoint_url=endpoint_url)
+        return cls(
+            aws=clients.settings if clients is not None else aws,
+            state_dir=state_dir,
+            connect_map=connect_map,
+            progress=progress,
+            _clients=clients,
+        )
+
     def clients(self) -> Clients:
         """The boto3 client factory for these settings (built once)."""
         if self._clients is None:

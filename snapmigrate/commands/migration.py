@@ -29,7 +29,9 @@ class PlanResult:
     blocked: SnapmigrateError | None = None
 
 
-def plan(config: Config, source: str, options: PlanOptions, *, plan_file: str | None = None) -> PlanResult:
+def plan(
+    config: Config, source: str, options: PlanOptions, *, plan_file: str | None = None
+) -> PlanResult:
     """Inspect ``source`` (read-only), run the preflight and plan its migration to
     ``options.target``; also write the plan to ``plan_file`` unless it is blocked.
     Changes nothing in AWS."""
@@ -78,7 +80,9 @@ def migrate(
             raise BadInput(f"--plan-file holds the whole plan: drop --{given[0].replace('_', '-')}")
         chosen = _read_plan_file(plan_file)
         target = options.target if options else None
-        _check_names("the plan file", chosen.source.identifier, chosen.target.identifier, source, target)
+        _check_names(
+            "the plan file", chosen.source.identifier, chosen.target.identifier, source, target
+        )
     else:
         if not source or options is None or not options.target:
             raise BadInput("give SOURCE and --target (or --plan-file FILE, or --resume RUN_ID)")
@@ -192,7 +196,10 @@ def _check_names(
     what: str, source: str, target: str, given_source: str | None, given_target: str | None
 ) -> None:
     """Bad input when SOURCE or --target, given, are not those of the plan or run."""
-    for given, planned, flag in ((given_source, source, "SOURCE"), (given_target, target, "--target")):
+    for given, planned, flag in (
+        (given_source, source, "SOURCE"),
+        (given_target, target, "--target"),
+    ):
         if given and given.lower() != planned:
             raise BadInput(f"{what} migrates {source} -> {target}: {flag} {given} does not match")
 

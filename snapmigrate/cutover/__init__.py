@@ -29,7 +29,14 @@ _HOMES = {
     "CutoverState": "state",
 }
 
-__all__ = ["Cutover", "CutoverOptions", "CutoverResult", "CutoverState", "PrepareResult", "prepare_dns"]
+__all__ = [
+    "Cutover",
+    "CutoverOptions",
+    "CutoverResult",
+    "CutoverState",
+    "PrepareResult",
+    "prepare_dns",
+]
 
 
 def __getattr__(name: str) -> Any:

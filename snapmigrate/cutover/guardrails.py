@@ -54,7 +54,9 @@ def dns_record(record: DnsRecord, source_endpoint: str | None, target_endpoint: 
     """The record clients use points at the source -- or at the target, on a resume."""
     name = record.host
     if same_host(record.value, source_endpoint) or same_host(record.value, target_endpoint):
-        return Guardrail("dns record", True, f"{name} (TTL {record.ttl} s) points at {record.value}")
+        return Guardrail(
+            "dns record", True, f"{name} (TTL {record.ttl} s) points at {record.value}"
+        )
     return Guardrail(
         "dns record", False, f"{name} points at {record.value}, neither the source nor the target"
     )
@@ -100,9 +102,7 @@ def verdict(checks: Sequence[Guardrail]) -> str:
     failed = [c for c in checks if not c.passed]
     if failed:
         listed = "; ".join(f"{c.name}: {c.message}" for c in failed)
-        raise PreflightBlocked(
-            f"{len(failed)} guardrail(s) failed, nothing was changed: {listed}"
-        )
+        raise PreflightBlocked(f"{len(failed)} guardrail(s) failed, nothing was changed: {listed}")
     return f"{len(checks)} checks passed"
 
 

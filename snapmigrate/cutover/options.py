@@ -45,4 +45,3 @@ def resolve_options(
     if options.timeout_s <= 0 or options.long_transaction_s <= 0:
         raise BadInput("--timeout and --long-transaction-seconds must be positive")
     return options
-

@@ -41,8 +41,12 @@ def prepare_dns(cutover: Cutover, run_id: str, options: CutoverOptions, ttl: int
         raise BadInput("--ttl must be 0 to 86400 seconds")
     rec = swap.ttl_record(cutover.aws, options, plan.source.endpoint or "")
     if rec.ttl <= ttl:
-        return PrepareResult(rec.name, rec.ttl, rec.ttl, 0.0, (f"TTL already {rec.ttl} s: nothing to do",))
-    change = route53.upsert(cutover.aws, rec, rec.value, ttl=ttl, comment=f"snapmigrate prepare {run_id}")
+        return PrepareResult(
+            rec.name, rec.ttl, rec.ttl, 0.0, (f"TTL already {rec.ttl} s: nothing to do",)
+        )
+    change = route53.upsert(
+        cutover.aws, rec, rec.value, ttl=ttl, comment=f"snapmigrate prepare {run_id}"
+    )
     policy = WaitPolicy(timeout_s=INSYNC_TIMEOUT_S, first_delay_s=1.0, max_delay_s=10.0)
     cutover.waiter.wait(
         "Route 53 change INSYNC", lambda: route53.change_statuses(cutover.aws, [change]), policy

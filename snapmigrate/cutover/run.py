@@ -127,7 +127,9 @@ class PhasesSection:
         entry = replace(
             self._entry(step.name), state="done", finished=stamp(), outcome=outcome.summary
         )
-        took = round(seconds_between(entry.started or entry.finished or "", entry.finished or ""), 3)
+        took = round(
+            seconds_between(entry.started or entry.finished or "", entry.finished or ""), 3
+        )
         self._save(replace(entry, took_s=took))
         self.say(f"[{step.name}] {outcome.summary}")
 
@@ -226,7 +228,9 @@ class Cutover:
                     rolled_back_at=stamp(),
                     rollback=tuple(lines),
                     # a repeated rollback keeps the first count
-                    writes_since_cutover=writes if writes is not None else ctx.state.writes_since_cutover,
+                    writes_since_cutover=writes
+                    if writes is not None
+                    else ctx.state.writes_since_cutover,
                 )
             )
             return CutoverResult(ctx.record, note="; ".join(lines))
@@ -312,7 +316,11 @@ class Cutover:
             ) from e
         ctx.save(
             replace(
-                ctx.state, state="rolled-back", finished=stamp(), error=reason, rollback=tuple(lines)
+                ctx.state,
+                state="rolled-back",
+                finished=stamp(),
+                error=reason,
+                rollback=tuple(lines),
             )
         )
 

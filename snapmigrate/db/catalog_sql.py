@@ -168,7 +168,8 @@ SELECT nsp.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
         return Query(
             sql.SQL(
                 "SELECT schemaname::text, relname::text, n_tup_ins, n_tup_upd, n_tup_del,"
-                " (SELECT stats_reset::text FROM pg_stat_database WHERE datname = current_database()),"
+                " (SELECT stats_reset::text FROM pg_stat_database WHERE datname = "
+                "current_database()),"
                 " now()::text"
                 " FROM pg_stat_user_tables ORDER BY 1, 2"
             )
@@ -182,7 +183,6 @@ SELECT nsp.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
                 " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
             )
         )
-
 
 
 _USER_NSP_CTE = """WITH nsp AS (

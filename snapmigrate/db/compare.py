@@ -56,15 +56,22 @@ class _Found:
             self.keys.append((key, kind))
 
 
-def compare_table(pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings) -> TableResult:
+def compare_table(
+    pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings
+) -> TableResult:
     """Count (and checksum) one table on both sides; locate differing rows by bisection."""
     started = time.monotonic()
     base = TableResult(spec.database, spec.schema, spec.name, spec.kind, key=spec.key)
     if settings.mode == "counts":
         (s,), (t,) = pair.both(lambda side: side.one(dialect.count(spec.table)))
         return replace(
-            base, source_rows=s, target_rows=t, method="count", elapsed_s=time.monotonic() - started,
-            differing_rows=abs(s - t), differing_rows_exact=s == t,
+            base,
+            source_rows=s,
+            target_rows=t,
+            method="count",
+            elapsed_s=time.monotonic() - started,
+            differing_rows=abs(s - t),
+            differing_rows_exact=s == t,
         )
     comparer = _Comparer(pair, dialect, spec, settings)
     result = comparer.run(base)
@@ -75,7 +82,9 @@ def compare_table(pair: Pair, dialect: Dialect, spec: TableSpec, settings: Compa
 
 
 class _Comparer:
-    def __init__(self, pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings) -> None:
+    def __init__(
+        self, pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings
+    ) -> None:
         self.pair = pair
         self.dialect = dialect
         self.spec = spec
@@ -84,11 +93,17 @@ class _Comparer:
 
     def run(self, base: TableResult) -> TableResult:
         spec = self.spec
-        if spec.integer_key and (spec.estimated_rows >= self.settings.bucketed_min_rows or spec.estimated_rows < 0):
+        if spec.integer_key and (
+            spec.estimated_rows >= self.settings.bucketed_min_rows or spec.estimated_rows < 0
+        ):
             return self._bucketed(base)
-        (cs, hs), (ct, ht) = self.pair.both(lambda side: side.one(self.dialect.checksum(spec.table, spec.columns)))
+        (cs, hs), (ct, ht) = self.pair.both(
+            lambda side: side.one(self.dialect.checksum(spec.table, spec.columns))
+        )
         equal = cs == ct and hs == ht
-        result = replace(base, source_rows=cs, target_rows=ct, checksum_equal=equal, method="checksum")
+        result = replace(
+            base, source_rows=cs, target_rows=ct, checksum_equal=equal, method="checksum"
+        )
         if equal:
             return result
         if not spec.key:
@@ -108,11 +123,15 @@ class _Comparer:
         """One grouped scan per side: every integer-key bucket's rows and hash."""
         spec = self.spec
         key0 = spec.key[0] if spec.key else ""
-        (smin, smax), (tmin, tmax) = self.pair.both(lambda side: side.one(self.dialect.key_bounds(spec.table, key0)))
+        (smin, smax), (tmin, tmax) = self.pair.both(
+            lambda side: side.one(self.dialect.key_bounds(spec.table, key0))
+        )
         lows = [v for v in (smin, tmin) if v is not None]
         highs = [v for v in (smax, tmax) if v is not None]
         if not lows:
-            return replace(base, source_rows=0, target_rows=0, checksum_equal=True, method="checksum")
+            return replace(
+                base, source_rows=0, target_rows=0, checksum_equal=True, method="checksum"
+            )
         lo, hi = min(lows), max(highs)
         # Unknown statistics (never analyzed): assume the keys are dense.
         rows = spec.estimated_rows if spec.estimated_rows >= 0 else hi - lo + 1
@@ -121,10 +140,16 @@ class _Comparer:
         cs = sum(v[0] for v in src.values())
         ct = sum(v[0] for v in tgt.values())
         differing = sorted(b for b in src.keys() | tgt.keys() if src.get(b) != tgt.get(b))
-        result = replace(base, source_rows=cs, target_rows=ct, checksum_equal=not differing, method="checksum (bucketed)")
+        result = replace(
+            base,
+            source_rows=cs,
+            target_rows=ct,
+            checksum_equal=not differing,
+            method="checksum (bucketed)",
+        )
         if not differing:
             return result
-        self._locate(self._bucket_segments(lo, hi, width, src, tgt, differing))
+        self._locate(_bucket_segments(lo, hi, width, src, tgt, differing))
         return self._finish(replace(result, method="checksum (bucketed) + bisection"))
 
     def _bucket_count(self, lo: int, hi: int, rows: float) -> int:
@@ -137,7 +162,9 @@ class _Comparer:
     ) -> tuple[dict[int, tuple[int, Any]], dict[int, tuple[int, Any]]]:
         """Rows and hash per bucket of ``width`` keys over [lo, hi], one scan per side."""
         key0 = (self.spec.key or ("",))[0]
-        query = self.dialect.buckets(self.spec.table, self.spec.columns, key0, lo, width, hi, whole_table=whole_table)
+        query = self.dialect.buckets(
+            self.spec.table, self.spec.columns, key0, lo, width, hi, whole_table=whole_table
+        )
 
         def grouped(side: Side) -> dict[int, tuple[int, Any]]:
             # The planner guesses one group per key and would sort the rows;
@@ -149,19 +176,6 @@ class _Comparer:
                 side.run(self.dialect.set_enable_sort(True))
 
         return self.pair.both(grouped)
-
-    @staticmethod
-    def _bucket_segments(
-        lo: int, hi: int, width: int, src: dict[int, tuple[int, Any]], tgt: dict[int, tuple[int, Any]], buckets: Sequence[int]
-    ) -> list[Segment]:
-        return [
-            Segment(
-                KeyRange((lo + b * width,), (min(lo + (b + 1) * width, hi + 1),)),
-                src.get(b, (0, 0))[0],
-                tgt.get(b, (0, 0))[0],
-            )
-            for b in buckets
-        ]
 
     # -- bisection ------------------------------------------------------------------
 
@@ -181,10 +195,18 @@ class _Comparer:
 
     def _one_sided(self, seg: Segment) -> None:
         """Every row of the range is on one side only: no need to look closer."""
-        side, kind = (self.pair.target, "extra_on_target") if seg.source_rows == 0 else (self.pair.source, "missing_on_target")
+        side, kind = (
+            (self.pair.target, "extra_on_target")
+            if seg.source_rows == 0
+            else (self.pair.source, "missing_on_target")
+        )
         total = max(seg.source_rows, seg.target_rows)
         want = max(0, self.found.limit - len(self.found.keys))
-        keys = side.run(self.dialect.first_keys(self.spec.table, self.spec.key or (), seg.range, want)) if want else []
+        keys = (
+            side.run(self.dialect.first_keys(self.spec.table, self.spec.key or (), seg.range, want))
+            if want
+            else []
+        )
         for k in keys:
             self.found.keys.append((tuple(k), kind))  # type: ignore[arg-type]
         self.found.count += total
@@ -213,14 +235,25 @@ class _Comparer:
         spec = self.spec
         key = spec.key or ()
         rng = seg.range
-        if spec.integer_key and rng.lo is not None and rng.hi is not None and len(rng.lo) == 1 and len(rng.hi) == 1:
+        if (
+            spec.integer_key
+            and rng.lo is not None
+            and rng.hi is not None
+            and len(rng.lo) == 1
+            and len(rng.hi) == 1
+        ):
             lo, hi = int(rng.lo[0]), int(rng.hi[0]) - 1
             if hi > lo:
                 return self._split_integer(lo, hi, max(seg.source_rows, seg.target_rows))
         bigger = self.pair.source if seg.source_rows >= seg.target_rows else self.pair.target
         rows = max(seg.source_rows, seg.target_rows)
         step = max(1, math.ceil(rows / self.settings.fanout))
-        cuts = [tuple(r) for r in bigger.run(self.dialect.quantiles(spec.table, key, rng, step, self.settings.fanout - 1))]
+        cuts = [
+            tuple(r)
+            for r in bigger.run(
+                self.dialect.quantiles(spec.table, key, rng, step, self.settings.fanout - 1)
+            )
+        ]
         bounds: list[Bound | None] = [rng.lo, *cuts, rng.hi]
         ranges = [KeyRange(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
         src, tgt = self.pair.run_both(self.dialect.segments(spec.table, spec.columns, key, ranges))
@@ -229,11 +262,18 @@ class _Comparer:
         return [Segment(ranges[i], s[i][0], t[i][0]) for i in range(len(ranges)) if s[i] != t[i]]
 
     def _split_integer(self, lo: int, hi: int, rows: int) -> list[Segment]:
-        n = max(2, min(self.settings.max_buckets, math.ceil(rows / self.settings.leaf_rows) * 2, hi - lo + 1))
+        n = max(
+            2,
+            min(
+                self.settings.max_buckets,
+                math.ceil(rows / self.settings.leaf_rows) * 2,
+                hi - lo + 1,
+            ),
+        )
         width = _width(lo, hi, n)
         src, tgt = self._grouped(lo, hi, width)
         differing = sorted(b for b in src.keys() | tgt.keys() if src.get(b) != tgt.get(b))
-        return self._bucket_segments(lo, hi, width, src, tgt, differing)
+        return _bucket_segments(lo, hi, width, src, tgt, differing)
 
     # -- the differing rows ---------------------------------------------------------
 
@@ -253,7 +293,9 @@ class _Comparer:
         if not keys:
             return []
         wanted = [k for k, _ in keys]
-        query = self.dialect.rows(spec.table, spec.columns, key, wanted, self.settings.preview_chars)
+        query = self.dialect.rows(
+            spec.table, spec.columns, key, wanted, self.settings.preview_chars
+        )
         src_rows, tgt_rows = self.pair.run_both(query)
         n = len(key)
         src = {_freeze(r[:n]): r[n:] for r in src_rows}
@@ -280,6 +322,25 @@ class _Comparer:
         return out
 
 
+def _bucket_segments(
+    lo: int,
+    hi: int,
+    width: int,
+    src: dict[int, tuple[int, Any]],
+    tgt: dict[int, tuple[int, Any]],
+    buckets: Sequence[int],
+) -> list[Segment]:
+    """The key ranges of the differing buckets, with each side's row count."""
+    return [
+        Segment(
+            KeyRange((lo + b * width,), (min(lo + (b + 1) * width, hi + 1),)),
+            src.get(b, (0, 0))[0],
+            tgt.get(b, (0, 0))[0],
+        )
+        for b in buckets
+    ]
+
+
 _MISSING = object()
 
 
@@ -295,7 +356,9 @@ def _sort_key(key: Bound) -> tuple[Any, ...]:
     return tuple((type(v).__name__, v if isinstance(v, int | float | str) else str(v)) for v in key)
 
 
-def _preview(names: Sequence[str], row: Sequence[Any] | None, which: Sequence[str]) -> tuple[tuple[str, str | None], ...] | None:
+def _preview(
+    names: Sequence[str], row: Sequence[Any] | None, which: Sequence[str]
+) -> tuple[tuple[str, str | None], ...] | None:
     if row is None:
         return None
     chosen = set(which)

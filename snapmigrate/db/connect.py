@@ -56,7 +56,9 @@ class Endpoint:
     def with_db(self, dbname: str) -> Endpoint:
         return replace(self, dbname=dbname)
 
-    def connect_kwargs(self, dbname: str | None = None, connect_map: ConnectMap | None = None) -> dict[str, Any]:
+    def connect_kwargs(
+        self, dbname: str | None = None, connect_map: ConnectMap | None = None
+    ) -> dict[str, Any]:
         """psycopg ``connect()`` keywords, the connect map applied.
 
         A mapped endpoint keeps its name in ``host`` (TLS checks, pgpass) and
@@ -74,9 +76,12 @@ class Endpoint:
             kwargs["user"] = self.user
         if self.password is not None:
             kwargs["password"] = self.password
-        # TLS by default towards AWS; an explicit PGSSLMODE (libpq's own variable) wins over that default.
+        # TLS by default towards AWS; an explicit PGSSLMODE (libpq's own variable)
+        # wins over that default.
         aws_default = os.environ.get("PGSSLMODE") or "require"
-        sslmode = self.sslmode or ("verify-full" if self.sslrootcert else aws_default if self.is_aws else None)
+        sslmode = self.sslmode or (
+            "verify-full" if self.sslrootcert else aws_default if self.is_aws else None
+        )
         if sslmode:
             kwargs["sslmode"] = sslmode
         if self.sslrootcert:
@@ -108,7 +113,9 @@ def from_uri(spec: str, label: str) -> Endpoint:
     try:
         params = {k: str(v) for k, v in conninfo_to_dict(spec).items() if v is not None}
     except Exception as e:
-        raise BadInput(f"the {label} is not a valid PostgreSQL URI: {_scrub(str(e), None)}") from None
+        raise BadInput(
+            f"the {label} is not a valid PostgreSQL URI: {_scrub(str(e), None)}"
+        ) from None
     host = params.pop("host", "") or os.environ.get("PGHOST", "localhost")
     try:
         port = int(params.pop("port", "") or os.environ.get("PGPORT", "5432"))
@@ -148,7 +155,9 @@ def from_cluster(
         raise NotFound(f"the {label} cluster {cluster_id!r} was not found in {aws.region}")
     host = cluster.get("ReaderEndpoint" if reader else "Endpoint")
     if not host:
-        raise ConnectError(f"the {label} cluster {cluster_id} has no endpoint yet (status {cluster.get('Status')})")
+        raise ConnectError(
+            f"the {label} cluster {cluster_id} has no endpoint yet (status {cluster.get('Status')})"
+        )
     port = int(cluster.get("Port") or 5432)
     login = user or cluster.get("MasterUsername")
     password: str | None = None
@@ -184,7 +193,9 @@ def read_secret(aws: Aws, secret_arn: str, label: str) -> tuple[str | None, str 
     try:
         data = json.loads(value.get("SecretString") or "{}")
     except ValueError:
-        raise ConnectError(f"the {label}'s master secret is not JSON with username/password") from None
+        raise ConnectError(
+            f"the {label}'s master secret is not JSON with username/password"
+        ) from None
     return data.get("username"), data.get("password")
 
 
@@ -225,7 +236,8 @@ def connect(
         return psycopg.connect(autocommit=autocommit, **kwargs)
     except psycopg.OperationalError as e:
         raise ConnectError(
-            f"cannot connect to the {endpoint.describe(dbname)}: {_scrub(_first_line(e), endpoint.password)}"
+            "cannot connect to "
+            f"the {endpoint.describe(dbname)}: {_scrub(_first_line(e), endpoint.password)}"
         ) from None
 
 
@@ -264,4 +276,6 @@ def list_databases(endpoint: Endpoint, *, connect_map: ConnectMap | None = None)
         try:
             return [row[0] for row in conn.execute(query.text).fetchall()]
         except psycopg.Error as e:
-            raise ConnectError(f"cannot list the databases of the {endpoint.describe()}: {_first_line(e)}") from None
+            raise ConnectError(
+                f"cannot list the databases of the {endpoint.describe()}: {_first_line(e)}"
+            ) from None

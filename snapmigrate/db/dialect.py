@@ -53,13 +53,15 @@ def _signed64(value: int) -> int:
 
 
 def null_marker(seed: int) -> int:
-    """The 64-bit stand-in hashed for NULL in column ``seed`` (distinct from any text, '' included)."""
+    """The 64-bit stand-in hashed for NULL in column ``seed`` (distinct from any text, ''
+    included)."""
     return _signed64((seed * 0x9E3779B97F4A7C15) ^ 0x5BD1E9955BD1E995)
 
 
 @dataclass(frozen=True)
 class HashColumn:
-    """A column as both sides hash it: its name, the type to hash it as, and whether it may be NULL."""
+    """A column as both sides hash it: its name, the type to hash it as, and whether it may be
+    NULL."""
 
     name: str
     base_type: str | None  # pg_catalog type name after domains; None = hash its text
@@ -130,14 +132,19 @@ def _bound_expr(width: int) -> sql.Composable:
 
 
 def range_predicate(key: Sequence[str], rng: KeyRange) -> tuple[sql.Composable, tuple[Any, ...]]:
-    """``WHERE`` text and parameters selecting the rows of ``rng`` (row comparisons use the key's index)."""
+    """``WHERE`` text and parameters selecting the rows of ``rng`` (row comparisons use the key's
+    index)."""
     parts: list[sql.Composable] = []
     params: list[Any] = []
     if rng.lo is not None:
-        parts.append(sql.SQL("{} >= {}").format(_key_expr(key, len(rng.lo)), _bound_expr(len(rng.lo))))
+        parts.append(
+            sql.SQL("{} >= {}").format(_key_expr(key, len(rng.lo)), _bound_expr(len(rng.lo)))
+        )
         params += rng.lo
     if rng.hi is not None:
-        parts.append(sql.SQL("{} < {}").format(_key_expr(key, len(rng.hi)), _bound_expr(len(rng.hi))))
+        parts.append(
+            sql.SQL("{} < {}").format(_key_expr(key, len(rng.hi)), _bound_expr(len(rng.hi)))
+        )
         params += rng.hi
     if not parts:
         return sql.SQL("true"), ()
@@ -181,7 +188,8 @@ class Dialect(CatalogQueries):
         """Pin every setting that changes a value's text form, and make the session read-only."""
         return Query(
             sql.SQL("; ").join(
-                sql.SQL("SET {} = {}").format(sql.Identifier(k), sql.Literal(v)) for k, v in self.settings
+                sql.SQL("SET {} = {}").format(sql.Identifier(k), sql.Literal(v))
+                for k, v in self.settings
             )
         )
 
@@ -228,11 +236,18 @@ class Dialect(CatalogQueries):
         return Query(sql.SQL("SELECT count(*) FROM ONLY {}").format(table.ident))
 
     @staticmethod
-    def checksum(table: Table, columns: Sequence[HashColumn], key: Sequence[str] = (), rng: KeyRange | None = None) -> Query:
+    def checksum(
+        table: Table,
+        columns: Sequence[HashColumn],
+        key: Sequence[str] = (),
+        rng: KeyRange | None = None,
+    ) -> Query:
         """Rows and the sum of row hashes (order-free, exact: ``sum(bigint)`` is numeric)."""
         where, params = range_predicate(key, rng or KeyRange())
         return Query(
-            sql.SQL("SELECT count(*), sum({}) FROM ONLY {} WHERE {}").format(row_hash(columns), table.ident, where),
+            sql.SQL("SELECT count(*), sum({}) FROM ONLY {} WHERE {}").format(
+                row_hash(columns), table.ident, where
+            ),
             params,
         )
 
@@ -244,19 +259,35 @@ class Dialect(CatalogQueries):
 
     @staticmethod
     def buckets(
-        table: Table, columns: Sequence[HashColumn], column: str, lo: int, width: int, hi: int, *, whole_table: bool = False
+        table: Table,
+        columns: Sequence[HashColumn],
+        column: str,
+        lo: int,
+        width: int,
+        hi: int,
+        *,
+        whole_table: bool = False,
     ) -> Query:
-        """Rows and row-hash sums per integer key bucket ``(k - lo) / width`` over ``lo <= k <= hi``, in one scan.
+        """Rows and row-hash sums per integer key bucket ``(k - lo) / width`` over
+        ``lo <= k <= hi``, in one scan.
 
         ``whole_table``: lo and hi are the key's min and max, so no filter is needed."""
         col = sql.Identifier(column)
         if hi - lo < (1 << 31) - 1:  # k - lo fits the key's own type: no cast
             bucket = sql.SQL("({} - {}) / {}").format(col, sql.Literal(lo), sql.Literal(width))
         elif hi - lo < (1 << 62):
-            bucket = sql.SQL("({}::int8 - {}) / {}").format(col, sql.Literal(lo), sql.Literal(width))
+            bucket = sql.SQL("({}::int8 - {}) / {}").format(
+                col, sql.Literal(lo), sql.Literal(width)
+            )
         else:
-            bucket = sql.SQL("div({}::numeric - {}, {})::int8").format(col, sql.Literal(lo), sql.Literal(width))
-        where = sql.SQL("true") if whole_table else sql.SQL("{} BETWEEN {} AND {}").format(col, sql.Literal(lo), sql.Literal(hi))
+            bucket = sql.SQL("div({}::numeric - {}, {})::int8").format(
+                col, sql.Literal(lo), sql.Literal(width)
+            )
+        where = (
+            sql.SQL("true")
+            if whole_table
+            else sql.SQL("{} BETWEEN {} AND {}").format(col, sql.Literal(lo), sql.Literal(hi))
+        )
         return Query(
             sql.SQL("SELECT {} AS b, count(*), sum({}) FROM ONLY {} WHERE {} GROUP BY 1").format(
                 bucket, row_hash(columns), table.ident, where
@@ -264,7 +295,9 @@ class Dialect(CatalogQueries):
         )
 
     @staticmethod
-    def segments(table: Table, columns: Sequence[HashColumn], key: Sequence[str], ranges: Sequence[KeyRange]) -> Query:
+    def segments(
+        table: Table, columns: Sequence[HashColumn], key: Sequence[str], ranges: Sequence[KeyRange]
+    ) -> Query:
         """Rows and row-hash sums for each range, in one round trip."""
         parts: list[sql.Composable] = []
         params: list[Any] = []
@@ -281,24 +314,36 @@ class Dialect(CatalogQueries):
 
     @staticmethod
     def quantiles(table: Table, key: Sequence[str], rng: KeyRange, step: int, limit: int) -> Query:
-        """Every ``step``-th key of the range in key order, computed server-side (no OFFSET paging)."""
+        """Every ``step``-th key of the range in key order, computed server-side (no OFFSET
+        paging)."""
         where, params = range_predicate(key, rng)
         cols = sql.SQL(", ").join(sql.Identifier(k) for k in key)
         return Query(
             sql.SQL(
                 "SELECT {cols} FROM (SELECT {cols}, row_number() OVER (ORDER BY {cols}) AS rn"
-                " FROM ONLY {t} WHERE {where}) s WHERE mod(rn, {step}) = 0 ORDER BY {cols} LIMIT {limit}"
-            ).format(cols=cols, t=table.ident, where=where, step=sql.Literal(step), limit=sql.Literal(limit)),
+                " FROM ONLY {t} WHERE {where}) s WHERE mod(rn, {step}) = 0 ORDER BY {cols} LIMIT "
+                "{limit}"
+            ).format(
+                cols=cols,
+                t=table.ident,
+                where=where,
+                step=sql.Literal(step),
+                limit=sql.Literal(limit),
+            ),
             params,
         )
 
     @staticmethod
-    def row_hashes(table: Table, columns: Sequence[HashColumn], key: Sequence[str], rng: KeyRange) -> Query:
+    def row_hashes(
+        table: Table, columns: Sequence[HashColumn], key: Sequence[str], rng: KeyRange
+    ) -> Query:
         """Each row's key and hash in a range (the leaves of the bisection)."""
         where, params = range_predicate(key, rng)
         cols = sql.SQL(", ").join(sql.Identifier(k) for k in key)
         return Query(
-            sql.SQL("SELECT {}, {} FROM ONLY {} WHERE {}").format(cols, row_hash(columns), table.ident, where),
+            sql.SQL("SELECT {}, {} FROM ONLY {} WHERE {}").format(
+                cols, row_hash(columns), table.ident, where
+            ),
             params,
         )
 
@@ -315,13 +360,21 @@ class Dialect(CatalogQueries):
         )
 
     @staticmethod
-    def rows(table: Table, columns: Sequence[HashColumn], key: Sequence[str], keys: Sequence[Bound], preview: int) -> Query:
+    def rows(
+        table: Table,
+        columns: Sequence[HashColumn],
+        key: Sequence[str],
+        keys: Sequence[Bound],
+        preview: int,
+    ) -> Query:
         """Per column: its hash and the start of its text, for the rows with these keys."""
         key_cols = sql.SQL(", ").join(sql.Identifier(k) for k in key)
         per_col: list[sql.Composable] = []
         for i, c in enumerate(columns, 1):
             per_col.append(c.expression(i))
-            per_col.append(sql.SQL("left({}::text, {})").format(sql.Identifier(c.name), sql.Literal(preview)))
+            per_col.append(
+                sql.SQL("left({}::text, {})").format(sql.Identifier(c.name), sql.Literal(preview))
+            )
         tuple_marks = sql.SQL(", ").join(_bound_expr(len(key)) for _ in keys)
         params = tuple(v for k in keys for v in k)
         return Query(

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from snapmigrate.db.catalog import SchemaDifference, qualname
+from snapmigrate.db.catalog import qualname
+from snapmigrate.db.schema_diff import SchemaDifference
 from snapmigrate.db.stats import TableKey
 from snapmigrate.errors import EXIT_DIFFERENCES, EXIT_FAILED, EXIT_OK
 
@@ -141,7 +142,8 @@ class DriftInfo:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """The outcome: ``equal`` when nothing differs; ``exit_code`` 0 equal, 3 differences, 1 could not compare."""
+    """The outcome: ``equal`` when nothing differs; ``exit_code`` 0 equal, 3 differences, 1 could
+    not compare."""
 
     source: str
     target: str
@@ -156,7 +158,9 @@ class VerifyResult:
 
     @property
     def errors(self) -> tuple[str, ...]:
-        return tuple(f"{t.database} {qualname(t.schema, t.name)}: {t.error}" for t in self.tables if t.error)
+        return tuple(
+            f"{t.database} {qualname(t.schema, t.name)}: {t.error}" for t in self.tables if t.error
+        )
 
     @property
     def differing_tables(self) -> tuple[TableResult, ...]:
@@ -169,7 +173,9 @@ class VerifyResult:
     @property
     def unexplained(self) -> int:
         """Differences not explained by writes after the snapshot."""
-        return sum(not t.drift for t in self.differing_tables) + sum(not d.drift for d in self.schema_differences)
+        return sum(not t.drift for t in self.differing_tables) + sum(
+            not d.drift for d in self.schema_differences
+        )
 
     @property
     def equal(self) -> bool:
@@ -204,7 +210,8 @@ class VerifyResult:
                 "schema_differences": len(self.schema_differences),
                 "differing_rows": sum(t.differing_rows for t in differing),
                 "unexplained_differences": self.unexplained,
-                "drift_differences": sum(t.drift for t in differing) + sum(d.drift for d in self.schema_differences),
+                "drift_differences": sum(t.drift for t in differing)
+                + sum(d.drift for d in self.schema_differences),
                 "rows_compared": sum(t.source_rows or 0 for t in self.tables),
             },
             "jobs": self.jobs,

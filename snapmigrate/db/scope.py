@@ -25,7 +25,10 @@ class TableRef:
     @classmethod
     def parse(cls, text: str) -> TableRef:
         """``schema.table`` or ``table`` (schema public); double quotes keep dots and case."""
-        parts = [q.replace('""', '"') if q else p for q, p in re.findall(r'"((?:[^"]|"")*)"|([^."]+)', text)]
+        parts = [
+            q.replace('""', '"') if q else p
+            for q, p in re.findall(r'"((?:[^"]|"")*)"|([^."]+)', text)
+        ]
         if len(parts) == 1:
             return cls("public", parts[0])
         if len(parts) == 2:
@@ -57,7 +60,11 @@ class VerifyOptions:
         if isinstance(self.baseline, WriteCounters):
             object.__setattr__(self, "baseline", Baseline(after=self.baseline))
         if self.tables is not None:
-            object.__setattr__(self, "tables", tuple(t if isinstance(t, TableRef) else TableRef.parse(t) for t in self.tables))
+            object.__setattr__(
+                self,
+                "tables",
+                tuple(t if isinstance(t, TableRef) else TableRef.parse(t) for t in self.tables),
+            )
         for name in ("databases", "schemas", "exclude"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
@@ -65,7 +72,8 @@ class VerifyOptions:
         return not self.schemas or schema in self.schemas
 
     def keeps(self, database: str, schema: str, name: str) -> bool:
-        """Whether a table is in scope: --schema, --exclude (glob on schema.table or table), tables."""
+        """Whether a table is in scope: --schema, --exclude (glob on schema.table or table),
+        tables."""
         if not self.keeps_schema(schema):
             return False
         for pattern in self.exclude:
@@ -73,7 +81,10 @@ class VerifyOptions:
                 return False
         if self.tables is None:
             return True
-        return any(t.schema == schema and t.name == name and t.database in (None, database) for t in self.tables)
+        return any(
+            t.schema == schema and t.name == name and t.database in (None, database)
+            for t in self.tables
+        )
 
 
 @dataclass(frozen=True)

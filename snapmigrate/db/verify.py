@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from snapmigrate.db.catalog import (
     Inventory,
-    SchemaDifference,
-    diff_inventories,
     hash_columns,
     is_integer_key,
     qualname,
@@ -30,6 +28,7 @@ from snapmigrate.db.catalog import (
 from snapmigrate.db.compare import compare_table
 from snapmigrate.db.dialect import Dialect, Table
 from snapmigrate.db.results import DatabaseResult, DriftInfo, TableResult, VerifyResult
+from snapmigrate.db.schema_diff import SchemaDifference, diff_inventories
 from snapmigrate.db.scope import CompareSettings, TableRef, TableSpec, VerifyOptions
 from snapmigrate.db.sessions import Pair, QueryError, Side
 from snapmigrate.db.stats import FLUSH_DELAY_S, Baseline
@@ -72,7 +71,9 @@ def verify(
     snapshot_taken = time.monotonic()
     for src_db, tgt_db in pairs:
         say(f"{src_db}: comparing ({options.mode}, {options.jobs} job(s) per side)")
-        db_result, db_tables, db_diffs = _verify_database(source, target, src_db, tgt_db, options, settings, connect_map, say)
+        db_result, db_tables, db_diffs = _verify_database(
+            source, target, src_db, tgt_db, options, settings, connect_map, say
+        )
         databases.append(db_result)
         tables += db_tables
         diffs += db_diffs
@@ -84,7 +85,9 @@ def verify(
         # Drift only explains differences: with none, there is nothing to label.
         # Counters of writes committed just before our snapshot may not be published yet.
         sleep(max(0.0, FLUSH_DELAY_S - (time.monotonic() - snapshot_taken)))
-        drift, tables, diffs = _mark_drift(options.baseline, source, [p[0] for p in pairs], tables, diffs, connect_map)
+        drift, tables, diffs = _mark_drift(
+            options.baseline, source, [p[0] for p in pairs], tables, diffs, connect_map
+        )
     result = VerifyResult(
         source=source.describe(),
         target=target.describe(),
@@ -99,7 +102,8 @@ def verify(
     )
     say(
         f"{'equal' if result.equal else 'DIFFERENT'}: {len(tables)} table(s), "
-        f"{len(result.differing_tables)} differing, {len(diffs)} schema difference(s) in {result.elapsed_s:.2f} s"
+        f"{len(result.differing_tables)} differing, {len(diffs)} schema difference(s) "
+        f"in {result.elapsed_s:.2f} s"
     )
     return result
 
@@ -119,12 +123,20 @@ def _database_pairs(
     unknown = [d for d in wanted if d not in src_dbs]
     if unknown:
         raise BadInput(
-            f"database {unknown[0]!r} does not exist on the {source.describe()}; it has: {', '.join(src_dbs) or 'none'}"
+            f"database {unknown[0]!r} does not exist on the {source.describe()}; it "
+            f"has: {', '.join(src_dbs) or 'none'}"
         )
-    missing = [SchemaDifference(d, "database", quote(d), "missing_on_target") for d in wanted if d not in tgt_dbs]
+    missing = [
+        SchemaDifference(d, "database", quote(d), "missing_on_target")
+        for d in wanted
+        if d not in tgt_dbs
+    ]
     extra = []
     if not options.databases:
-        extra = [SchemaDifference(d, "database", quote(d), "extra_on_target") for d in sorted(tgt_dbs - set(src_dbs))]
+        extra = [
+            SchemaDifference(d, "database", quote(d), "extra_on_target")
+            for d in sorted(tgt_dbs - set(src_dbs))
+        ]
     return [(d, d) for d in wanted if d in tgt_dbs], missing + extra
 
 
@@ -151,7 +163,9 @@ def _verify_database(
             pair.run_both(setup)
         shared = _share_snapshot(pairs, dialect)
         src_inv, tgt_inv = lead.both(
-            lambda side: read_inventory(side.run, dialect, src_version if side is lead.source else tgt_version)
+            lambda side: read_inventory(
+                side.run, dialect, src_version if side is lead.source else tgt_version
+            )
         )
         keep = lambda schema, name: options.keeps(src_db, schema, name)  # noqa: E731
         src_inv = src_inv.filtered(keep, options.keeps_schema)
@@ -162,7 +176,13 @@ def _verify_database(
         results = _run_tables(pairs, dialect, specs, settings, say)
         results += _one_sided_tables(lead, dialect, src_db, src_inv, tgt_inv)
         results.sort(key=lambda r: (r.schema, r.name))
-        db_result = DatabaseResult(src_db, tgt_db, src_version, tgt_version, snapshot="shared" if shared else "per-connection")
+        db_result = DatabaseResult(
+            src_db,
+            tgt_db,
+            src_version,
+            tgt_version,
+            snapshot="shared" if shared else "per-connection",
+        )
         return db_result, results, diffs
     except BaseException:
         _cancel(pairs)
@@ -172,15 +192,25 @@ def _verify_database(
 
 
 def _open_pairs(
-    source: Endpoint, target: Endpoint, src_db: str, tgt_db: str, jobs: int, connect_map: ConnectMap | None
+    source: Endpoint,
+    target: Endpoint,
+    src_db: str,
+    tgt_db: str,
+    jobs: int,
+    connect_map: ConnectMap | None,
 ) -> list[Pair]:
     """``jobs`` connections to each side, opened concurrently."""
     from snapmigrate.db.connect import connect
 
     opened: list[psycopg.Connection[Any]] = []
-    with ThreadPoolExecutor(max_workers=min(2 * jobs, 16), thread_name_prefix="snapmigrate-connect") as ex:
+    with ThreadPoolExecutor(
+        max_workers=min(2 * jobs, 16), thread_name_prefix="snapmigrate-connect"
+    ) as ex:
         futures = [
-            (ex.submit(connect, source, src_db, connect_map=connect_map), ex.submit(connect, target, tgt_db, connect_map=connect_map))
+            (
+                ex.submit(connect, source, src_db, connect_map=connect_map),
+                ex.submit(connect, target, tgt_db, connect_map=connect_map),
+            )
             for _ in range(jobs)
         ]
         error: BaseException | None = None
@@ -236,11 +266,17 @@ def _table_specs(database: str, src: Inventory, tgt: Inventory) -> list[TableSpe
     specs = []
     for key in sorted(src.relations.keys() & tgt.relations.keys()):
         rel, other = src.relations[key], tgt.relations[key]
-        if rel.kind not in DATA_KINDS or rel.kind != other.kind or not (rel.populated and other.populated):
+        if (
+            rel.kind not in DATA_KINDS
+            or rel.kind != other.kind
+            or not (rel.populated and other.populated)
+        ):
             continue
         src_cols, tgt_cols = src.columns.get(key, ()), tgt.columns.get(key, ())
         key_cols = src.key_of(*key)
-        if key_cols and (tgt.key_of(*key) != key_cols or not _same_key_types(src_cols, tgt_cols, key_cols)):
+        if key_cols and (
+            tgt.key_of(*key) != key_cols or not _same_key_types(src_cols, tgt_cols, key_cols)
+        ):
             key_cols = None  # the sides disagree on the key: whole-table checksum only
         specs.append(
             TableSpec(
@@ -265,7 +301,11 @@ def _same_key_types(src_cols: Sequence[Any], tgt_cols: Sequence[Any], key: Seque
 
 
 def _run_tables(
-    pairs: Sequence[Pair], dialect: Dialect, specs: Sequence[TableSpec], settings: CompareSettings, say: Progress
+    pairs: Sequence[Pair],
+    dialect: Dialect,
+    specs: Sequence[TableSpec],
+    settings: CompareSettings,
+    say: Progress,
 ) -> list[TableResult]:
     """Compare tables over the pairs, biggest first, each pair on one table at a time."""
     free: queue.SimpleQueue[Pair] = queue.SimpleQueue()
@@ -292,19 +332,25 @@ def _run_tables(
         ex.shutdown(wait=True, cancel_futures=True)
 
 
-def _guarded(pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings) -> TableResult:
+def _guarded(
+    pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings
+) -> TableResult:
     """One table inside a savepoint: an error (permissions, lock timeout) spoils only this table."""
     pair.run_both(dialect.savepoint())
     try:
         result = compare_table(pair, dialect, spec, settings)
     except QueryError as e:
         pair.run_both(dialect.rollback_to_savepoint())
-        return TableResult(spec.database, spec.schema, spec.name, spec.kind, key=spec.key, error=str(e))
+        return TableResult(
+            spec.database, spec.schema, spec.name, spec.kind, key=spec.key, error=str(e)
+        )
     pair.run_both(dialect.release_savepoint())
     return result
 
 
-def _one_sided_tables(lead: Pair, dialect: Dialect, database: str, src: Inventory, tgt: Inventory) -> list[TableResult]:
+def _one_sided_tables(
+    lead: Pair, dialect: Dialect, database: str, src: Inventory, tgt: Inventory
+) -> list[TableResult]:
     """Tables only one side has, with their row count there."""
     out = []
     for inv, side, other in ((src, lead.source, tgt), (tgt, lead.target, src)):
@@ -316,7 +362,10 @@ def _one_sided_tables(lead: Pair, dialect: Dialect, database: str, src: Inventor
             on_source = side is lead.source
             out.append(
                 TableResult(
-                    database, key[0], key[1], rel.kind_name,
+                    database,
+                    key[0],
+                    key[1],
+                    rel.kind_name,
                     source_rows=rows if on_source else None,
                     target_rows=None if on_source else rows,
                     method="missing on target" if on_source else "only on target",
@@ -372,10 +421,18 @@ def _mark_drift(
         replace(
             d,
             drift=d.kind == "sequence"
-            and ((d.database, d.object) in sequences or (d.table is not None and (d.database, *d.table) in moved)),
+            and (
+                (d.database, d.object) in sequences
+                or (d.table is not None and (d.database, *d.table) in moved)
+            ),
         )
         for d in diffs
     ]
-    info = DriftInfo(baseline.after.captured_at, now.captured_at, tuple(changed), tuple(reset), tuple(moved_sequences))
+    info = DriftInfo(
+        baseline.after.captured_at,
+        now.captured_at,
+        tuple(changed),
+        tuple(reset),
+        tuple(moved_sequences),
+    )
     return info, tables, diffs
-

@@ -51,7 +51,16 @@ class RestoreDetails(StepDetails):
     """The restored cluster as AWS then described it."""
 
     step = NAME
-    always = frozenset({"engine_version", "engine_mode", "endpoint", "reader_endpoint", "arn", "serverless_v2_scaling"})
+    always = frozenset(
+        {
+            "engine_version",
+            "engine_mode",
+            "endpoint",
+            "reader_endpoint",
+            "arn",
+            "serverless_v2_scaling",
+        }
+    )
 
     engine_version: str | None = None
     engine_mode: str | None = None

@@ -81,7 +81,9 @@ class StepsSection:
         """Record AWS ids (and details) as soon as a step learns them."""
         rec = self.record.step(step)
         data = details.to_dict() if details is not None else rec.details
-        self.save(self.record.with_step(replace(rec, resources={**rec.resources, **found}, details=data)))
+        self.save(
+            self.record.with_step(replace(rec, resources={**rec.resources, **found}, details=data))
+        )
 
     def calls_since_begin(self) -> int:
         """API calls made since the current step was first looked at."""
@@ -115,10 +117,17 @@ class StepsSection:
         if rec.state == "done":
             log.warning(
                 "[%d/%d] %s: the journal says done but AWS does not: applying it again",
-                n, total, step.name,
+                n,
+                total,
+                step.name,
             )
         rec = replace(
-            rec, state="running", started=now(), finished=None, attempts=rec.attempts + 1, error=None
+            rec,
+            state="running",
+            started=now(),
+            finished=None,
+            attempts=rec.attempts + 1,
+            error=None,
         )
         self.save(self.record.with_step(rec))
         log.info("[%d/%d] %s: %s", n, total, step.name, step.summary)
@@ -141,7 +150,12 @@ class StepsSection:
         took = duration(sum(w.elapsed_s for w in outcome.waits))
         log.info(
             "[%d/%d] %s: %s (%s waited, %d API calls)",
-            n, total, step.name, outcome.summary, took, rec.api_calls,
+            n,
+            total,
+            step.name,
+            outcome.summary,
+            took,
+            rec.api_calls,
         )
 
     def failed(self, step: PlannedStep, error: BaseException) -> None:
@@ -245,13 +259,17 @@ class Runner:
         if self.journal.exists(run_id):
             log.warning(
                 "cluster %s belongs to run %s: continuing that run (its plan, from the journal)",
-                target, run_id,
+                target,
+                run_id,
             )
             return self.resume(run_id)
         log.warning(
             "cluster %s was created by snapmigrate run %s, whose journal is not in %s: "
             "adopting run %s",
-            target, run_id, self.journal.directory, run_id,
+            target,
+            run_id,
+            self.journal.directory,
+            run_id,
         )
         record = self._new_record(run_id, plan).with_event(
             f"adopted run {run_id}: cluster {target} carries its tag ({role}) "
@@ -280,7 +298,11 @@ class Runner:
             verb = "resuming" if resumed else "starting"
             log.info(
                 "%s run %s: %s -> %s (journal %s)",
-                verb, record.run_id, record.source, record.target, self.journal.path(record.run_id),
+                verb,
+                record.run_id,
+                record.source,
+                record.target,
+                self.journal.path(record.run_id),
             )
             ctx = self.context(record.run_id, plan)
             section = self._section = StepsSection(self.journal, record, ctx, self.aws)
@@ -303,7 +325,9 @@ class Runner:
             except Exception as e:
                 self._stop(section.current, "failed", f"internal error: {type(e).__name__}: {e}")
                 raise
-            final = section.save(replace(section.record, state="done", error=None).with_event("done"))
+            final = section.save(
+                replace(section.record, state="done", error=None).with_event("done")
+            )
             log.info("run %s done: %s", final.run_id, final.target)
             return RunResult(final, resumed=resumed, adopted=adopted)
 

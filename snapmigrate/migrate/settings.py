@@ -112,7 +112,8 @@ class SettingsStep(Step[Basis, MigrateContext, SettingsInputs]):
         if not todo:
             nothing = not any(on for _, _, on in inputs.wanted)
             return Outcome(
-                "nothing to change after the restore" if nothing
+                "nothing to change after the restore"
+                if nothing
                 else "every planned setting is already on"
             )
         client = ctx.aws.rds()

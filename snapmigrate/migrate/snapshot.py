@@ -123,7 +123,9 @@ class SnapshotStep(Step[Basis, MigrateContext, SnapshotInputs]):
                     write_counters_before=details.write_counters_before or missing,
                     write_counters_after=details.write_counters_after or missing,
                 )
-                summary = f"snapshot {sid} of {source_id} (requested by an earlier attempt of this run)"
+                summary = (
+                    f"snapshot {sid} of {source_id} (requested by an earlier attempt of this run)"
+                )
         ctx.note(NAME, {"snapshot": sid}, details)
         waited = ctx.wait(
             NAME,

@@ -90,7 +90,9 @@ class UpgradeStep(Step[Basis, MigrateContext, UpgradeInputs]):
             }
             if inputs.parameter_group:
                 api["DBClusterParameterGroupName"] = inputs.parameter_group
-            ctx.aws.call(f"upgrade {cluster_id} to {version}", ctx.aws.rds().modify_db_cluster, **api)
+            ctx.aws.call(
+                f"upgrade {cluster_id} to {version}", ctx.aws.rds().modify_db_cluster, **api
+            )
         waited = ctx.wait(
             NAME,
             f"upgrade of {cluster_id} to {version}",

@@ -56,9 +56,7 @@ class VerifyStep(Step[Basis, MigrateContext, VerifyInputs]):
         return VerifyInputs(basis.source.identifier, basis.spec.identifier)
 
     def describe(self, inputs: VerifyInputs) -> str:
-        return (
-            f"verify {inputs.target} against {inputs.source} (schema, row counts, checksums)"
-        )
+        return f"verify {inputs.target} against {inputs.source} (schema, row counts, checksums)"
 
     def is_done(self, ctx: MigrateContext, inputs: VerifyInputs) -> bool:
         """A verification leaves nothing in AWS: done only when this run's journal

@@ -26,11 +26,17 @@ from snapmigrate.plan import facts
 log = logging.getLogger(__name__)
 
 
-def source_from_api(cluster: dict[str, Any], instances: list[dict[str, Any]], family: str | None) -> SourceCluster:
+def source_from_api(
+    cluster: dict[str, Any], instances: list[dict[str, Any]], family: str | None
+) -> SourceCluster:
     """A :class:`SourceCluster` from ``describe_db_clusters`` / ``describe_db_instances`` output."""
     v1 = cluster.get("ScalingConfigurationInfo")
     v2 = cluster.get("ServerlessV2ScalingConfiguration")
-    writers = {m["DBInstanceIdentifier"] for m in cluster.get("DBClusterMembers", []) if m.get("IsClusterWriter")}
+    writers = {
+        m["DBInstanceIdentifier"]
+        for m in cluster.get("DBClusterMembers", [])
+        if m.get("IsClusterWriter")
+    }
     mode = cluster.get("EngineMode", "provisioned")
     return SourceCluster(
         identifier=cluster["DBClusterIdentifier"],
@@ -66,7 +72,9 @@ def source_from_api(cluster: dict[str, Any], instances: list[dict[str, Any]], fa
         parameter_group=cluster.get("DBClusterParameterGroup"),
         parameter_group_family=family,
         subnet_group=cluster.get("DBSubnetGroup"),
-        security_group_ids=tuple(g["VpcSecurityGroupId"] for g in cluster.get("VpcSecurityGroups") or ()),
+        security_group_ids=tuple(
+            g["VpcSecurityGroupId"] for g in cluster.get("VpcSecurityGroups") or ()
+        ),
         availability_zones=tuple(cluster.get("AvailabilityZones") or ()),
         deletion_protection=bool(cluster.get("DeletionProtection", False)),
         backup_retention_period=int(cluster.get("BackupRetentionPeriod") or 1),
@@ -132,7 +140,9 @@ def snapshot_from_api(s: dict[str, Any]) -> Snapshot:
         snapshot_type=s.get("SnapshotType", "manual"),
         storage_encrypted=bool(s.get("StorageEncrypted", False)),
         kms_key_id=s.get("KmsKeyId"),
-        created=created.isoformat() if created is not None and hasattr(created, "isoformat") else created,
+        created=created.isoformat()
+        if created is not None and hasattr(created, "isoformat")
+        else created,
         tags=tags_of(s),
     )
 
@@ -167,7 +177,11 @@ def engine_facts(aws: Aws, engine: str, version: str) -> tuple[EngineFacts, str 
         return table, f"DescribeDBEngineVersions knows no {engine} {version}"
     v = versions[0]
     support = v.get("ServerlessV2FeaturesSupport") or {}
-    serverless_v2 = "db.serverless" in str(v.get("SupportedEngineModes", [])) or bool(support) or table.serverless_v2
+    serverless_v2 = (
+        "db.serverless" in str(v.get("SupportedEngineModes", []))
+        or bool(support)
+        or table.serverless_v2
+    )
     min_cap = float(support.get("MinCapacity", table.min_capacity_floor))
     api = EngineFacts(
         engine=engine,
@@ -184,7 +198,9 @@ def engine_facts(aws: Aws, engine: str, version: str) -> tuple[EngineFacts, str 
     )
     dates = _major_support_dates(aws, engine, facts.major(version))
     if dates:
-        api = EngineFacts(**{**api.__dict__, "standard_support_ends": dates[0], "extended_support_ends": dates[1]})
+        api = EngineFacts(
+            **{**api.__dict__, "standard_support_ends": dates[0], "extended_support_ends": dates[1]}
+        )
     return api, None
 
 
@@ -208,9 +224,15 @@ def _major_support_dates(aws: Aws, engine: str, major: int) -> tuple[str, str] |
         return None
     for m in majors:
         if str(m.get("MajorEngineVersion")) == str(major):
-            lifecycles = {x["LifecycleSupportName"]: x for x in m.get("SupportedEngineLifecycles", [])}
-            std = lifecycles.get("open-source-rds-standard-support", {}).get("LifecycleSupportEndDate")
-            ext = lifecycles.get("open-source-rds-extended-support", {}).get("LifecycleSupportEndDate")
+            lifecycles = {
+                x["LifecycleSupportName"]: x for x in m.get("SupportedEngineLifecycles", [])
+            }
+            std = lifecycles.get("open-source-rds-standard-support", {}).get(
+                "LifecycleSupportEndDate"
+            )
+            ext = lifecycles.get("open-source-rds-extended-support", {}).get(
+                "LifecycleSupportEndDate"
+            )
             if std and ext:
                 return str(std)[:10], str(ext)[:10]
     return None

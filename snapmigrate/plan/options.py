@@ -67,7 +67,9 @@ def _check_acu(value: float | None, flag: str) -> None:
     if value < 0 or value > 256:
         raise BadInput(f"{flag} {value:g} is out of range: Serverless v2 capacity is 0 to 256 ACU")
     if (value * 2) != int(value * 2):
-        raise BadInput(f"{flag} {value:g} is not a multiple of 0.5 ACU: use e.g. {round(value * 2) / 2:g}")
+        raise BadInput(
+            f"{flag} {value:g} is not a multiple of 0.5 ACU: use e.g. {round(value * 2) / 2:g}"
+        )
 
 
 def validate_options(opts: PlanOptions, source_id: str) -> PlanOptions:
@@ -84,7 +86,10 @@ def validate_options(opts: PlanOptions, source_id: str) -> PlanOptions:
     _check_acu(opts.min_acu, "--min-acu")
     _check_acu(opts.max_acu, "--max-acu")
     if opts.max_acu is not None and opts.max_acu < 1:
-        raise BadInput(f"--max-acu {opts.max_acu:g} is too low: Serverless v2 needs a maximum of at least 1 ACU")
+        raise BadInput(
+            f"--max-acu {opts.max_acu:g} is too low: Serverless v2 needs a maximum of at least 1 "
+            "ACU"
+        )
     if opts.min_acu is not None and opts.max_acu is not None and opts.min_acu > opts.max_acu:
         raise BadInput(f"--min-acu {opts.min_acu:g} is above --max-acu {opts.max_acu:g}")
     if opts.seconds_until_auto_pause is not None:
@@ -97,13 +102,17 @@ def validate_options(opts: PlanOptions, source_id: str) -> PlanOptions:
         try:
             facts.parse_version(opts.engine_version)
         except ValueError:
-            raise BadInput(f"--engine-version {opts.engine_version!r} is not a version like 13.12") from None
+            raise BadInput(
+                f"--engine-version {opts.engine_version!r} is not a version like 13.12"
+            ) from None
     if opts.engine_lifecycle_support not in (None, *LIFECYCLES):
         raise BadInput(f"--engine-lifecycle-support must be one of {', '.join(LIFECYCLES)}")
     swap.check_plan_options(opts.cutover, source_id, opts.dns_zone_id, opts.dns_name)
     for key in opts.tags:
         if key.startswith("snapmigrate:") or key.startswith("aws:"):
-            raise BadInput(f"tag {key!r} is reserved: choose a key without the 'snapmigrate:' or 'aws:' prefix")
+            raise BadInput(
+                f"tag {key!r} is reserved: choose a key without the 'snapmigrate:' or 'aws:' prefix"
+            )
     if opts.kms_key_id is not None and not opts.kms_key_id.strip():
         raise BadInput("--kms-key-id is empty: give a key id, alias or ARN")
     return PlanOptions(**{**opts.__dict__, "target": target})

@@ -25,9 +25,7 @@ from snapmigrate.plan.options import PlanOptions
 
 #: Codes whose ``block`` means the input was wrong (exit 2) rather than the
 #: source or account not being ready (exit 4).
-INPUT_CODES = frozenset(
-    {"engine-version-input", "acu-input", "target-name", "snapshot", "cutover"}
-)
+INPUT_CODES = frozenset({"engine-version-input", "acu-input", "target-name", "snapshot", "cutover"})
 
 
 @dataclass
@@ -64,15 +62,33 @@ def check_source(inp: Inputs, f: Findings) -> None:
             "(snapmigrate moves Aurora PostgreSQL clusters)",
         )
     else:
-        f.add("block", "source-engine", f"{src.identifier} runs {src.engine}: only Aurora PostgreSQL is supported")
+        f.add(
+            "block",
+            "source-engine",
+            f"{src.identifier} runs {src.engine}: only Aurora PostgreSQL is supported",
+        )
     kind = src.kind
     if kind == "serverless-v1":
         v1 = src.v1_scaling
-        rng = f" ({v1.min_capacity}-{v1.max_capacity} ACU, auto-pause {'on' if v1.auto_pause else 'off'})" if v1 else ""
-        f.add("ok", "source-mode", f"Aurora Serverless v1{rng}: Serverless v1 reaches end of life; this is the move it needs")
+        rng = (
+            f" ({v1.min_capacity}-{v1.max_capacity} ACU, "
+            f"auto-pause {'on' if v1.auto_pause else 'off'})"
+            if v1
+            else ""
+        )
+        f.add(
+            "ok",
+            "source-mode",
+            f"Aurora Serverless v1{rng}: Serverless v1 reaches end of life; this is the move it "
+            "needs",
+        )
     elif kind == "provisioned":
         classes = ", ".join(sorted({i.instance_class for i in src.instances})) or "no instances"
-        f.add("ok", "source-mode", f"provisioned cluster ({classes}): the copy gets db.serverless instances")
+        f.add(
+            "ok",
+            "source-mode",
+            f"provisioned cluster ({classes}): the copy gets db.serverless instances",
+        )
     elif kind == "serverless-v2":
         f.add(
             "warn",
@@ -81,25 +97,40 @@ def check_source(inp: Inputs, f: Findings) -> None:
             "DR rehearsal), not a migration",
         )
     else:
-        f.add("block", "source-mode", f"engine mode {src.engine_mode!r} is not supported (serverless or provisioned only)")
+        f.add(
+            "block",
+            "source-mode",
+            f"engine mode {src.engine_mode!r} is not supported (serverless or provisioned only)",
+        )
     if src.status == "available":
         f.add("ok", "source-status", "source is available")
     elif inp.options.snapshot:
-        f.add("warn", "source-status", f"source is {src.status}; the given snapshot is used, so this does not block")
+        f.add(
+            "warn",
+            "source-status",
+            f"source is {src.status}; the given snapshot is used, so this does not block",
+        )
     else:
-        f.add("block", "source-status", f"source is {src.status}: a snapshot needs it available; wait and plan again")
+        f.add(
+            "block",
+            "source-status",
+            f"source is {src.status}: a snapshot needs it available; wait and plan again",
+        )
 
 
 def check_engine(inp: Inputs, target: EngineFacts, restore_version: str, f: Findings) -> None:
     if inp.facts_note:
         f.add("warn", "engine-facts", f"engine facts from snapmigrate's table: {inp.facts_note}")
     else:
-        f.add("ok", "engine-facts", f"engine facts for {target.version} from DescribeDBEngineVersions")
+        f.add(
+            "ok", "engine-facts", f"engine facts for {target.version} from DescribeDBEngineVersions"
+        )
     if not target.serverless_v2:
         f.add(
             "block",
             "engine-version",
-            f"{target.engine} {target.version} has no Serverless v2 (needs 13.6+, 14.3+, 15.2+, 16.1+ "
+            f"{target.engine} {target.version} has no Serverless v2 (needs 13.6+, 14.3+, 15.2+, "
+            "16.1+ "
             "or 17.4+): pass --engine-version with a version that has it",
         )
         return
@@ -108,10 +139,14 @@ def check_engine(inp: Inputs, target: EngineFacts, restore_version: str, f: Find
         f.add(
             "warn",
             "major-upgrade",
-            f"major upgrade: restore at {restore_version}, then upgrade the cluster to {target.version} "
-            f"(ModifyDBCluster AllowMajorVersionUpgrade). After a major upgrade the first instance must "
-            f"be provisioned: a temporary {inp.options.bridge_instance_class} writer is created, the "
-            "db.serverless instances join, the writer role fails over to them and the bridge is deleted. "
+            f"major upgrade: restore at {restore_version}, then upgrade the cluster "
+            f"to {target.version} "
+            "(ModifyDBCluster AllowMajorVersionUpgrade). After a major upgrade the first instance "
+            "must "
+            f"be provisioned: a temporary {inp.options.bridge_instance_class} writer is created, "
+            "the "
+            "db.serverless instances join, the writer role fails over to them and the bridge is "
+            "deleted. "
             "Test your application on the new major version first",
         )
 
@@ -124,13 +159,16 @@ def check_extended_support(inp: Inputs, target: EngineFacts, f: Findings) -> Non
         f.add("warn", "extended-support", f"no support dates known for {target.engine} {major}")
         return
     if date.fromisoformat(ends) > inp.today:
-        f.add("ok", "extended-support", f"{target.engine} {major} is in standard support until {ends}")
+        f.add(
+            "ok", "extended-support", f"{target.engine} {major} is in standard support until {ends}"
+        )
         return
     if choice == facts.EXTENDED_SUPPORT_DISABLED:
         f.add(
             "warn",
             "extended-support",
-            f"{target.engine} {major} left standard support on {ends} and Extended Support is opted "
+            f"{target.engine} {major} left standard support on {ends} and Extended Support is "
+            "opted "
             "out: RDS will upgrade the restored cluster to a supported major version on its own, "
             "soon after the restore. Prefer choosing that version yourself with --engine-version",
         )
@@ -139,7 +177,8 @@ def check_extended_support(inp: Inputs, target: EngineFacts, f: Findings) -> Non
         "warn",
         "extended-support",
         f"{target.engine} {major} left standard support on {ends}: the restored cluster will be "
-        f"enrolled in RDS Extended Support (charged per ACU-hour on top of the Serverless v2 price, "
+        "enrolled in RDS Extended Support (charged per ACU-hour on top of the Serverless v2 "
+        "price, "
         f"available until {target.extended_support_ends}). Opt out with --engine-lifecycle-support "
         f"{facts.EXTENDED_SUPPORT_DISABLED} (RDS then upgrades the cluster itself), or plan a "
         "supported --engine-version",
@@ -155,13 +194,15 @@ def check_target_name(inp: Inputs, f: Findings) -> None:
             "warn",
             "target-name",
             f"{state.identifier} already exists, created by snapmigrate run {state.run_id} "
-            f"(role {state.role}): 'snapmigrate migrate --resume {state.run_id}' continues that run",
+            f"(role {state.role}): 'snapmigrate migrate --resume {state.run_id}' continues that "
+            "run",
         )
     else:
         f.add(
             "block",
             "target-name",
-            f"a cluster named {state.identifier} already exists and was not created by snapmigrate: "
+            f"a cluster named {state.identifier} already exists and was not created by "
+            "snapmigrate: "
             "choose another --target (snapmigrate never modifies what it did not create)",
         )
 
@@ -173,21 +214,38 @@ def check_snapshot(inp: Inputs, restore_version: str, f: Findings) -> None:
         return
     snap = inp.snapshot
     if snap is None:
-        f.add("block", "snapshot", f"snapshot {name!r} not found in this region: check the id (or its ARN)")
+        f.add(
+            "block",
+            "snapshot",
+            f"snapshot {name!r} not found in this region: check the id (or its ARN)",
+        )
         return
     if snap.engine != inp.source.engine:
-        f.add("block", "snapshot", f"snapshot {name} is {snap.engine}, the source is {inp.source.engine}")
+        f.add(
+            "block",
+            "snapshot",
+            f"snapshot {name} is {snap.engine}, the source is {inp.source.engine}",
+        )
         return
     if snap.cluster_identifier and snap.cluster_identifier != inp.source.identifier:
         f.add(
             "warn",
             "snapshot",
-            f"snapshot {name} was taken of {snap.cluster_identifier}, not of {inp.source.identifier}",
+            f"snapshot {name} was taken of {snap.cluster_identifier}, not "
+            f"of {inp.source.identifier}",
         )
     if snap.status != "available":
-        f.add("block", "snapshot-status", f"snapshot {name} is {snap.status}: wait until it is available")
+        f.add(
+            "block",
+            "snapshot-status",
+            f"snapshot {name} is {snap.status}: wait until it is available",
+        )
         return
-    f.add("ok", "snapshot", f"snapshot {name} ({snap.engine_version}, {snap.created or 'time unknown'}) is available")
+    f.add(
+        "ok",
+        "snapshot",
+        f"snapshot {name} ({snap.engine_version}, {snap.created or 'time unknown'}) is available",
+    )
 
 
 def check_encryption(inp: Inputs, f: Findings) -> None:
@@ -197,7 +255,11 @@ def check_encryption(inp: Inputs, f: Findings) -> None:
     if opts.kms_key_id:
         f.add("ok", "encryption", f"the copy is re-encrypted with KMS key {opts.kms_key_id}")
     elif encrypted:
-        f.add("ok", "encryption", f"storage stays encrypted with the snapshot's key ({key or 'AWS managed key'})")
+        f.add(
+            "ok",
+            "encryption",
+            f"storage stays encrypted with the snapshot's key ({key or 'AWS managed key'})",
+        )
     else:
         f.add(
             "warn",
@@ -211,12 +273,17 @@ def check_data_api(inp: Inputs, target: EngineFacts, f: Findings) -> bool:
         f.add("ok", "data-api", "the Data API is off on the source and stays off")
         return False
     if target.data_api:
-        f.add("ok", "data-api", "the Data API was on: it is enabled after the restore (EnableHttpEndpoint)")
+        f.add(
+            "ok",
+            "data-api",
+            "the Data API was on: it is enabled after the restore (EnableHttpEndpoint)",
+        )
         return True
     f.add(
         "warn",
         "data-api",
-        f"the Data API was on, but {target.engine} {target.version} has no Data API for provisioned/v2 "
+        f"the Data API was on, but {target.engine} {target.version} has no Data API for "
+        "provisioned/v2 "
         "clusters (needs 13.11+, 14.8+, 15.3+, 16.1+): callers of the Data API will break",
     )
     return False
@@ -247,14 +314,16 @@ def check_extras(inp: Inputs, scaling: V2Scaling, performance_insights: bool, f:
         f.add(
             "ok",
             "master-password",
-            "the master password is managed in Secrets Manager after the restore (restore cannot take "
+            "the master password is managed in Secrets Manager after the restore (restore cannot "
+            "take "
             "ManageMasterUserPassword)",
         )
     if performance_insights and scaling.min_capacity < 2:
         f.add(
             "warn",
             "performance-insights",
-            f"Performance Insights needs a minimum of 2 ACU to work well; the minimum is {scaling.min_capacity:g}",
+            "Performance Insights needs a minimum of 2 ACU to work well; the minimum "
+            f"is {scaling.min_capacity:g}",
         )
 
 

@@ -65,9 +65,13 @@ def choose_versions(
         return source_version, upgrade, None
     req = facts.parse_version(requested)
     if req < src:
-        return source_version, source_version, (
-            f"--engine-version {requested} is older than the snapshot's {source_version}: "
-            "AWS restores a snapshot at its own version or later"
+        return (
+            source_version,
+            source_version,
+            (
+                f"--engine-version {requested} is older than the snapshot's {source_version}: "
+                "AWS restores a snapshot at its own version or later"
+            ),
         )
     if req[0] == src[0]:
         return requested, requested, None
@@ -102,7 +106,8 @@ def map_scaling(inp: Inputs, target: EngineFacts, f: Findings) -> V2Scaling:
                     "acu-auto-pause",
                     f"v1 paused after {seconds} s idle; {target.engine} {target.version} cannot "
                     "scale to 0 ACU (needs 13.15+, 14.12+, 15.7+, 16.3+): minimum set to 0.5 ACU, "
-                    "which is billed while idle. Use --engine-version with auto-pause support to keep pausing",
+                    "which is billed while idle. Use --engine-version with auto-pause support to "
+                    "keep pausing",
                 )
         if hi > ceiling:
             f.add(
@@ -122,7 +127,11 @@ def map_scaling(inp: Inputs, target: EngineFacts, f: Findings) -> V2Scaling:
         if sized is None:
             sized = 16.0
             basis = "a default (unknown instance class)"
-            f.add("warn", "acu-range", "could not size from the source's instances: --max-acu 16 assumed; set it")
+            f.add(
+                "warn",
+                "acu-range",
+                "could not size from the source's instances: --max-acu 16 assumed; set it",
+            )
         hi = min(sized, ceiling)
         lo = max(0.5, hi / 8)
         lo = round(lo * 2) / 2
@@ -132,7 +141,8 @@ def map_scaling(inp: Inputs, target: EngineFacts, f: Findings) -> V2Scaling:
                 "block",
                 "acu-input",
                 f"--min-acu {opts.min_acu:g} needs automatic pause, which {target.engine} "
-                f"{target.version} does not have (minimum {floor:g}); use 0.5 or a newer --engine-version",
+                f"{target.version} does not have (minimum {floor:g}); use 0.5 or a newer "
+                "--engine-version",
             )
         lo = opts.min_acu
         basis = "--min-acu" if opts.max_acu is None else "--min-acu/--max-acu"
@@ -184,14 +194,18 @@ def _acu_for_instances(src: SourceCluster) -> float | None:
 def plan_log_exports(inp: Inputs, f: Findings) -> tuple[str, ...]:
     if inp.options.log_exports is not None:
         exports = inp.options.log_exports
-        f.add("ok", "log-exports", f"CloudWatch Logs exports as asked: {', '.join(exports) or 'none'}")
+        f.add(
+            "ok", "log-exports", f"CloudWatch Logs exports as asked: {', '.join(exports) or 'none'}"
+        )
         return exports
     if inp.source.kind == "serverless-v1":
         f.add(
             "warn",
             "log-exports",
-            "v1 sent the postgresql log to CloudWatch Logs by itself; a provisioned cluster exports only "
-            "what EnableCloudwatchLogsExports names: 'postgresql' is planned (--log-exports to change)",
+            "v1 sent the postgresql log to CloudWatch Logs by itself; a provisioned cluster "
+            "exports only "
+            "what EnableCloudwatchLogsExports names: 'postgresql' is planned (--log-exports to "
+            "change)",
         )
         return ("postgresql",)
     exports = inp.source.cloudwatch_logs_exports
@@ -199,14 +213,24 @@ def plan_log_exports(inp: Inputs, f: Findings) -> tuple[str, ...]:
     return exports
 
 
-def plan_parameter_group(inp: Inputs, target: EngineFacts, restore_version: str, f: Findings) -> str | None:
+def plan_parameter_group(
+    inp: Inputs, target: EngineFacts, restore_version: str, f: Findings
+) -> str | None:
     src = inp.source
     if inp.options.parameter_group:
-        f.add("ok", "parameter-group", f"cluster parameter group {inp.options.parameter_group} as asked")
+        f.add(
+            "ok",
+            "parameter-group",
+            f"cluster parameter group {inp.options.parameter_group} as asked",
+        )
         return inp.options.parameter_group
     group = src.parameter_group
     if not group or group.startswith("default."):
-        f.add("ok", "parameter-group", f"the default cluster parameter group of {target.parameter_group_family}")
+        f.add(
+            "ok",
+            "parameter-group",
+            f"the default cluster parameter group of {target.parameter_group_family}",
+        )
         return None
     if src.parameter_group_family is None:
         f.add(
@@ -222,7 +246,8 @@ def plan_parameter_group(inp: Inputs, target: EngineFacts, restore_version: str,
             "parameter-group",
             f"custom group {group} is family {src.parameter_group_family}, the target needs "
             f"{target.parameter_group_family}: the target uses the default group. Create a "
-            f"{target.parameter_group_family} group with the same settings and pass --db-cluster-parameter-group",
+            f"{target.parameter_group_family} group with the same settings and pass "
+            "--db-cluster-parameter-group",
         )
         return None
     f.add("ok", "parameter-group", f"custom cluster parameter group {group} carried")
@@ -242,9 +267,14 @@ def plan_instances(inp: Inputs, major_upgrade: bool, f: Findings) -> tuple[Insta
 
     specs = []
     if major_upgrade:
-        specs.append(InstanceSpec(f"{target}-bridge", inp.options.bridge_instance_class, az(0), 15, "bridge"))
+        specs.append(
+            InstanceSpec(f"{target}-bridge", inp.options.bridge_instance_class, az(0), 15, "bridge")
+        )
     specs.append(InstanceSpec(f"{target}-writer", SERVERLESS, az(0), 0, "writer"))
-    specs += [InstanceSpec(f"{target}-reader-{n}", SERVERLESS, az(n), 1, "reader") for n in range(1, readers + 1)]
+    specs += [
+        InstanceSpec(f"{target}-reader-{n}", SERVERLESS, az(n), 1, "reader")
+        for n in range(1, readers + 1)
+    ]
     if not azs:
         f.add("warn", "readers", "the source lists no availability zones: AWS places the instances")
     elif readers + 1 > len(azs):
@@ -254,12 +284,20 @@ def plan_instances(inp: Inputs, major_upgrade: bool, f: Findings) -> tuple[Insta
             f"{readers + 1} instances over {len(azs)} availability zones: some share a zone",
         )
     else:
-        where = ", ".join(f"{s.identifier} in {s.availability_zone}" for s in specs if s.role != "bridge")
-        f.add("ok", "readers", f"one db.serverless writer and {readers} reader(s), each in its own zone: {where}")
+        where = ", ".join(
+            f"{s.identifier} in {s.availability_zone}" for s in specs if s.role != "bridge"
+        )
+        f.add(
+            "ok",
+            "readers",
+            f"one db.serverless writer and {readers} reader(s), each in its own zone: {where}",
+        )
     return tuple(specs)
 
 
-def target_versions(source: SourceCluster, snapshot: Snapshot | None, requested: str | None) -> tuple[str, str, str | None]:
+def target_versions(
+    source: SourceCluster, snapshot: Snapshot | None, requested: str | None
+) -> tuple[str, str, str | None]:
     """(restore version, final version, input problem) for this source or snapshot."""
     base = snapshot.engine_version if snapshot else source.engine_version
     return choose_versions(base, requested, source.engine)
@@ -286,7 +324,11 @@ def preflight(inp: Inputs) -> tuple[TargetSpec, tuple[Finding, ...]]:
     major_upgrade = facts.major(version) != facts.major(restore_version)
     instances = plan_instances(inp, major_upgrade, f)
     cutover = check_cutover(inp, f)
-    performance_insights = opts.performance_insights if opts.performance_insights is not None else src.performance_insights
+    performance_insights = (
+        opts.performance_insights
+        if opts.performance_insights is not None
+        else src.performance_insights
+    )
     check_extras(inp, scaling, performance_insights, f)
     tags = {k: v for k, v in src.tags.items() if not k.startswith(("aws:", "snapmigrate:"))}
     tags.update(opts.tags)
@@ -309,7 +351,8 @@ def preflight(inp: Inputs) -> tuple[TargetSpec, tuple[Finding, ...]]:
         copy_tags_to_snapshot=src.copy_tags_to_snapshot,
         cloudwatch_logs_exports=exports,
         enable_http_endpoint=http,
-        manage_master_user_password=bool(src.master_user_secret_arn) or opts.manage_master_user_password,
+        manage_master_user_password=bool(src.master_user_secret_arn)
+        or opts.manage_master_user_password,
         performance_insights=performance_insights,
         engine_lifecycle_support=opts.engine_lifecycle_support,
         tags=tags,

@@ -68,7 +68,10 @@ def _next(record: RunRecord) -> list[str]:
     if record.state == "done" and cutover in (None, "blocked", "cancelled", "rolled-back"):
         lines.append(f"Cut over with: snapmigrate cutover {record.run_id} --mode {'|'.join(MODES)}")
     elif cutover in ("running", "interrupted", "failed"):
-        lines.append(f"Cutover unfinished: resume with 'snapmigrate cutover {record.run_id}' or undo with 'snapmigrate rollback {record.run_id}'")
+        lines.append(
+            f"Cutover unfinished: resume with 'snapmigrate cutover {record.run_id}' or undo with "
+            f"'snapmigrate rollback {record.run_id}'"
+        )
     elif cutover == "done":
         lines.append(f"Cut over; the way back: snapmigrate rollback {record.run_id}")
     return lines
@@ -79,7 +82,11 @@ def status_table(record: RunRecord, *, note: str = "") -> str:
     lines = [
         f"Run {record.run_id}: {record.source} -> {record.target}  state {record.state}{note}",
         f"  created {record.created}, updated {record.updated}, {record.api_calls} RDS API calls"
-        + (f", {ridden} transient AWS errors ridden out" if (ridden := sum(s.transient_errors for s in record.steps)) else ""),
+        + (
+            f", {ridden} transient AWS errors ridden out"
+            if (ridden := sum(s.transient_errors for s in record.steps))
+            else ""
+        ),
         "",
         _steps(record),
     ]
@@ -90,7 +97,9 @@ def status_table(record: RunRecord, *, note: str = "") -> str:
         lines += ["", f"Error: {record.error}"]
     c = CutoverState.of(record.cutover)
     if c.state:
-        unavailable = f", writes unavailable {c.unavailable_s:.1f} s" if c.unavailable_s is not None else ""
+        unavailable = (
+            f", writes unavailable {c.unavailable_s:.1f} s" if c.unavailable_s is not None else ""
+        )
         error = f" ({c.error})" if c.error else ""
         lines += ["", f"Cutover: {c.mode}, {c.state}{unavailable}{error}"]
         phases = [(p.name, p.state or "-", p.outcome or "") for p in c.phases or ()]
@@ -146,7 +155,9 @@ def runs_table(records: Sequence[RunRecord], where: str) -> str:
         )
         for r in records
     ]
-    return f"Runs in {where}\n" + format_table(["RUN", "STATE", "SOURCE", "TARGET", "AT STEP", "UPDATED"], rows)
+    return f"Runs in {where}\n" + format_table(
+        ["RUN", "STATE", "SOURCE", "TARGET", "AT STEP", "UPDATED"], rows
+    )
 
 
 def cleanup_table(result: CleanupResult) -> str:

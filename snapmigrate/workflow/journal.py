@@ -50,7 +50,10 @@ def new_run_id() -> str:
 
 def check_run_id(run_id: str) -> str:
     if not RUN_ID_PATTERN.match(run_id):
-        raise BadInput(f"run id {run_id!r} is invalid: it is 8 lowercase hex characters (see 'snapmigrate status')")
+        raise BadInput(
+            f"run id {run_id!r} is invalid: it is 8 lowercase hex characters (see 'snapmigrate "
+            "status')"
+        )
     return run_id
 
 
@@ -113,7 +116,9 @@ class RunRecord:
         return replace(self, steps=steps, updated=now())
 
     def with_event(self, message: str) -> RunRecord:
-        return replace(self, events=(*self.events, {"at": now(), "message": message}), updated=now())
+        return replace(
+            self, events=(*self.events, {"at": now(), "message": message}), updated=now()
+        )
 
     @property
     def current(self) -> StepRecord | None:
@@ -215,7 +220,9 @@ class Journal:
         try:
             return RunRecord.from_dict(data)
         except (KeyError, TypeError) as e:
-            raise BadInput(f"the journal {path} is not a snapmigrate journal (missing {e})") from None
+            raise BadInput(
+                f"the journal {path} is not a snapmigrate journal (missing {e})"
+            ) from None
 
     def save(self, record: RunRecord) -> None:
         atomic_write_json(self.path(record.run_id), record.to_dict(), mode=0o600)

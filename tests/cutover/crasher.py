@@ -25,15 +25,25 @@ def main(argv: list[str]) -> None:
         os._exit(9)
 
     if point == "mid-swap":
-        event = "after-call.rds.ModifyDBCluster" if mode == "rename" else "after-call.route53.ChangeResourceRecordSets"
+        event = (
+            "after-call.rds.ModifyDBCluster"
+            if mode == "rename"
+            else "after-call.route53.ChangeResourceRecordSets"
+        )
         clients.session.events.register(event, die)
 
     def on_event(kind: str, name: str) -> None:
         if f"{kind.removeprefix('step-')}:{name}" == point:
             die()
 
-    options = CutoverOptions(mode=mode, zone_id=dns[0], record_name=dns[1]) if dns else CutoverOptions(mode=mode)
-    Cutover(clients, Journal(state_dir), connect_map=str(lab.connect_map_path), on_event=on_event).run(run_id, options)
+    options = (
+        CutoverOptions(mode=mode, zone_id=dns[0], record_name=dns[1])
+        if dns
+        else CutoverOptions(mode=mode)
+    )
+    Cutover(
+        clients, Journal(state_dir), connect_map=str(lab.connect_map_path), on_event=on_event
+    ).run(run_id, options)
     sys.exit(0)
 
 

@@ -22,6 +22,8 @@ from snapmigrate_lab import Lab, report
 from snapmigrate_lab.demo import STAGES, DemoContext, Stage, run_demo
 from snapmigrate_lab.postgres import alive
 
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
+
 #: What a user's shell might hold: none of it may reach the demo.
 HOSTILE_ENV = {
     "AWS_PROFILE": "no-such-profile",

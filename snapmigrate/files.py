@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from snapmigrate.errors import BadInput
+
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o644) -> None:
     """Write ``text`` to ``path`` via a temp file in the same directory, fsync, rename."""
@@ -41,8 +43,6 @@ def atomic_write_json(path: str | os.PathLike[str], data: Any, *, mode: int = 0o
 
 def read_json(path: str | os.PathLike[str], what: str, *, missing_hint: str = "") -> Any:
     """The JSON in ``path``, or a one-line BadInput naming ``what`` it should have been."""
-    from snapmigrate.errors import BadInput
-
     p = Path(path)
     try:
         return json.loads(p.read_text(encoding="utf-8"))

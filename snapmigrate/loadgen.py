@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from snapmigrate.connectmap import ConnectMap
@@ -177,8 +178,6 @@ def _server_identity(conn: Any) -> str:
     ``pg_control_system()`` is not allowed (open to every role on the
     PostgreSQL the lab runs, but a managed service may refuse it), rather than failing
     every transaction."""
-    import psycopg
-
     try:
         row = conn.execute(
             SERVER_IDENTITY + " || '/' || (SELECT system_identifier::text FROM pg_control_system())"

@@ -11,7 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from snapmigrate.cutover.steps import CUTOVER
+from snapmigrate.cutover.swap import SWAPS
 from snapmigrate.errors import BadInput
+from snapmigrate.migrate import MIGRATION, cleanup
 
 #: What ``plan`` (and so ``migrate``, which plans first) reads.
 PLAN_PERMISSIONS = (
@@ -39,8 +42,6 @@ class Grant:
 
 def grants(commands: Iterable[str] = COMMANDS) -> list[Grant]:
     """Per command and step, the actions it needs."""
-    from snapmigrate.migrate import MIGRATION, cleanup
-
     wanted = list(commands)
     unknown = [c for c in wanted if c not in COMMANDS]
     if unknown:
@@ -66,9 +67,6 @@ def grants(commands: Iterable[str] = COMMANDS) -> list[Grant]:
         )
     for command in ("cutover", "rollback"):
         if command in wanted:
-            from snapmigrate.cutover.steps import CUTOVER
-            from snapmigrate.cutover.swap import SWAPS
-
             reads = tuple(dict.fromkeys(a for s in CUTOVER.steps for a in s.permissions))
             found.append(Grant(command, "read", reads))
             found += [

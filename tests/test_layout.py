@@ -130,7 +130,7 @@ def test_the_cutover_mode_is_named_in_one_place():
 
 #: The layers of docs/architecture.md, lowest first, by their top-level modules.
 LAYERS = (
-    ("errors", "records", "model", "files", "connectmap", "progress"),
+    ("errors", "records", "model", "files", "connectmap", "progress", "lazy"),
     ("aws",),
     ("db", "loadgen"),
     ("waiting",),

@@ -9,8 +9,9 @@ URIs, ``status``) does not import botocore.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from snapmigrate.lazy import exports
 
 if TYPE_CHECKING:
     from snapmigrate.aws.call import ApiCallCounter, Aws, RetryPolicy
@@ -43,9 +44,4 @@ __all__ = [
     "translate",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+__getattr__ = exports(__name__, _HOMES)

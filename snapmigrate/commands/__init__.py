@@ -9,7 +9,7 @@ given (None means ``--yes``), and returns records, never text.
 - :mod:`.migration`: :func:`plan`, :func:`migrate`, :func:`resume`,
   :func:`status`, :func:`cleanup`;
 - :mod:`.cutovers`: :func:`cutover`, :func:`prepare`, :func:`rollback`;
-- :mod:`.checks`: :func:`verify`, :func:`permissions`.
+- :mod:`.checks`: :func:`verify`; :mod:`.policy`: :func:`permissions`.
 
 Names load their module on first use, so ``verify`` of two URIs starts
 without the AWS layer.
@@ -17,13 +17,13 @@ without the AWS layer.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from snapmigrate.commands.config import Config, Confirm
+from snapmigrate.lazy import exports
 
 if TYPE_CHECKING:
-    from snapmigrate.commands.checks import Policy, permissions, verify
+    from snapmigrate.commands.checks import verify
     from snapmigrate.commands.cutovers import cutover, prepare, rollback
     from snapmigrate.commands.migration import (
         MigrateResult,
@@ -34,10 +34,11 @@ if TYPE_CHECKING:
         resume,
         status,
     )
+    from snapmigrate.commands.policy import Policy, permissions
 
 _HOMES = {
-    "Policy": "checks",
-    "permissions": "checks",
+    "Policy": "policy",
+    "permissions": "policy",
     "verify": "checks",
     "cutover": "cutovers",
     "prepare": "cutovers",
@@ -69,9 +70,4 @@ __all__ = [
     "verify",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+__getattr__ = exports(__name__, _HOMES)

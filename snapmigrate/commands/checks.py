@@ -1,13 +1,9 @@
-"""Commands that change nothing: ``verify`` (two databases or clusters compared)
-and ``permissions`` (the IAM policy the other commands need)."""
+"""``verify``: two databases or clusters compared. Changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
-from snapmigrate import permissions as perms
 from snapmigrate.commands.config import Config
 from snapmigrate.db.connect import resolve
 from snapmigrate.db.verify import VerifyOptions, VerifyResult
@@ -30,17 +26,3 @@ def verify(
     src = resolve(source, "source", config.clients, iam_auth=iam_auth, ca_bundle=ca_bundle)
     tgt = resolve(target, "target", config.clients, iam_auth=iam_auth, ca_bundle=ca_bundle)
     return compare(src, tgt, options, connect_map=connect_map, progress=progress)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The IAM actions each part of each command needs, and the policy granting them."""
-
-    grants: tuple[perms.Grant, ...]
-    document: dict[str, Any]
-
-
-def permissions(commands: Iterable[str] = perms.COMMANDS) -> Policy:
-    """The least-privilege IAM policy for ``commands``, from what each step declares."""
-    wanted = tuple(commands)
-    return Policy(tuple(perms.grants(wanted)), perms.policy(wanted))

@@ -11,6 +11,11 @@ def _cutover(config: Config, run_id: str, confirm: Confirm | None) -> Cutover:
     """The cutover of run ``run_id``: its id and the connect map checked first."""
     check_run_id(run_id)
     config.check_connect_map()
+    return cutover_for(config, confirm)
+
+
+def cutover_for(config: Config, confirm: Confirm | None) -> Cutover:
+    """A :class:`Cutover` with this config's clients, journal, connect map and display."""
     return Cutover(
         config.clients(),
         config.journal(),

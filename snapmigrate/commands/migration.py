@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from snapmigrate.commands.config import Config, Confirm
-from snapmigrate.cutover import Cutover, CutoverResult
+from snapmigrate.commands.cutovers import cutover_for
+from snapmigrate.cutover import CutoverResult
 from snapmigrate.cutover.swap import planned_swap
 from snapmigrate.errors import BadInput, SnapmigrateError
 from snapmigrate.files import atomic_write_json, read_json
@@ -227,13 +228,4 @@ def _then_cut_over(
         return MigrateResult(result)
     if on_migrated is not None:
         on_migrated(result)
-    cutover = Cutover(
-        config.clients(),
-        config.journal(),
-        connect_map=config.connect_map,
-        clock=config.clock,
-        progress=config.progress,
-        say=config.say,
-        confirm=confirm,
-    )
-    return MigrateResult(result, cutover.run(result.run_id))
+    return MigrateResult(result, cutover_for(config, confirm).run(result.run_id))

@@ -12,8 +12,9 @@ without the machinery).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from snapmigrate.lazy import exports
 
 if TYPE_CHECKING:
     from snapmigrate.cutover.prepare import PrepareResult, prepare_dns
@@ -38,9 +39,4 @@ __all__ = [
     "prepare_dns",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+__getattr__ = exports(__name__, _HOMES)

@@ -16,12 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from snapmigrate.connectmap import ConnectMap
+from snapmigrate.db.dialect import Dialect
 from snapmigrate.errors import BadInput, ConnectError, NotFound
 
 if TYPE_CHECKING:
-    import psycopg
-
     from snapmigrate.aws import Aws, Clients
 
 AWS_HOST_SUFFIXES = (".rds.amazonaws.com", ".rds.amazonaws.com.cn")
@@ -108,8 +110,6 @@ def is_uri(spec: str) -> bool:
 
 def from_uri(spec: str, label: str) -> Endpoint:
     """An :class:`Endpoint` from a libpq URI or ``key=value`` conninfo."""
-    from psycopg.conninfo import conninfo_to_dict
-
     try:
         params = {k: str(v) for k, v in conninfo_to_dict(spec).items() if v is not None}
     except Exception as e:
@@ -227,8 +227,6 @@ def connect(
     application_name: str = "snapmigrate",
 ) -> psycopg.Connection[Any]:
     """Open a connection; failures become :class:`ConnectError` with the side named."""
-    import psycopg
-
     kwargs = endpoint.connect_kwargs(dbname, connect_map.reload() if connect_map else None)
     kwargs.setdefault("connect_timeout", timeout)
     kwargs.setdefault("application_name", application_name)
@@ -260,10 +258,6 @@ def _scrub(text: str, password: str | None) -> str:
 def list_databases(endpoint: Endpoint, *, connect_map: ConnectMap | None = None) -> list[str]:
     """The user databases of a server: not templates, not ``rdsadmin``; ``postgres`` included
     (Aurora's default database, where users do keep data)."""
-    import psycopg
-
-    from snapmigrate.db.dialect import Dialect
-
     first = endpoint.dbname or "postgres"
     try:
         conn = connect(endpoint, first, connect_map=connect_map)

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
+
+import psycopg
 
 from snapmigrate.db.dialect import Query
 from snapmigrate.errors import OperationFailed
-
-if TYPE_CHECKING:
-    import psycopg
 
 T = TypeVar("T")
 
@@ -25,8 +24,6 @@ class Side:
         self.conn = conn
 
     def run(self, query: Query) -> list[tuple[Any, ...]]:
-        import psycopg
-
         try:
             cur = self.conn.execute(query.text, query.params or None)
             return cur.fetchall() if cur.description else []

@@ -30,12 +30,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import psycopg
+
+from snapmigrate.db.connect import Endpoint, connect, list_databases
 from snapmigrate.db.dialect import Dialect
 from snapmigrate.errors import BadInput, OperationFailed
+from snapmigrate.files import read_json
 
 if TYPE_CHECKING:
     from snapmigrate.connectmap import ConnectMap
-    from snapmigrate.db.connect import Endpoint
 
 #: How long after a write its counters surely show (PG 15+: the 10 s idle flush, plus margin).
 FLUSH_DELAY_S = 11.0
@@ -147,8 +150,6 @@ class Baseline:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Baseline:
-        from snapmigrate.files import read_json
-
         return cls.from_dict(read_json(path, "baseline"))
 
     def drifted(self, now: WriteCounters) -> tuple[list[TableKey], list[TableKey]]:
@@ -236,10 +237,6 @@ def write_counters(
     connect_map: ConnectMap | None = None,
 ) -> WriteCounters:
     """Capture ``pg_stat_user_tables`` write counters of every (or the named) user database."""
-    import psycopg
-
-    from snapmigrate.db.connect import connect, list_databases
-
     names = list(databases) if databases else list_databases(endpoint, connect_map=connect_map)
     collected = []
     for db in names:

@@ -26,12 +26,13 @@ from snapmigrate.db.catalog import (
     read_inventory,
 )
 from snapmigrate.db.compare import compare_table
+from snapmigrate.db.connect import connect, list_databases
 from snapmigrate.db.dialect import Dialect, Table
 from snapmigrate.db.results import DatabaseResult, DriftInfo, TableResult, VerifyResult
 from snapmigrate.db.schema_diff import SchemaDifference, diff_inventories
 from snapmigrate.db.scope import CompareSettings, TableRef, TableSpec, VerifyOptions
 from snapmigrate.db.sessions import Pair, QueryError, Side
-from snapmigrate.db.stats import FLUSH_DELAY_S, Baseline
+from snapmigrate.db.stats import FLUSH_DELAY_S, Baseline, write_counters
 from snapmigrate.errors import BadInput
 
 if TYPE_CHECKING:
@@ -112,8 +113,6 @@ def _database_pairs(
     source: Endpoint, target: Endpoint, options: VerifyOptions, connect_map: ConnectMap | None
 ) -> tuple[list[tuple[str, str]], list[SchemaDifference]]:
     """(source db, target db) pairs to compare, and databases only one side has."""
-    from snapmigrate.db.connect import list_databases
-
     if not options.databases and source.dbname:
         # Both URIs name a database: compare exactly those two.
         return [(source.dbname, target.dbname or source.dbname)], []
@@ -200,8 +199,6 @@ def _open_pairs(
     connect_map: ConnectMap | None,
 ) -> list[Pair]:
     """``jobs`` connections to each side, opened concurrently."""
-    from snapmigrate.db.connect import connect
-
     opened: list[psycopg.Connection[Any]] = []
     with ThreadPoolExecutor(
         max_workers=min(2 * jobs, 16), thread_name_prefix="snapmigrate-connect"
@@ -409,8 +406,6 @@ def _mark_drift(
     connect_map: ConnectMap | None,
 ) -> tuple[DriftInfo, list[TableResult], list[SchemaDifference]]:
     """Label what changed on the source since the snapshot as drift."""
-    from snapmigrate.db.stats import write_counters
-
     now = write_counters(source, databases=databases, connect_map=connect_map)
     changed, reset = baseline.drifted(now)
     moved = {(k.database, k.schema, k.table) for k in changed}

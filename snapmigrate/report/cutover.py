@@ -8,6 +8,7 @@ from typing import Any
 
 from snapmigrate.cutover.swap import describe
 from snapmigrate.errors import BadInput
+from snapmigrate.files import atomic_write_text
 from snapmigrate.report import format_table
 
 REPORT_SUFFIXES = (".md", ".json")
@@ -142,8 +143,6 @@ def check_report_path(path: str) -> None:
 
 
 def write(data: dict[str, Any], path: str) -> None:
-    from snapmigrate.files import atomic_write_text
-
     text = (
         json.dumps(data, indent=2, default=str) + "\n" if path.endswith(".json") else markdown(data)
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import logging
 import os
@@ -244,8 +245,6 @@ class Journal:
     @contextlib.contextmanager
     def lock(self, run_id: str) -> Iterator[None]:
         """Hold the run's lock: a second process applying the same run is refused."""
-        import fcntl
-
         self.directory.mkdir(parents=True, exist_ok=True)
         lock_path = self.directory / f"{check_run_id(run_id)}.lock"
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)

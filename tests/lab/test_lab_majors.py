@@ -24,12 +24,16 @@ def server_version(lab: Any, cluster_id: str) -> str:
     return str(lab.server_for(cluster_id).psql("SHOW server_version").strip())
 
 
-def wait_available(rds: Any, cluster_id: str, timeout: float = 300) -> tuple[dict[str, Any], set[str]]:
+def wait_available(
+    rds: Any, cluster_id: str, timeout: float = 300
+) -> tuple[dict[str, Any], set[str]]:
     """The cluster once available, and the statuses it showed on the way."""
     seen: set[str] = set()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        cluster: dict[str, Any] = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+        cluster: dict[str, Any] = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)[
+            "DBClusters"
+        ][0]
         seen.add(cluster["Status"])
         if cluster["Status"] == "available":
             return cluster, seen
@@ -65,7 +69,9 @@ def test_a_restore_of_an_11_snapshot_runs_11_with_the_data_of_its_moment(lab, rd
     need_majors(11)
     source = unique_id("pg11")
     create_cluster(rds, source, EngineVersion="11.21", DatabaseName="app")
-    lab.server_for(source).psql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 100) g", dbname="app")
+    lab.server_for(source).psql(
+        "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 100) g", dbname="app"
+    )
     assert server_version(lab, source).startswith("11.")
     target = snapshot_and_restore(rds, source, EngineMode="provisioned")
     assert server_version(lab, target).startswith("11.")
@@ -84,11 +90,16 @@ def test_an_upgrade_from_11_to_16_moves_the_data_and_verify_finds_it_equal(lab, 
     before = snapshot_and_restore(rds, source)  # the reference: the data as it was, on 11
 
     answer = rds.modify_db_cluster(
-        DBClusterIdentifier=source, EngineVersion="16.1", AllowMajorVersionUpgrade=True, ApplyImmediately=True
+        DBClusterIdentifier=source,
+        EngineVersion="16.1",
+        AllowMajorVersionUpgrade=True,
+        ApplyImmediately=True,
     )["DBCluster"]
     assert answer["Status"] == "upgrading"
     with pytest.raises(botocore.exceptions.ClientError) as refused:
-        rds.create_db_cluster_snapshot(DBClusterIdentifier=source, DBClusterSnapshotIdentifier=unique_id("busy"))
+        rds.create_db_cluster_snapshot(
+            DBClusterIdentifier=source, DBClusterSnapshotIdentifier=unique_id("busy")
+        )
     assert refused.value.response["Error"]["Code"] == "InvalidDBClusterStateFault"
     cluster, seen = wait_available(rds, source)
 
@@ -101,7 +112,11 @@ def test_an_upgrade_from_11_to_16_moves_the_data_and_verify_finds_it_equal(lab, 
     upgraded = lab.server_for(source)  # its master password, from the lab's pgpass
     with psycopg.connect(upgraded.dsn("app")) as conn:
         assert conn.execute("SELECT current_user").fetchone() == (upgraded.user,)
-    reader = upgraded.dsn("app").replace(f"{upgraded.user}:", "app_reader:").replace(upgraded.password, "reader-Pa55")
+    reader = (
+        upgraded.dsn("app")
+        .replace(f"{upgraded.user}:", "app_reader:")
+        .replace(upgraded.password, "reader-Pa55")
+    )
     with psycopg.connect(reader) as conn:
         assert conn.execute("SELECT count(*) FROM public.type_zoo").fetchone() == (2000,)
     done = lab.state.notes["postgres"]["upgrades"][-1]
@@ -114,10 +129,16 @@ def test_engine_version_changes_aws_refuses_are_refused(lab, rds):
     create_cluster(rds, cluster_id, EngineVersion="15.4")
     for version, allow in (("16.1", False), ("14.9", True)):
         with pytest.raises(botocore.exceptions.ClientError) as refused:
-            rds.modify_db_cluster(DBClusterIdentifier=cluster_id, EngineVersion=version,
-                                  AllowMajorVersionUpgrade=allow, ApplyImmediately=True)  # fmt: skip
+            rds.modify_db_cluster(
+                DBClusterIdentifier=cluster_id,
+                EngineVersion=version,
+                AllowMajorVersionUpgrade=allow,
+                ApplyImmediately=True,
+            )
         assert refused.value.response["Error"]["Code"] == "InvalidParameterCombination"
-    rds.modify_db_cluster(DBClusterIdentifier=cluster_id, EngineVersion="15.5", ApplyImmediately=True)
+    rds.modify_db_cluster(
+        DBClusterIdentifier=cluster_id, EngineVersion="15.5", ApplyImmediately=True
+    )
     cluster, _ = wait_available(rds, cluster_id)
     assert cluster["EngineVersion"] == "15.5"
 
@@ -126,20 +147,36 @@ def test_a_logical_slot_stops_an_upgrade_from_13_and_the_cluster_stays_as_it_was
     need_majors(13, 16)
     group = unique_id("lr")
     rds.create_db_cluster_parameter_group(
-        DBClusterParameterGroupName=group, DBParameterGroupFamily="aurora-postgresql13", Description="logical"
+        DBClusterParameterGroupName=group,
+        DBParameterGroupFamily="aurora-postgresql13",
+        Description="logical",
     )
     rds.modify_db_cluster_parameter_group(
         DBClusterParameterGroupName=group,
-        Parameters=[{"ParameterName": "rds.logical_replication", "ParameterValue": "1", "ApplyMethod": "pending-reboot"}],
+        Parameters=[
+            {
+                "ParameterName": "rds.logical_replication",
+                "ParameterValue": "1",
+                "ApplyMethod": "pending-reboot",
+            }
+        ],
     )
     source = unique_id("slot13")
-    create_cluster(rds, source, EngineVersion="13.12", DBClusterParameterGroupName=group, DatabaseName="app")
+    create_cluster(
+        rds, source, EngineVersion="13.12", DBClusterParameterGroupName=group, DatabaseName="app"
+    )
     server = lab.server_for(source)
     server.psql("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)", dbname="app")
-    server.psql("SELECT pg_create_logical_replication_slot('left_behind', 'pgoutput')", dbname="app")
+    server.psql(
+        "SELECT pg_create_logical_replication_slot('left_behind', 'pgoutput')", dbname="app"
+    )
 
-    rds.modify_db_cluster(DBClusterIdentifier=source, EngineVersion="16.1", AllowMajorVersionUpgrade=True,
-                          ApplyImmediately=True)  # fmt: skip
+    rds.modify_db_cluster(
+        DBClusterIdentifier=source,
+        EngineVersion="16.1",
+        AllowMajorVersionUpgrade=True,
+        ApplyImmediately=True,
+    )
     cluster, seen = wait_available(rds, source)
 
     assert "upgrading" in seen and cluster["EngineVersion"] == "13.12"

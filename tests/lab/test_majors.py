@@ -63,7 +63,14 @@ LINKS = [{"source": "native/lib/libpq.so.5.13", "target": "native/lib/libpq.so.5
 
 
 def test_the_newest_build_of_a_major_is_chosen():
-    versions = ["13.6.0-beta.6", "13.23.0-beta.15", "13.23.0-beta.16", "13.9.0-beta.20", "14.3.0-alpha.21", "x"]
+    versions = [
+        "13.6.0-beta.6",
+        "13.23.0-beta.15",
+        "13.23.0-beta.16",
+        "13.9.0-beta.20",
+        "14.3.0-alpha.21",
+        "x",
+    ]
     assert majors.newest_for(versions, 13) == "13.23.0-beta.16"
     assert majors.newest_for(versions, 14) == "14.3.0-alpha.21"
     assert majors.newest_for(versions, 19) is None
@@ -71,7 +78,11 @@ def test_the_newest_build_of_a_major_is_chosen():
 
 
 def test_engine_versions_name_their_major():
-    assert (majors.major_of("13.12"), majors.major_of("11.9"), majors.major_of("16")) == (13, 11, 16)
+    assert (majors.major_of("13.12"), majors.major_of("11.9"), majors.major_of("16")) == (
+        13,
+        11,
+        16,
+    )
     with pytest.raises(BadInput, match="names no PostgreSQL major"):
         majors.major_of("latest")
 
@@ -94,18 +105,29 @@ def test_a_fetched_build_is_checked_unpacked_with_its_links_and_then_reused(cach
     found = majors.build(13, progress=said.append)
 
     assert found.version == "13.23" and found.root == cache / "13.23.0-beta.16" / "native"
-    assert (found.root / "lib" / "libpq.so.5").resolve() == (found.root / "lib" / "libpq.so.5.13").resolve()
+    assert (found.root / "lib" / "libpq.so.5").resolve() == (
+        found.root / "lib" / "libpq.so.5.13"
+    ).resolve()
     assert (found.root / "VERSION").read_text().strip() == "13.23"
-    assert json.loads((cache / "13.23.0-beta.16" / ".ready").read_text())["version"] == "13.23.0-beta.16"
+    assert (
+        json.loads((cache / "13.23.0-beta.16" / ".ready").read_text())["version"]
+        == "13.23.0-beta.16"
+    )
     assert any("fetching" in line for line in said) and any("sha512" in line for line in said)
     calls = len(npm.calls)
     assert majors.build(13) == found and len(npm.calls) == calls  # the cache, no npm
-    assert [p.name for p in cache.iterdir() if not p.name.startswith(".lock")] == ["13.23.0-beta.16"]
+    assert [p.name for p in cache.iterdir() if not p.name.startswith(".lock")] == [
+        "13.23.0-beta.16"
+    ]
 
 
 def test_a_tarball_that_does_not_match_the_registry_integrity_is_refused(cache, monkeypatch):
-    monkeypatch.setattr(majors, "_npm", FakeNpm(["13.23.0-beta.16"], tarball(LIBRARY, LINKS), "sha512-AAAA"))
-    with pytest.raises(majors.MajorUnavailable, match=r"does not match the registry's dist\.integrity"):
+    monkeypatch.setattr(
+        majors, "_npm", FakeNpm(["13.23.0-beta.16"], tarball(LIBRARY, LINKS), "sha512-AAAA")
+    )
+    with pytest.raises(
+        majors.MajorUnavailable, match=r"does not match the registry's dist\.integrity"
+    ):
         majors.build(13)
     assert majors.cached(13) is None
     assert [p.name for p in cache.iterdir()] == [".lock"]  # nothing half-unpacked left
@@ -128,7 +150,10 @@ def test_without_npm_the_fallback_warns_in_one_line_and_strict_refuses(cache, mo
     with pytest.raises(BadInput, match="--postgres strict runs no other major"):
         majors.prepare("strict", [13])
     choice = majors.Builds("fallback").for_engine("13.12", "cluster c1")
-    assert choice.build.major == wheel.major and "cluster c1: aurora-postgresql 13.12 runs on" in choice.warning
+    assert (
+        choice.build.major == wheel.major
+        and "cluster c1: aurora-postgresql 13.12 runs on" in choice.warning
+    )
     with pytest.raises(majors.MajorUnavailable, match="the policy is strict"):
         majors.Builds("strict").for_engine("13.12", "cluster c1")
 
@@ -137,8 +162,11 @@ def test_lab_up_strict_without_npm_refuses_before_starting_anything(cache, monke
     from snapmigrate.cli import AppContext, cli
 
     monkeypatch.setenv("PATH", str(cache))
-    result = CliRunner().invoke(cli, ["lab", "up", "--dir", str(tmp_path / "lab"), "--seed", "v1",
-                                      "--postgres", "strict"], obj=AppContext())  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        ["lab", "up", "--dir", str(tmp_path / "lab"), "--seed", "v1", "--postgres", "strict"],
+        obj=AppContext(),
+    )
     assert result.exit_code == 2, result.output
     assert "npm is not on PATH" in result.output and "strict" in result.output
     assert not (tmp_path / "lab").exists()
@@ -154,18 +182,36 @@ def test_lab_up_strict_without_npm_refuses_before_starting_anything(cache, monke
         ("13.12", None, False, None),
     ],
 )
-def test_engine_version_changes_follow_aws(current: str, new: str | None, allow: bool, code: str | None):
+def test_engine_version_changes_follow_aws(
+    current: str, new: str | None, allow: bool, code: str | None
+):
     refused = upgrade.refusal(current, new, allow)
     assert (refused is None) == (code is None)
     if code is not None:
-        assert refused is not None and refused[0] == "InvalidParameterCombination" and code in refused[1]
+        assert (
+            refused is not None
+            and refused[0] == "InvalidParameterCombination"
+            and code in refused[1]
+        )
 
 
 @pytest.mark.parametrize(
     ("version", "has"),
-    [("10.20", True), ("11.14", False), ("11.15", True), ("12.9", False), ("13.6", True), ("13.5", False),
-     ("14.3", True), ("15.1", False), ("15.2", True), ("16.1", True), ("17.4", True), ("9.6", False)],
-)  # fmt: skip
+    [
+        ("10.20", True),
+        ("11.14", False),
+        ("11.15", True),
+        ("12.9", False),
+        ("13.6", True),
+        ("13.5", False),
+        ("14.3", True),
+        ("15.1", False),
+        ("15.2", True),
+        ("16.1", True),
+        ("17.4", True),
+        ("9.6", False),
+    ],
+)
 def test_aurora_volume_logical_start_lsn_exists_from_the_documented_minors(version: str, has: bool):
     assert logical.has_start_lsn(version) is has
 
@@ -174,7 +220,9 @@ def test_logical_replication_settings_from_a_cluster_parameter_group():
     on: dict[str, Any] = logical.group_settings({"rds.logical_replication": "1"}, "provisioned")
     assert on["wal_level"] == "logical" and on["rds.logical_replication"] == "on"
     assert int(on["max_replication_slots"]) >= 10 and int(on["max_wal_senders"]) >= 10
-    mine = logical.group_settings({"rds.logical_replication": "1", "max_replication_slots": "7"}, "provisioned")
+    mine = logical.group_settings(
+        {"rds.logical_replication": "1", "max_replication_slots": "7"}, "provisioned"
+    )
     assert mine["max_replication_slots"] == "7"
     assert logical.group_settings({}, "provisioned") == {"rds.logical_replication": "off"}
     # Aurora Serverless v1 has no logical replication
@@ -193,8 +241,20 @@ def test_lab_up_without_the_registry_runs_18_and_says_so_everywhere(cache, tmp_p
     env = {k: v for k, v in os.environ.items() if k != majors.REQUIRE_VARIABLE}
     env.update({majors.CACHE_VARIABLE: str(cache), "npm_config_registry": "http://127.0.0.1:9/"})
     lab_dir = take_down(tmp_path / "lab")
-    command = [sys.executable, "-m", "snapmigrate", "lab", "up", "--dir", str(lab_dir), "--seed", "v1"]
-    strict = subprocess.run([*command, "--postgres", "strict"], env=env, capture_output=True, text=True, check=False)
+    command = [
+        sys.executable,
+        "-m",
+        "snapmigrate",
+        "lab",
+        "up",
+        "--dir",
+        str(lab_dir),
+        "--seed",
+        "v1",
+    ]
+    strict = subprocess.run(
+        [*command, "--postgres", "strict"], env=env, capture_output=True, text=True, check=False
+    )
     assert strict.returncode == 2 and "ECONNREFUSED" in strict.stderr and not lab_dir.exists()
 
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -203,7 +263,15 @@ def test_lab_up_without_the_registry_runs_18_and_says_so_everywhere(cache, tmp_p
     warnings = [line for line in done.stdout.splitlines() if line.startswith("WARNING")]
     assert warnings[0].startswith("WARNING: PostgreSQL 13 cannot be had here (npm view failed:")
     assert f"PostgreSQL {wheel}" in warnings[0]
-    assert any(f"legacy-v1: aurora-postgresql 13.12 runs on PostgreSQL {wheel}" in w for w in warnings[1:])
+    assert any(
+        f"legacy-v1: aurora-postgresql 13.12 runs on PostgreSQL {wheel}" in w for w in warnings[1:]
+    )
     lab = Lab(lab_dir)
-    assert lab.server_for("legacy-v1").psql("SHOW server_version").startswith(f"{wheel.split('.')[0]}.")
-    assert lab.state.notes["postgres"]["warnings"] == [w.removeprefix("WARNING: ") for w in warnings[1:]]
+    assert (
+        lab.server_for("legacy-v1")
+        .psql("SHOW server_version")
+        .startswith(f"{wheel.split('.')[0]}.")
+    )
+    assert lab.state.notes["postgres"]["warnings"] == [
+        w.removeprefix("WARNING: ") for w in warnings[1:]
+    ]

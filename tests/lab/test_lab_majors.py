@@ -88,6 +88,13 @@ def test_an_upgrade_from_11_to_16_moves_the_data_and_verify_finds_it_equal(lab, 
         conn.execute("CREATE ROLE app_reader LOGIN PASSWORD 'reader-Pa55'")
         conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO app_reader")
     before = snapshot_and_restore(rds, source)  # the reference: the data as it was, on 11
+    rds.create_db_instance(
+        DBInstanceIdentifier=f"{source}-1",
+        DBClusterIdentifier=source,
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+    )
+    wait_available(rds, source)
 
     answer = rds.modify_db_cluster(
         DBClusterIdentifier=source,
@@ -101,6 +108,11 @@ def test_an_upgrade_from_11_to_16_moves_the_data_and_verify_finds_it_equal(lab, 
             DBClusterIdentifier=source, DBClusterSnapshotIdentifier=unique_id("busy")
         )
     assert refused.value.response["Error"]["Code"] == "InvalidDBClusterStateFault"
+    instance = rds.describe_db_instances(DBInstanceIdentifier=f"{source}-1")["DBInstances"][0]
+    assert instance["DBInstanceStatus"] == "upgrading"
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        rds.reboot_db_instance(DBInstanceIdentifier=f"{source}-1")
+    assert refused.value.response["Error"]["Code"] == "InvalidDBInstanceStateFault"
     cluster, seen = wait_available(rds, source)
 
     assert "upgrading" in seen and cluster["EngineVersion"] == "16.1"

@@ -27,7 +27,7 @@ from typing import Any
 
 from snapmigrate.errors import BadInput, NotFound
 from snapmigrate_lab import logical
-from snapmigrate_lab.majors import Builds, Choice, wheel_build
+from snapmigrate_lab.majors import Builds, Choice, major_of, wheel_build
 from snapmigrate_lab.postgres import PgServer, copy_tree, hand_over, stop_servers_in
 from snapmigrate_lab.tlsproxy import ProxyHub
 
@@ -283,10 +283,12 @@ class DataPlane:
             except Exception:
                 self.delete(region, cluster_id)
                 raise
-            warning = "" if choice.build.major == _major(engine_version) else (
-                f"cluster {cluster_id}: aurora-postgresql {engine_version} runs on PostgreSQL "
-                f"{choice.build.version}, the major of its snapshot's data"
-            )  # fmt: skip
+            warning = ""
+            if choice.build.major != major_of(engine_version):
+                warning = (
+                    f"cluster {cluster_id}: aurora-postgresql {engine_version} runs on "
+                    f"PostgreSQL {choice.build.version}, the major of its snapshot's data"
+                )
             facts = _facts(engine_version, choice, group, warning=warning)
             facts.start_lsn = copy.lsn
             self.facts[(region, cluster_id)] = facts
@@ -442,12 +444,6 @@ class DataPlane:
             host=server.host, port=server.port, user=server.user, password=server.password, dbname="postgres", autocommit=True
         ) as conn:
             conn.execute(query)
-
-
-def _major(engine_version: str) -> int:
-    from snapmigrate_lab.majors import major_of
-
-    return major_of(engine_version)
 
 
 def _facts(

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 #: What pg_restore of the 18 tools says into an older server: a SET the older one lacks.
 HARMLESS = ('unrecognized configuration parameter "transaction_timeout"',)
+#: A database frozen read-only (``ALTER DATABASE ... SET default_transaction_read_only``)
+#: is restored all the same: a client's option outranks the database's setting.
+WRITABLE = {"PGOPTIONS": "-c default_transaction_read_only=off"}
 
 
 def refusal(current: str, new: str | None, allow_major: bool) -> tuple[str, str] | None:
@@ -91,7 +94,7 @@ def dump_and_restore(old: PgServer, new: PgServer, workdir: Path) -> list[str]:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PGPASSWORD": new.password},
+        env={**os.environ, "PGPASSWORD": new.password, **WRITABLE},
     )
     _require_clean(
         done.stderr, "the roles", allowed=(f'role "{new.user}" already exists', *HARMLESS)
@@ -108,18 +111,56 @@ def dump_and_restore(old: PgServer, new: PgServer, workdir: Path) -> list[str]:
         target = new.dsn(name if existing else "postgres", with_password=False)
         restored = run_pg_full(
             [binary("pg_restore"), *([] if existing else ["--create"]), "-d", target, str(dump)],
-            env={"PGPASSWORD": new.password},
+            env={"PGPASSWORD": new.password, **WRITABLE},
             timeout=24 * 3600,
             check=False,
         )
         _require_clean(restored.stderr, f"database {name}", allowed=HARMLESS)
+        if existing:  # pg_restore without --create carries no database settings
+            carry_database_settings(old, new, name)
         dump.unlink()
         moved.append(name)
     return moved
 
 
+#: A database's own settings, and those of a role in it, as ``ALTER`` statements need them.
+SETTINGS_SQL = """
+SELECT r.rolname, unnest(s.setconfig)
+FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+LEFT JOIN pg_roles r ON r.oid = s.setrole
+WHERE d.datname = %s
+"""
+
+
+def carry_database_settings(old: PgServer, new: PgServer, name: str) -> None:
+    """``ALTER DATABASE name [IN ROLE ...] SET`` on ``new`` as on ``old`` (a frozen one stays so)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(old.dsn(name)) as conn:
+        rows = conn.execute(SETTINGS_SQL, (name,)).fetchall()
+    with psycopg.connect(new.dsn("postgres"), autocommit=True) as conn:
+        conn.execute("SET default_transaction_read_only = off")  # postgres may be frozen already
+        for role, setting in rows:
+            key, _, value = str(setting).partition("=")
+            target = sql.SQL("ALTER DATABASE {}").format(sql.Identifier(name))
+            if role is not None:
+                target = sql.SQL("ALTER ROLE {} IN DATABASE {}").format(
+                    sql.Identifier(role), sql.Identifier(name)
+                )
+            set_it = sql.SQL("{} SET {} = {}").format(
+                target, sql.Identifier(key), sql.Literal(value)
+            )
+            conn.execute(set_it)
+
+
 def _require_clean(stderr: str, what: str, *, allowed: tuple[str, ...]) -> None:
-    errors = [line for line in stderr.splitlines() if "ERROR:" in line]
+    """Fail on any error a client tool printed but the ``allowed`` ones."""
+    errors = [
+        line
+        for line in stderr.splitlines()
+        if any(k in line for k in ("ERROR:", "FATAL:", "error:"))
+    ]
     unexpected = [line for line in errors if not any(a in line for a in allowed)]
     if unexpected:
         raise OperationFailed(f"restoring {what} failed: {unexpected[0].strip()}")

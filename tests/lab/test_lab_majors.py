@@ -95,6 +95,8 @@ def test_an_upgrade_from_11_to_16_moves_the_data_and_verify_finds_it_equal(lab, 
         DBInstanceClass="db.r6g.large",
     )
     wait_available(rds, source)
+    for database in ("app", "postgres"):  # frozen read-only, as snapmigrate freezes a source
+        lab.server_for(source).psql(f"ALTER DATABASE {database} SET default_transaction_read_only = on")
 
     answer = rds.modify_db_cluster(
         DBClusterIdentifier=source,
@@ -131,6 +133,8 @@ def test_an_upgrade_from_11_to_16_moves_the_data_and_verify_finds_it_equal(lab, 
     )
     with psycopg.connect(reader) as conn:
         assert conn.execute("SELECT count(*) FROM public.type_zoo").fetchone() == (2000,)
+    for database in ("app", "postgres"):  # still frozen
+        assert upgraded.psql("SHOW default_transaction_read_only", dbname=database).strip() == "on"
     done = lab.state.notes["postgres"]["upgrades"][-1]
     assert (done["cluster_id"], done["error"]) == (source, "")
     assert {"app", "postgres"} <= set(done["databases"])

@@ -14,7 +14,7 @@ import pytest
 from snapmigrate.db.connect import resolve
 from snapmigrate.db.verify import VerifyOptions, verify
 from snapmigrate_lab.seed import TYPES_SQL
-from tests.lab.conftest import create_cluster, wait_snapshot
+from tests.lab.conftest import add_writer, create_cluster, wait_snapshot
 from tests.lab_fixtures import need_majors, unique_id
 
 pytestmark = pytest.mark.slow
@@ -88,12 +88,7 @@ def test_an_upgrade_from_11_to_16_moves_the_data_and_verify_finds_it_equal(lab, 
         conn.execute("CREATE ROLE app_reader LOGIN PASSWORD 'reader-Pa55'")
         conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO app_reader")
     before = snapshot_and_restore(rds, source)  # the reference: the data as it was, on 11
-    rds.create_db_instance(
-        DBInstanceIdentifier=f"{source}-1",
-        DBClusterIdentifier=source,
-        Engine="aurora-postgresql",
-        DBInstanceClass="db.r6g.large",
-    )
+    add_writer(rds, source)
     wait_available(rds, source)
     for database in ("app", "postgres"):  # frozen read-only, as snapmigrate freezes a source
         lab.server_for(source).psql(f"ALTER DATABASE {database} SET default_transaction_read_only = on")

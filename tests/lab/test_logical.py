@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.lab.conftest import create_cluster, wait_cluster
+from tests.lab.conftest import add_writer, create_cluster, wait_cluster
 from tests.lab.test_lab_majors import snapshot_and_restore, wait_available
 from tests.lab_fixtures import need_majors, unique_id
 
@@ -58,12 +58,7 @@ def run(
 def provisioned_source(lab: Any, rds: Any, **overrides: Any) -> str:
     source = unique_id("pub")
     create_cluster(rds, source, EngineVersion="13.12", DatabaseName="app", **overrides)
-    rds.create_db_instance(
-        DBInstanceIdentifier=f"{source}-1",
-        DBClusterIdentifier=source,
-        Engine="aurora-postgresql",
-        DBInstanceClass="db.r6g.large",
-    )
+    add_writer(rds, source)
     wait_cluster(rds, source)
     return source
 

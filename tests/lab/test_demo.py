@@ -18,8 +18,7 @@ from click.testing import CliRunner
 from snapmigrate.cli import AppContext, cli
 from snapmigrate.errors import DifferencesFound, Interrupted, OperationFailed
 from snapmigrate.journal import Journal
-from snapmigrate.report import lab as report
-from snapmigrate_lab import Lab
+from snapmigrate_lab import Lab, report
 from snapmigrate_lab.demo import STAGES, DemoContext, Stage, run_demo
 from snapmigrate_lab.postgres import alive
 

@@ -381,3 +381,28 @@ def test_a_kms_key_without_access_fails_restore_and_copy(lab, rds):
     assert refused(rds.copy_db_cluster_snapshot, SourceDBClusterSnapshotIdentifier=snap, TargetDBClusterSnapshotIdentifier=copy, KmsKeyId=key_arn) == denied
     assert target not in {c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]}
     assert copy not in {s["DBClusterSnapshotIdentifier"] for s in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]}
+
+
+# -- the knobs on the command line ------------------------------------------------------------------
+
+
+def test_lab_knobs_sets_the_rename_delay_and_failure_states_and_refuses_unknown_states(lab_knobs):
+    from click.testing import CliRunner
+
+    from snapmigrate.cli import AppContext, cli
+
+    def knobs(*args: str) -> Any:
+        return CliRunner().invoke(cli, ["lab", "knobs", "--dir", str(lab_knobs.dir), *args, "-o", "json"], obj=AppContext())
+
+    before = lab_knobs.knobs()
+    done = knobs("--fail-into", "CreateDBInstance:migration-failed")
+    assert done.exit_code == 2 and "'migration-failed' is no instance failure state" in done.output
+    done = knobs("--fail-into", "CreateDBInstance")
+    assert done.exit_code == 2 and "give ACTION:STATE" in done.output
+    assert lab_knobs.knobs() == before  # nothing changed
+    done = knobs("--rename-dns-delay", "90", "--fail-into", "RestoreDBClusterToPointInTime:cloning-failed")
+    assert done.exit_code == 0, done.output
+    shown = json.loads(done.output)
+    assert shown["rename_dns_delay_s"] == 90
+    assert [(r["action"], r["state"]) for r in shown["fail"]] == [("RestoreDBClusterToPointInTime", "cloning-failed")]
+    assert lab_knobs.knobs().rename_dns_delay_s == 90

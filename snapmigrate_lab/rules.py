@@ -238,9 +238,12 @@ def _modify_cluster(glue: Glue, call: AwsCall) -> dict[str, Any] | None:
     current = engines.find(engine, cluster.get("EngineVersion"))
     wanted = call.param("EngineVersion")
     target = existing_version(engine, wanted) if wanted else current
-    if current is not None and target is not None:
+    if current is not None and target is not None and target != current:
         require_upgrade(current, target, allow_major=bool(call.flag("AllowMajorVersionUpgrade")))
-        if cluster.get("EngineMode") == "serverless" and "serverless" not in target.modes:
+        mode = call.param("EngineMode") or cluster.get("EngineMode")
+        if mode == "serverless" and "serverless" not in target.modes:
+            # A Serverless v1 cluster stays v1: only targets with the serverless mode
+            # (UpgradeTarget.SupportedEngineModes) take it.
             raise Refused("InvalidParameterCombination", f"Cannot upgrade {engine} from {current.version} to {target.version}")
     require_scaling_fits(call, target)
     return cluster

@@ -171,6 +171,21 @@ def test_restores_and_upgrades_keep_to_the_valid_upgrade_targets(lab, rds):
     assert wait_cluster(rds, source)["EngineVersion"] == "13.8"
 
 
+def test_a_serverless_v1_cluster_upgrades_only_to_versions_with_serverless_v1(lab, rds):
+    v1 = unique_id("v1")
+    rds.create_db_cluster(
+        DBClusterIdentifier=v1, Engine="aurora-postgresql", EngineVersion="11.18", EngineMode="serverless",
+        MasterUsername="m", MasterUserPassword=PASSWORD, ScalingConfiguration={"MinCapacity": 2, "MaxCapacity": 4},
+    )  # fmt: skip
+    wait_cluster(rds, v1)
+    modify(rds, v1, BackupRetentionPeriod=3)  # no version change: nothing to check
+    assert refused(rds.modify_db_cluster, DBClusterIdentifier=v1, EngineVersion="13.20", AllowMajorVersionUpgrade=True, ApplyImmediately=True)[:2] == (
+        "InvalidParameterCombination",
+        "Cannot upgrade aurora-postgresql from 11.18 to 13.20",
+    )
+    assert modify(rds, v1, EngineVersion="13.12", AllowMajorVersionUpgrade=True)["EngineVersion"] == "13.12"
+
+
 def test_scaling_configurations_fit_the_engine_version(lab, rds):
     create = rds.create_db_cluster
     base = {"Engine": "aurora-postgresql", "MasterUsername": "m", "MasterUserPassword": PASSWORD}

@@ -341,7 +341,9 @@ class Lab:
         (``lab.fail_once("RestoreDBClusterFromSnapshot", state="migration-failed")``)."""
         from snapmigrate_lab.realism import FailRule, Knobs
 
-        rule = FailRule(action=action, code=code, after=after, status=status, times=times, state=state)
+        rule = FailRule(
+            action=action, code=code, after=after, status=status, times=times, state=state
+        )
         return Knobs.from_dict(self._control("POST", "fail", rule.__dict__))
 
     def reset(self) -> None:

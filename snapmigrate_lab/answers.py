@@ -128,7 +128,8 @@ class Answers:
         group = text(el, "DBClusterParameterGroup")
         default = engines.default_parameter_group(text(el, "Engine"), text(el, "EngineVersion"))
         if default and group and group.startswith("default."):
-            # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.Reference.ParameterGroups.html
+            # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/
+            #   AuroraPostgreSQL.Reference.ParameterGroups.html
             set_text(el, "DBClusterParameterGroup", default)
         record = self.history.get(region, cluster_id) if self.history is not None else None
         if record is not None:

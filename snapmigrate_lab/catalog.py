@@ -28,7 +28,10 @@ T = TypeVar("T")
 
 STANDARD = "open-source-rds-standard-support"
 EXTENDED = "open-source-rds-extended-support"
-LOG_TYPES = {engines.POSTGRES: ["instance", "postgresql"], engines.MYSQL: ["audit", "error", "general", "slowquery"]}
+LOG_TYPES = {
+    engines.POSTGRES: ["instance", "postgresql"],
+    engines.MYSQL: ["audit", "error", "general", "slowquery"],
+}
 
 _FILTERS: dict[str, Callable[[EngineVersion], list[str]]] = {
     "engine": lambda v: [v.engine],
@@ -44,10 +47,16 @@ def answer(call: AwsCall) -> Response | None:
     if call.action == "DescribeDBEngineVersions":
         found = select_versions(call)
         page, marker = _page(call, found)
-        return render("rds", call.action, {"DBEngineVersions": [describe(v) for v in page], "Marker": marker})
+        return render(
+            "rds", call.action, {"DBEngineVersions": [describe(v) for v in page], "Marker": marker}
+        )
     if call.action == "DescribeDBMajorEngineVersions":
         majors, marker = _page(call, select_majors(call))
-        return render("rds", call.action, {"DBMajorEngineVersions": [major_record(m) for m in majors], "Marker": marker})
+        return render(
+            "rds",
+            call.action,
+            {"DBMajorEngineVersions": [major_record(m) for m in majors], "Marker": marker},
+        )
     return None
 
 
@@ -67,7 +76,9 @@ def select_versions(call: AwsCall) -> list[EngineVersion]:
         found = [v for v in found if set(field(v)) & set(values)]
     default_only = bool(call.flag("DefaultOnly"))
     if version and default_only and "." not in version:
-        found = [v for v in found if v.major == version]  # "the engine and major version combination"
+        found = [
+            v for v in found if v.major == version
+        ]  # "the engine and major version combination"
     elif version:
         found = [v for v in found if v.version == version]
     if not default_only:
@@ -105,7 +116,10 @@ def describe(v: EngineVersion) -> dict[str, Any]:
         "TagList": [],
     }
     if v.serverless_v2:
-        record["ServerlessV2FeaturesSupport"] = {"MinCapacity": v.min_capacity, "MaxCapacity": v.max_capacity}
+        record["ServerlessV2FeaturesSupport"] = {
+            "MinCapacity": v.min_capacity,
+            "MaxCapacity": v.max_capacity,
+        }
     return record
 
 
@@ -170,7 +184,10 @@ def _page(call: AwsCall, items: Sequence[T]) -> tuple[list[T], str | None]:
         except ValueError:
             size = -1
         if not 20 <= size <= 100:
-            raise Refused("InvalidParameterValue", f"Invalid value {raw} for MaxRecords. Must be between 20 and 100")
+            raise Refused(
+                "InvalidParameterValue",
+                f"Invalid value {raw} for MaxRecords. Must be between 20 and 100",
+            )
     start = _offset(call.param("Marker"))
     end = start + size
     return list(items[start:end]), _marker(end) if end < len(items) else None

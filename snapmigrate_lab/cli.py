@@ -46,7 +46,8 @@ def knob_options(f: F) -> F:
 
 def _knobs(values: dict[str, Any]) -> dict[str, Any]:
     names = {"delay_polls": "delay_polls", "delay_seconds": "delay_seconds", "throttle_rate": "throttle_rate",
-             "error_rate": "error_rate", "knob_seed": "seed", "rename_dns_delay_s": "rename_dns_delay_s"}  # fmt: skip
+             "error_rate": "error_rate", "knob_seed": "seed",
+             "rename_dns_delay_s": "rename_dns_delay_s"}  # fmt: skip
     return {knob: values[option] for option, knob in names.items() if values.get(option) is not None}
 
 
@@ -116,11 +117,13 @@ def env(directory: str) -> None:
     "fail_into",
     metavar="ACTION:STATE",
     multiple=True,
-    help="Let the next ACTION (a cluster restore or create, CreateDBInstance) end in failure STATE, e.g. "
-    "RestoreDBClusterFromSnapshot:migration-failed (repeatable).",
+    help="Let the next ACTION (a cluster restore or create, CreateDBInstance) end in failure "
+    "STATE, e.g. RestoreDBClusterFromSnapshot:migration-failed (repeatable).",
 )
 @global_options
-def knobs(directory: str, reset: bool, fail: tuple[str, ...], fail_into: tuple[str, ...], **kwargs: Any) -> None:
+def knobs(
+    directory: str, reset: bool, fail: tuple[str, ...], fail_into: tuple[str, ...], **kwargs: Any
+) -> None:
     """Show the knobs; with options, change them first (the others stay)."""
     from snapmigrate_lab import Lab, report
 
@@ -136,7 +139,10 @@ def knobs(directory: str, reset: bool, fail: tuple[str, ...], fail_into: tuple[s
     for item in fail_into:
         action, _, state = item.partition(":")
         if not state:
-            raise BadInput(f"--fail-into {item}: give ACTION:STATE, e.g. RestoreDBClusterFromSnapshot:migration-failed")
+            raise BadInput(
+                f"--fail-into {item}: give ACTION:STATE, e.g. "
+                "RestoreDBClusterFromSnapshot:migration-failed"
+            )
         current = target.fail_once(action, state=state)
     emit(app, current.to_dict(), lambda: report.knobs_table(current))
 

@@ -162,8 +162,12 @@ def _postgres() -> list[EngineVersion]:
                     released=released,
                     order=(major, minor),
                     modes=modes,
-                    min_capacity=(0.0 if _from(_PG_PAUSE_FROM, major, minor) else 0.5) if v2 else None,
-                    max_capacity=(256.0 if _from(_PG_256_FROM, major, minor) else 128.0) if v2 else None,
+                    min_capacity=(0.0 if _from(_PG_PAUSE_FROM, major, minor) else 0.5)
+                    if v2
+                    else None,
+                    max_capacity=(256.0 if _from(_PG_256_FROM, major, minor) else 128.0)
+                    if v2
+                    else None,
                 )
             )
     return found

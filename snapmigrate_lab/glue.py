@@ -67,7 +67,9 @@ class LabApp:
         self.topology = Topology()
         self.names = names or DnsNames()
         self.inner = InnerClients(moto_app)
-        self.rds = RdsGlue(self.inner, self.plane, self.topology, self.realism, self.names, republish=self.publish)
+        self.rds = RdsGlue(
+            self.inner, self.plane, self.topology, self.realism, self.names, republish=self.publish
+        )
         self.regions: set[str] = {labstate.REGION}
         self.lock = threading.RLock()
         self.stopping = threading.Event()

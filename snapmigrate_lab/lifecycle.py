@@ -41,13 +41,18 @@ def after(glue: Glue, call: AwsCall, before: dict[str, Any] | None) -> None:
     cluster_id = call.param("DBClusterIdentifier") or ""
     if action in ORIGINS:
         origin = ORIGINS[action]
-        if action == "RestoreDBClusterToPointInTime" and call.param("RestoreType") == "copy-on-write":
+        if (
+            action == "RestoreDBClusterToPointInTime"
+            and call.param("RestoreType") == "copy-on-write"
+        ):
             origin = CLONED
         record = glue.history.begin(region, cluster_id, origin)
         if action == "RestoreDBClusterFromSnapshot":
             record.provisioned_first = _restored_to_new_major(glue, call)
         if action == "CreateDBCluster":
-            record.http_endpoint = bool(call.flag("EnableHttpEndpoint")) and call.param("EngineMode") == "serverless"
+            record.http_endpoint = (
+                bool(call.flag("EnableHttpEndpoint")) and call.param("EngineMode") == "serverless"
+            )
         if call.flag("ManageMasterUserPassword"):
             glue.realism.begin("secret", region, cluster_id, "creating")
     elif action == "ModifyDBCluster":
@@ -55,7 +60,9 @@ def after(glue: Glue, call: AwsCall, before: dict[str, Any] | None) -> None:
     elif action == "CreateDBInstance" and cluster_id:
         found = glue.history.get(region, cluster_id)
         if found is not None:
-            found.provisioned_first = False  # "This addition starts the final stage of the upgrade process."
+            found.provisioned_first = (
+                False  # "This addition starts the final stage of the upgrade process."
+            )
     elif action == "DeleteDBCluster":
         glue.history.forget(region, cluster_id)
         glue.realism.forget("secret", region, cluster_id)
@@ -83,7 +90,9 @@ def _modified(glue: Glue, call: AwsCall, before: dict[str, Any]) -> None:
         glue.realism.rename("secret", region, cluster_id, new_id)
         cluster_id = new_id
         if delay > 0 and glue.republish is not None:
-            timer = threading.Timer(delay + 0.05, glue.republish)  # the names appear in the connect map
+            timer = threading.Timer(
+                delay + 0.05, glue.republish
+            )  # the names appear in the connect map
             timer.daemon = True
             timer.start()
     record = glue.history.record(region, cluster_id)
@@ -92,7 +101,9 @@ def _modified(glue: Glue, call: AwsCall, before: dict[str, Any]) -> None:
         glue.realism.begin("cluster", region, cluster_id, "upgrading")
         current = engines.find(before.get("Engine"), before.get("EngineVersion"))
         target = engines.find(before.get("Engine"), version)
-        major = current is not None and target is not None and engines.is_major_upgrade(current, target)
+        major = (
+            current is not None and target is not None and engines.is_major_upgrade(current, target)
+        )
         if major and record.origin != CREATED and not glue.topology.members(region, cluster_id):
             record.provisioned_first = True
     if call.flag("ManageMasterUserPassword"):
@@ -100,7 +111,9 @@ def _modified(glue: Glue, call: AwsCall, before: dict[str, Any]) -> None:
     elif call.flag("RotateMasterUserPassword"):
         glue.realism.begin("secret", region, cluster_id, "rotating")
     if call.param("EnableHttpEndpoint") is not None and before.get("EngineMode") == "serverless":
-        record.http_endpoint = bool(call.flag("EnableHttpEndpoint"))  # v1 takes the Data API this way
+        record.http_endpoint = bool(
+            call.flag("EnableHttpEndpoint")
+        )  # v1 takes the Data API this way
 
 
 # -- calls the lab answers itself -------------------------------------------------
@@ -121,7 +134,10 @@ def answer(glue: Glue, call: AwsCall) -> Response | None:
     if cluster is None:
         raise Refused("ResourceNotFoundFault", "The specified resource ID was not found.")
     if glue.realism.busy("cluster", region, cluster_id) or cluster.get("Status") != "available":
-        raise Refused("InvalidResourceStateFault", "The operation can't be performed because another operation is in progress.")
+        raise Refused(
+            "InvalidResourceStateFault",
+            "The operation can't be performed because another operation is in progress.",
+        )
     enabled = call.action == "EnableHttpEndpoint"
     glue.history.record(region, cluster_id).http_endpoint = enabled
     return render("rds", call.action, {"ResourceArn": arn, "HttpEndpointEnabled": enabled})
@@ -144,7 +160,9 @@ def fail(glue: Glue, call: AwsCall, state: str) -> None:
 # -- the restore moto cannot do ----------------------------------------------------------
 
 
-def restore_by_create(glue: Glue, call: AwsCall, params: dict[str, str], forward: Forward) -> Response | None:
+def restore_by_create(
+    glue: Glue, call: AwsCall, params: dict[str, str], forward: Forward
+) -> Response | None:
     """``params`` restored through ``CreateDBCluster`` with the snapshot's settings (None
     when the snapshot is unknown). The new cluster does not manage its password: a
     restore cannot turn that on, ModifyDBCluster can.
@@ -169,7 +187,9 @@ def restore_by_create(glue: Glue, call: AwsCall, params: dict[str, str], forward
     create.update(
         Action="CreateDBCluster",
         MasterUsername=str(snapshot.get("MasterUsername") or "postgres"),
-        MasterUserPassword=secrets.token_urlsafe(18),  # the data keeps the source's password, as on AWS
+        MasterUserPassword=secrets.token_urlsafe(
+            18
+        ),  # the data keeps the source's password, as on AWS
     )
     response = forward(create)
     action = (call.action or "").encode()

@@ -110,7 +110,9 @@ class RdsGlue:
             response = by_create
         if not response.ok:
             return self.rewrite(call, response), False
-        done = call if params is None else AwsCall(call.service, call.region, call.action, call.protocol, params)
+        done = call
+        if params is not None:
+            done = AwsCall(call.service, call.region, call.action, call.protocol, params)
         failed = self.realism.failure_state(action)
         try:
             if post is not None and not (failed and FAILING_CREATIONS[action] == "cluster"):
@@ -449,4 +451,5 @@ class RdsGlue:
         return routes, logins
 
     def rewrite(self, call: AwsCall, response: Response) -> Response:
-        return Answers(self.names, self.realism, self.topology, self.history).rewrite(call, response)
+        answers = Answers(self.names, self.realism, self.topology, self.history)
+        return answers.rewrite(call, response)

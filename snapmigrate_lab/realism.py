@@ -25,12 +25,14 @@ from snapmigrate.errors import BadInput
 #: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/accessing-monitoring.html
 CLUSTER_FAILURES = frozenset({
     "migration-failed", "cloning-failed", "inaccessible-encryption-credentials",
-    "inaccessible-encryption-credentials-recoverable", "incompatible-parameters", "incompatible-restore", "failed",
+    "inaccessible-encryption-credentials-recoverable", "incompatible-parameters",
+    "incompatible-restore", "failed",
 })  # fmt: skip
 INSTANCE_FAILURES = frozenset({
-    "failed", "inaccessible-encryption-credentials", "inaccessible-encryption-credentials-recoverable",
-    "incompatible-create", "incompatible-network", "incompatible-option-group", "incompatible-parameters",
-    "incompatible-restore", "insufficient-capacity", "restore-error", "storage-full",
+    "failed", "inaccessible-encryption-credentials",
+    "inaccessible-encryption-credentials-recoverable", "incompatible-create", "incompatible-network",
+    "incompatible-option-group", "incompatible-parameters", "incompatible-restore",
+    "insufficient-capacity", "restore-error", "storage-full",
 })  # fmt: skip
 #: The calls a ``state`` fail rule can end in a failure state, and the kind they create.
 FAILING_CREATIONS = {
@@ -69,12 +71,20 @@ class FailRule:
         if self.state is not None:
             kind = FAILING_CREATIONS.get(self.action)
             if kind is None:
-                raise BadInput(f"a fail rule with a state takes one of {', '.join(FAILING_CREATIONS)}, not {self.action}")
+                raise BadInput(
+                    f"a fail rule with a state takes one of {', '.join(FAILING_CREATIONS)}, "
+                    f"not {self.action}"
+                )
             allowed = CLUSTER_FAILURES if kind == "cluster" else INSTANCE_FAILURES
             if self.state not in allowed:
-                raise BadInput(f"{self.state!r} is no {kind} failure state: choose one of {', '.join(sorted(allowed))}")
+                raise BadInput(
+                    f"{self.state!r} is no {kind} failure state: "
+                    f"choose one of {', '.join(sorted(allowed))}"
+                )
             if self.after:
-                raise BadInput("a fail rule with a state lets the call act: it cannot also lose the answer (after)")
+                raise BadInput(
+                    "a fail rule with a state lets the call act: it cannot also lose the answer (after)"
+                )
 
 
 @dataclass(frozen=True)

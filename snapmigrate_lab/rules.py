@@ -42,7 +42,10 @@ CLUSTER_CALLS = {
     "RebootDBCluster": "DBClusterIdentifier",
     "RestoreDBClusterToPointInTime": "SourceDBClusterIdentifier",
 }
-INSTANCE_CALLS = {"ModifyDBInstance": "DBInstanceIdentifier", "RebootDBInstance": "DBInstanceIdentifier"}
+INSTANCE_CALLS = {
+    "ModifyDBInstance": "DBInstanceIdentifier",
+    "RebootDBInstance": "DBInstanceIdentifier",
+}
 SNAPSHOT_CALLS = {
     "RestoreDBClusterFromSnapshot": "SnapshotIdentifier",
     "CopyDBClusterSnapshot": "SourceDBClusterSnapshotIdentifier",
@@ -50,21 +53,28 @@ SNAPSHOT_CALLS = {
 }
 #: Calls that take a KmsKeyId the caller must be allowed to use.
 KMS_CALLS = frozenset(
-    {"CreateDBCluster", "RestoreDBClusterFromSnapshot", "RestoreDBClusterToPointInTime", "CopyDBClusterSnapshot"}
+    {
+        "CreateDBCluster",
+        "RestoreDBClusterFromSnapshot",
+        "RestoreDBClusterToPointInTime",
+        "CopyDBClusterSnapshot",
+    }
 )
 
 # The documented message (Aurora User Guide, "Migrating to Aurora Serverless v2"):
 # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.upgrade.html
 NO_SCALING = (
-    "Set the Serverless v2 scaling configuration on the parent DB cluster before creating a Serverless v2 DB instance."
+    "Set the Serverless v2 scaling configuration on the parent DB cluster "
+    "before creating a Serverless v2 DB instance."
 )
 # Same page, Important box: "When you perform a major version upgrade to an Aurora
 # Serverless v2-compatible version by using snapshot restore or cloning, the first DB
 # instance that you add to the new cluster must be a provisioned DB instance." AWS
 # documents no error for it: the code and the words are the lab's.
 PROVISIONED_FIRST = (
-    "The first DB instance of DB cluster {cluster} must be a provisioned DB instance: the cluster was "
-    "upgraded to a new major version by snapshot restore or cloning (Aurora Serverless v2 instances "
+    "The first DB instance of DB cluster {cluster} must be a provisioned DB instance: "
+    "the cluster was upgraded to a new major version by snapshot restore or cloning "
+    "(Aurora Serverless v2 instances "
     "can join after it)."
 )
 
@@ -118,7 +128,9 @@ def require_states(glue: Glue, call: AwsCall) -> None:
     status = glue.realism.busy("instance", region, instance_id) if instance_id else None
     if status:
         # The code is InvalidDBInstanceState, not the shape's name (botocore's model).
-        raise Refused("InvalidDBInstanceState", f"Instance {instance_id} is not in available state.")
+        raise Refused(
+            "InvalidDBInstanceState", f"Instance {instance_id} is not in available state."
+        )
     name = call.param(SNAPSHOT_CALLS.get(action, ""))
     if name:
         snap_region, snapshot_id = split_arn(name, region)
@@ -135,7 +147,10 @@ def require_usable_key(key: str | None) -> None:
     https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBClusterFromSnapshot.html
     """
     if key and key.replace(":", "/").rsplit("/", 1)[-1].startswith(NO_ACCESS_KEY):
-        raise Refused("KMSKeyNotAccessibleFault", "An error occurred accessing an Amazon Web Services KMS key.")
+        raise Refused(
+            "KMSKeyNotAccessibleFault",
+            "An error occurred accessing an Amazon Web Services KMS key.",
+        )
 
 
 # -- versions -------------------------------------------------------------------
@@ -156,11 +171,15 @@ def require_upgrade(current: EngineVersion, target: EngineVersion, *, allow_majo
     if target.version == current.version:
         return
     if target not in engines.upgrade_targets(current):
-        raise Refused("InvalidParameterCombination", f"Cannot upgrade {current.engine} from {current.version} to {target.version}")
+        raise Refused(
+            "InvalidParameterCombination",
+            f"Cannot upgrade {current.engine} from {current.version} to {target.version}",
+        )
     if engines.is_major_upgrade(current, target) and not allow_major:
         raise Refused(
             "InvalidParameterCombination",
-            "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version.",
+            "The AllowMajorVersionUpgrade flag must be present when upgrading to a new major "
+            "version.",
         )
 
 
@@ -179,18 +198,21 @@ def require_scaling_fits(call: AwsCall, version: EngineVersion | None) -> None:
     if not version.serverless_v2:
         raise Refused(
             "InvalidParameterCombination",
-            f"Aurora Serverless v2 isn't available for {name}: remove ServerlessV2ScalingConfiguration "
+            f"Aurora Serverless v2 isn't available for {name}: remove "
+            "ServerlessV2ScalingConfiguration "
             "or use an engine version that supports Serverless v2.",
         )
     if low is not None and float(low) == 0 and not version.auto_pause:
         raise Refused(
             "InvalidParameterValue",
-            f"{name} doesn't support automatic pause: the Serverless v2 MinCapacity must be at least 0.5 ACUs.",
+            f"{name} doesn't support automatic pause: the Serverless v2 MinCapacity must be "
+            "at least 0.5 ACUs.",
         )
     if high is not None and version.max_capacity is not None and float(high) > version.max_capacity:
         raise Refused(
             "InvalidParameterValue",
-            f"The Serverless v2 MaxCapacity of {name} can be at most {version.max_capacity:g} ACUs.",
+            f"The Serverless v2 MaxCapacity of {name} can be at most "
+            f"{version.max_capacity:g} ACUs.",
         )
 
 
@@ -199,7 +221,9 @@ def require_scaling_fits(call: AwsCall, version: EngineVersion | None) -> None:
 
 def _create_cluster(glue: Glue, call: AwsCall) -> None:
     engine = call.param("Engine")
-    version = existing_version(engine, call.param("EngineVersion") or engines.DEFAULT_VERSION.get(engine or ""))
+    version = existing_version(
+        engine, call.param("EngineVersion") or engines.DEFAULT_VERSION.get(engine or "")
+    )
     require_scaling_fits(call, version)
 
 
@@ -244,7 +268,10 @@ def _modify_cluster(glue: Glue, call: AwsCall) -> dict[str, Any] | None:
         if mode == "serverless" and "serverless" not in target.modes:
             # A Serverless v1 cluster stays v1: only targets with the serverless mode
             # (UpgradeTarget.SupportedEngineModes) take it.
-            raise Refused("InvalidParameterCombination", f"Cannot upgrade {engine} from {current.version} to {target.version}")
+            raise Refused(
+                "InvalidParameterCombination",
+                f"Cannot upgrade {engine} from {current.version} to {target.version}",
+            )
     require_scaling_fits(call, target)
     return cluster
 

@@ -12,8 +12,10 @@ import pytest
 PASSWORD = "lab-test-Pa55word"
 
 
-def wait_for(describe: Callable[[], dict[str, Any]], field: str, status: str, what: str, polls: int = 50) -> dict[str, Any]:
-    """Poll ``describe`` until its ``field`` shows ``status`` (the statuses on the way are polls)."""
+def wait_for(
+    describe: Callable[[], dict[str, Any]], field: str, status: str, what: str, polls: int = 50
+) -> dict[str, Any]:
+    """Poll ``describe`` until its ``field`` shows ``status`` (the looks on the way are polls)."""
     for _ in range(polls):
         found = describe()
         if found[field] == status:
@@ -22,22 +24,31 @@ def wait_for(describe: Callable[[], dict[str, Any]], field: str, status: str, wh
     raise AssertionError(f"{what} never became {status}")
 
 
-def wait_cluster(rds: Any, cluster_id: str, status: str = "available", polls: int = 50) -> dict[str, Any]:
-    return wait_for(lambda: rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0], "Status", status, cluster_id, polls)
+def first(answer: dict[str, Any], key: str) -> dict[str, Any]:
+    found: dict[str, Any] = answer[key][0]
+    return found
+
+
+def wait_cluster(
+    rds: Any, cluster_id: str, status: str = "available", polls: int = 50
+) -> dict[str, Any]:
+    def describe() -> dict[str, Any]:
+        return first(rds.describe_db_clusters(DBClusterIdentifier=cluster_id), "DBClusters")
+
+    return wait_for(describe, "Status", status, cluster_id, polls)
 
 
 def wait_snapshot(rds: Any, snapshot_id: str, polls: int = 50) -> dict[str, Any]:
     def describe() -> dict[str, Any]:
-        found: dict[str, Any] = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)["DBClusterSnapshots"][0]
-        return found
+        snaps = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)
+        return first(snaps, "DBClusterSnapshots")
 
     return wait_for(describe, "Status", "available", snapshot_id, polls)
 
 
 def wait_instance(rds: Any, instance_id: str, polls: int = 50) -> dict[str, Any]:
     def describe() -> dict[str, Any]:
-        found: dict[str, Any] = rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
-        return found
+        return first(rds.describe_db_instances(DBInstanceIdentifier=instance_id), "DBInstances")
 
     return wait_for(describe, "DBInstanceStatus", "available", instance_id, polls)
 

@@ -340,12 +340,23 @@ class Lab:
         return Knobs.from_dict(self._control("POST", "knobs", {"reset": True}))
 
     def fail_once(
-        self, action: str, code: str = "InternalFailure", *, after: bool = False, status: int | None = None, times: int = 1
+        self,
+        action: str,
+        code: str = "InternalFailure",
+        *,
+        after: bool = False,
+        status: int | None = None,
+        times: int = 1,
+        state: str | None = None,
     ) -> Knobs:
-        """Make the next call of ``action`` fail (before it acts, or ``after`` it acted)."""
+        """Make the next call of ``action`` fail (before it acts, or ``after`` it acted);
+        with ``state``, let a creation act and its resource end in that failure state
+        (``lab.fail_once("RestoreDBClusterFromSnapshot", state="migration-failed")``)."""
         from snapmigrate_lab.realism import FailRule, Knobs
 
-        rule = FailRule(action=action, code=code, after=after, status=status, times=times)
+        rule = FailRule(
+            action=action, code=code, after=after, status=status, times=times, state=state
+        )
         return Knobs.from_dict(self._control("POST", "fail", rule.__dict__))
 
     def reset(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from snapmigrate.cli import app_context, configure_logging, emit, global_options
+from snapmigrate.errors import BadInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +32,12 @@ def knob_options(f: F) -> F:
         click.option("--throttle-rate", type=click.FloatRange(0, 1), help="Fraction of AWS calls answered with throttling."),
         click.option("--error-rate", type=click.FloatRange(0, 1), help="Fraction of AWS calls answered with HTTP 500/503."),
         click.option("--knob-seed", "knob_seed", type=int, help="Seed of the random faults (same seed, same faults)."),
+        click.option(
+            "--rename-dns-delay",
+            "rename_dns_delay_s",
+            type=click.FloatRange(min=0),
+            help="A renamed cluster's new endpoint names resolve only after S seconds.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -39,7 +46,8 @@ def knob_options(f: F) -> F:
 
 def _knobs(values: dict[str, Any]) -> dict[str, Any]:
     names = {"delay_polls": "delay_polls", "delay_seconds": "delay_seconds", "throttle_rate": "throttle_rate",
-             "error_rate": "error_rate", "knob_seed": "seed"}  # fmt: skip
+             "error_rate": "error_rate", "knob_seed": "seed",
+             "rename_dns_delay_s": "rename_dns_delay_s"}  # fmt: skip
     return {knob: values[option] for option, knob in names.items() if values.get(option) is not None}
 
 
@@ -132,8 +140,18 @@ def env(directory: str) -> None:
 @knob_options
 @click.option("--reset", is_flag=True, help="Back to the knobs the lab started with.")
 @click.option("--fail", "fail", metavar="ACTION[:CODE]", multiple=True, help="Make the next ACTION call fail (repeatable).")
+@click.option(
+    "--fail-into",
+    "fail_into",
+    metavar="ACTION:STATE",
+    multiple=True,
+    help="Let the next ACTION (a cluster restore or create, CreateDBInstance) end in failure "
+    "STATE, e.g. RestoreDBClusterFromSnapshot:migration-failed (repeatable).",
+)
 @global_options
-def knobs(directory: str, reset: bool, fail: tuple[str, ...], **kwargs: Any) -> None:
+def knobs(
+    directory: str, reset: bool, fail: tuple[str, ...], fail_into: tuple[str, ...], **kwargs: Any
+) -> None:
     """Show the knobs; with options, change them first (the others stay)."""
     from snapmigrate_lab import Lab, report
 
@@ -146,6 +164,14 @@ def knobs(directory: str, reset: bool, fail: tuple[str, ...], **kwargs: Any) -> 
     for item in fail:
         action, _, code = item.partition(":")
         current = target.fail_once(action, code or "InternalFailure")
+    for item in fail_into:
+        action, _, state = item.partition(":")
+        if not state:
+            raise BadInput(
+                f"--fail-into {item}: give ACTION:STATE, e.g. "
+                "RestoreDBClusterFromSnapshot:migration-failed"
+            )
+        current = target.fail_once(action, state=state)
     emit(app, current.to_dict(), lambda: report.knobs_table(current))
 
 

@@ -70,7 +70,6 @@ class ClusterFacts:
     wanted: dict[str, str] = field(default_factory=dict)
     start_lsn: str = ""
     warning: str = ""
-    busy: str = ""
 
     @property
     def pending_reboot(self) -> bool:
@@ -135,11 +134,6 @@ class DataPlane:
             return self.facts[(region, cluster_id)]
         except KeyError:
             raise NotFound(f"the lab has no server for cluster {cluster_id} in {region}") from None
-
-    def busy(self, region: str, cluster_id: str) -> str | None:
-        """The transitional status the data plane holds the cluster in (``upgrading``), if any."""
-        facts = self.facts.get((region, cluster_id))
-        return facts.busy if facts is not None and facts.busy else None
 
     @property
     def warnings(self) -> list[str]:
@@ -263,11 +257,14 @@ class DataPlane:
         group: dict[str, str] | None = None,
     ) -> PgServer:
         """A new server for ``cluster_id`` started from a snapshot's copy, on the copy's
-        major, with ``aurora_volume_logical_start_lsn()`` where the engine version has it."""
+        major, with ``aurora_volume_logical_start_lsn()`` where the engine version has it.
+        Asked for a newer major, it runs the snapshot's version: the caller upgrades it."""
         with self._lock:
             copy = self.copy(snapshot_region, snapshot_id)
             engine_version = engine_version or copy.engine_version or wheel_build().version
             choice = self.builds.for_major(int((copy.path / "PG_VERSION").read_text().strip()))
+            if copy.engine_version and major_of(engine_version) > choice.build.major:
+                engine_version = copy.engine_version
             server = PgServer.from_copy(
                 copy.path,
                 self._dir("clusters", cluster_id),

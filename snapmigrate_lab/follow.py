@@ -12,6 +12,7 @@ from typing import Any
 
 from snapmigrate_lab import logical, upgrade
 from snapmigrate_lab.dataplane import DataPlane
+from snapmigrate_lab.realism import Realism
 from snapmigrate_lab.topology import Topology
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class Follow:
     inner: Any
     plane: DataPlane
     topology: Topology
+    realism: Realism
 
     def group(self, region: str, cluster: dict[str, Any]) -> dict[str, str]:
         """The server settings of the cluster's parameter group (as moto stores it)."""
@@ -52,6 +54,19 @@ class Follow:
         if not upgrade.is_major(facts.engine_version, version):
             facts.engine_version = version
             return None
+        return self.upgrade(region, cluster_id, version, "upgrading")
+
+    def restored(self, region: str, cluster_id: str, version: str | None) -> None:
+        """A restore at a newer major than its snapshot's: the data moves to it while the
+        new cluster is ``creating`` (AWS's major upgrade by snapshot restore)."""
+        facts = self.plane.cluster_facts(region, cluster_id)
+        if version and upgrade.is_major(facts.engine_version, version):
+            self.upgrade(region, cluster_id, version, "creating")
+
+    def upgrade(self, region: str, cluster_id: str, version: str, status: str) -> str:
+        """Move the cluster's data to ``version``'s major in the background, the cluster
+        and its instances showing ``status`` meanwhile; that status."""
+        rds = self.inner.rds(region)
 
         def finish(result: upgrade.UpgradeResult) -> None:
             self.plane.upgrades.append(result)
@@ -62,8 +77,17 @@ class Follow:
                     ApplyImmediately=True,
                 )
 
-        upgrade.Upgrade(self.plane, region, cluster_id, version, finish).start()
-        return "upgrading"
+        instances = [m.instance_id for m in self.topology.members(region, cluster_id)]
+
+        def show(shown: str | None) -> None:  # the rules refuse calls on what is held
+            self.realism.hold("cluster", region, cluster_id, shown)
+            for instance_id in instances:
+                self.realism.hold("instance", region, instance_id, shown)
+
+        upgrade.Upgrade(
+            self.plane, region, cluster_id, version, show=show, on_finish=finish, status=status
+        ).start()
+        return status
 
     def instance_created(self, region: str, cluster_id: str, writer: bool) -> None:
         """A cluster's first instance boots with the parameter group as it is now."""

@@ -71,7 +71,9 @@ class LabApp:
         self.topology = Topology()
         self.names = names or DnsNames()
         self.inner = InnerClients(moto_app)
-        self.rds = RdsGlue(self.inner, self.plane, self.topology, self.realism, self.names)
+        self.rds = RdsGlue(
+            self.inner, self.plane, self.topology, self.realism, self.names, republish=self.publish
+        )
         self.regions: set[str] = {labstate.REGION}
         self.stopping = threading.Event()
         self.port = 0
@@ -209,6 +211,7 @@ class LabApp:
             self.plane.reset()
             self.topology.clear()
             self.realism.clear()
+            self.rds.history.clear()
             self.notes.pop("seed", None)
             self.publish()
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from snapmigrate_lab import DownResult, UpResult
     from snapmigrate_lab.demo import DemoResult
     from snapmigrate_lab.load import CheckReport, LoadReport
-    from snapmigrate_lab.realism import Knobs
+    from snapmigrate_lab.realism import FailRule, Knobs
 
 
 def env_lines(env: Mapping[str, str]) -> str:
@@ -79,9 +79,16 @@ def knobs_table(knobs: Knobs) -> str:
         ("throttle_rate", f"{knobs.throttle_rate:g}"),
         ("error_rate", f"{knobs.error_rate:g}"),
         ("seed", str(knobs.seed)),
-        ("fail", "; ".join(f"{r.action} -> {r.code}{' (after)' if r.after else ''} x{r.times}" for r in knobs.fail) or "-"),
+        ("rename_dns_delay_s", f"{knobs.rename_dns_delay_s:g}"),
+        ("fail", "; ".join(_rule(r) for r in knobs.fail) or "-"),
     ]
     return format_table(["knob", "value"], rows)
+
+
+def _rule(rule: FailRule) -> str:
+    if rule.state:
+        return f"{rule.action} -> ends {rule.state} x{rule.times}"
+    return f"{rule.action} -> {rule.code}{' (after)' if rule.after else ''} x{rule.times}"
 
 
 STAGE_MARKS = {"done": "done", "skipped": "SKIPPED", "failed": "FAILED", "not run": "-"}

@@ -40,25 +40,6 @@ HARMLESS = ('unrecognized configuration parameter "transaction_timeout"',)
 WRITABLE = {"PGOPTIONS": "-c default_transaction_read_only=off"}
 
 
-def refusal(current: str, new: str | None, allow_major: bool) -> tuple[str, str] | None:
-    """The error AWS answers a ModifyDBCluster engine version change with, if any (pure)."""
-    if not new or not current or new == current:
-        return None
-    old_major, new_major = major_of(current), major_of(new)
-    if new_major < old_major:
-        return (
-            "InvalidParameterCombination",
-            f"Cannot upgrade aurora-postgresql from {current} to {new}",
-        )
-    if new_major > old_major and not allow_major:
-        return (
-            "InvalidParameterCombination",
-            "The AllowMajorVersionUpgrade flag must be present when upgrading to a new "
-            "major version.",
-        )
-    return None
-
-
 def is_major(current: str, new: str | None) -> bool:
     return bool(new and current) and major_of(str(new)) != major_of(current)
 
@@ -179,17 +160,22 @@ class Upgrade:
         region: str,
         cluster_id: str,
         to_version: str,
+        *,
+        show: Callable[[str | None], None],
         on_finish: Callable[[UpgradeResult], None],
+        status: str = "upgrading",
     ) -> None:
         self.plane, self.region, self.cluster_id = plane, region, cluster_id
         self.to_version = to_version
+        self.show = show  # the status the cluster and its instances show (None: their own)
+        self.status = status
         self.on_finish = on_finish
         self.from_version = plane.cluster_facts(region, cluster_id).engine_version
 
     def start(self) -> threading.Thread:
-        """Hold the cluster ``upgrading`` and do the work in the background."""
+        """Show the cluster ``upgrading`` (or ``creating``) and work in the background."""
         with self.plane._lock:
-            self.plane.cluster_facts(self.region, self.cluster_id).busy = "upgrading"
+            self.show(self.status)
             self.generation = self.plane.generation
         thread = threading.Thread(target=self.run, name=f"upgrade-{self.cluster_id}", daemon=True)
         thread.start()
@@ -276,6 +262,7 @@ class Upgrade:
         key = (self.region, self.cluster_id)
         with self.plane._lock:
             if self.plane.generation != self.generation:  # the lab was reset or is stopping
+                self.show(None)
                 offline.stop()
                 if new is not None:
                     new.remove()  # a second copy: the old data directory is the cluster's
@@ -298,7 +285,7 @@ class Upgrade:
                     old.restart(settings=old.settings)
                     facts.engine_version, facts.warning = self.to_version, choice.warning
             finally:
-                facts.busy = ""
+                self.show(None)
             log.info(
                 "cluster %s: upgrade %s -> %s %s in %.1f s",
                 self.cluster_id,

@@ -14,7 +14,7 @@ import pytest
 from snapmigrate.db.connect import resolve
 from snapmigrate.db.verify import VerifyOptions, verify
 from snapmigrate_lab.seed import TYPES_SQL
-from tests.lab.conftest import add_writer, create_cluster, wait_snapshot
+from tests.lab.conftest import add_writer, create_cluster, wait_instance, wait_snapshot
 from tests.lab_fixtures import need_majors, unique_id
 
 pytestmark = pytest.mark.slow
@@ -78,6 +78,28 @@ def test_a_restore_of_an_11_snapshot_runs_11_with_the_data_of_its_moment(lab, rd
     assert lab.server_for(target).psql("SELECT count(*) FROM t", dbname="app").strip() == "100"
 
 
+def test_a_restore_at_a_newer_major_moves_the_data_while_the_cluster_is_creating(lab, rds):
+    need_majors(11, 16)
+    source, snap, target = unique_id("r11"), unique_id("snap11"), unique_id("r16")
+    create_cluster(rds, source, EngineVersion="11.21", DatabaseName="app")
+    lab.server_for(source).psql(
+        "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g", dbname="app"
+    )
+    rds.create_db_cluster_snapshot(DBClusterIdentifier=source, DBClusterSnapshotIdentifier=snap)
+    wait_snapshot(rds, snap)
+    answer = rds.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier=target,
+        SnapshotIdentifier=snap,
+        Engine="aurora-postgresql",
+        EngineVersion="16.1",
+    )["DBCluster"]
+    assert answer["Status"] == "creating"
+    cluster, _ = wait_available(rds, target)
+    assert cluster["EngineVersion"] == "16.1" and server_version(lab, target).startswith("16.")
+    assert lab.server_for(target).psql("SELECT count(*) FROM t", dbname="app").strip() == "1000"
+    assert server_version(lab, source).startswith("11.")
+
+
 def test_an_upgrade_from_11_to_16_moves_the_data_and_verify_finds_it_equal(lab, rds):
     need_majors(11, 16)
     source = unique_id("up11")
@@ -88,7 +110,7 @@ def test_an_upgrade_from_11_to_16_moves_the_data_and_verify_finds_it_equal(lab, 
         conn.execute("CREATE ROLE app_reader LOGIN PASSWORD 'reader-Pa55'")
         conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO app_reader")
     before = snapshot_and_restore(rds, source)  # the reference: the data as it was, on 11
-    add_writer(rds, source)
+    wait_instance(rds, add_writer(rds, source))
     wait_available(rds, source)
     for database in ("app", "postgres"):  # frozen read-only, as snapmigrate freezes a source
         lab.server_for(source).psql(f"ALTER DATABASE {database} SET default_transaction_read_only = on")
@@ -109,7 +131,7 @@ def test_an_upgrade_from_11_to_16_moves_the_data_and_verify_finds_it_equal(lab, 
     assert instance["DBInstanceStatus"] == "upgrading"
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         rds.reboot_db_instance(DBInstanceIdentifier=f"{source}-1")
-    assert refused.value.response["Error"]["Code"] == "InvalidDBInstanceStateFault"
+    assert refused.value.response["Error"]["Code"] == "InvalidDBInstanceState"
     cluster, seen = wait_available(rds, source)
 
     assert "upgrading" in seen and cluster["EngineVersion"] == "16.1"

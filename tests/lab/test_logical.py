@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.lab.conftest import add_writer, create_cluster, wait_cluster
+from tests.lab.conftest import add_writer, create_cluster, wait_cluster, wait_instance
 from tests.lab.test_lab_majors import snapshot_and_restore, wait_available
 from tests.lab_fixtures import need_majors, unique_id
 
@@ -58,7 +58,7 @@ def run(
 def provisioned_source(lab: Any, rds: Any, **overrides: Any) -> str:
     source = unique_id("pub")
     create_cluster(rds, source, EngineVersion="13.12", DatabaseName="app", **overrides)
-    add_writer(rds, source)
+    wait_instance(rds, add_writer(rds, source))
     wait_cluster(rds, source)
     return source
 
@@ -77,6 +77,7 @@ def test_rds_logical_replication_takes_effect_at_the_writers_reboot(lab, rds):
     assert member_status(rds, source) == "pending-reboot"
     assert run(lab, source, "SHOW wal_level") == [("replica",)]
     rds.reboot_db_instance(DBInstanceIdentifier=f"{source}-1")
+    wait_instance(rds, f"{source}-1")
     wait_available(rds, source)
 
     assert member_status(rds, source) == "in-sync"

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from snapmigrate.errors import BadInput
-from snapmigrate_lab import logical, majors, upgrade
+from snapmigrate_lab import logical, majors
 
 
 @pytest.fixture
@@ -170,29 +170,6 @@ def test_lab_up_strict_without_npm_refuses_before_starting_anything(cache, monke
     assert result.exit_code == 2, result.output
     assert "npm is not on PATH" in result.output and "strict" in result.output
     assert not (tmp_path / "lab").exists()
-
-
-@pytest.mark.parametrize(
-    ("current", "new", "allow", "code"),
-    [
-        ("11.21", "16.1", True, None),
-        ("11.21", "16.1", False, "must be present"),
-        ("16.1", "13.12", True, "Cannot upgrade aurora-postgresql from 16.1 to 13.12"),
-        ("13.12", "13.15", False, None),
-        ("13.12", None, False, None),
-    ],
-)
-def test_engine_version_changes_follow_aws(
-    current: str, new: str | None, allow: bool, code: str | None
-):
-    refused = upgrade.refusal(current, new, allow)
-    assert (refused is None) == (code is None)
-    if code is not None:
-        assert (
-            refused is not None
-            and refused[0] == "InvalidParameterCombination"
-            and code in refused[1]
-        )
 
 
 @pytest.mark.parametrize(

@@ -113,8 +113,8 @@ blue = lab.server_for("blue")
 sql(
     "green",
     f"CREATE SUBSCRIPTION catchup CONNECTION 'host=127.0.0.1 port={blue.port} dbname=app "
-    f"user=postgres password=Secret-Pa55' PUBLICATION catchup WITH (copy_data = false, create_slot = false, "
-    f"enabled = false, connect = true, slot_name = 'catchup')",
+    f"user=postgres password=Secret-Pa55' PUBLICATION catchup WITH (copy_data = false, "
+    f"create_slot = false, enabled = false, connect = true, slot_name = 'catchup')",
 )
 [(origin,)] = sql("green", "SELECT roname FROM pg_replication_origin")
 sql("green", f"SELECT pg_replication_origin_advance('{origin}', '{lsn}')")

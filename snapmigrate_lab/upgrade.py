@@ -114,7 +114,7 @@ WHERE d.datname = %s
 
 
 def carry_database_settings(old: PgServer, new: PgServer, name: str) -> None:
-    """``ALTER DATABASE name [IN ROLE ...] SET`` on ``new`` as on ``old`` (a frozen one stays so)."""
+    """``ALTER DATABASE name [IN ROLE ...] SET`` on ``new`` as on ``old`` (frozen stays so)."""
     import psycopg
     from psycopg import sql
 

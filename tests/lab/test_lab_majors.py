@@ -113,7 +113,8 @@ def test_an_upgrade_from_11_to_16_moves_the_data_and_verify_finds_it_equal(lab, 
     wait_instance(rds, add_writer(rds, source))
     wait_available(rds, source)
     for database in ("app", "postgres"):  # frozen read-only, as snapmigrate freezes a source
-        lab.server_for(source).psql(f"ALTER DATABASE {database} SET default_transaction_read_only = on")
+        freeze = f"ALTER DATABASE {database} SET default_transaction_read_only = on"
+        lab.server_for(source).psql(freeze)
 
     answer = rds.modify_db_cluster(
         DBClusterIdentifier=source,

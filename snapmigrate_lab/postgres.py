@@ -186,8 +186,12 @@ class PgServer:
         port: int | None = None,
         settings: dict[str, str] | None = None,
         install: Path | None = None,
+        auth: str | None = None,
     ) -> PgServer:
-        """initdb a new data directory (not started) of ``install``'s major (default: wheel's)."""
+        """initdb a new data directory (not started) of ``install``'s major (default: wheel's).
+
+        Password logins are ``auth``: by default scram-sha-256, but md5 for majors before
+        14, whose passwords are md5 hashes (their default password_encryption), as Aurora's."""
         path = Path(datadir).resolve()
         if path.exists() and any(path.iterdir()):
             raise BadInput(f"{path} is not empty: refusing to initdb over it")
@@ -199,6 +203,7 @@ class PgServer:
         _hand_over(path)
         _hand_over(pwfile)
         install = install or install_dir()
+        auth = auth or ("md5" if _install_major(install) < 14 else "scram-sha-256")
         try:
             run_pg(
                 [
@@ -208,10 +213,8 @@ class PgServer:
                     "-U",
                     user,
                     f"--pwfile={pwfile}",
-                    # As Aurora's: md5 takes SCRAM verifiers too; the hash follows
-                    # password_encryption (md5 up to 13, scram-sha-256 from 14).
-                    "--auth-host=md5",
-                    "--auth-local=md5",
+                    f"--auth-host={auth}",
+                    f"--auth-local={auth}",
                     "--encoding=UTF8",
                     "--locale=C.UTF-8",
                     "--no-sync",
@@ -443,6 +446,16 @@ def copy_tree(src: Path, dest: Path) -> None:
         shutil.rmtree(dest, ignore_errors=True)
         raise OperationFailed(f"copying {src} failed: {done.stderr.strip()}")
     _hand_over(dest)
+
+
+def _install_major(install: Path) -> int:
+    """The major of an installation: its VERSION file (a fetched build), else the wheel's."""
+    from snapmigrate_lab import majors
+
+    version = install / "VERSION"
+    if version.exists():
+        return majors.major_of(version.read_text())
+    return majors.wheel_build().major
 
 
 def alive(pid: int) -> bool:

@@ -236,6 +236,8 @@ class Upgrade:
             password=old.password,
             settings=old.settings,
             install=choice.install,
+            # md5 hashes of roles from a major before 14 log in on md5 (SCRAM ones too).
+            auth="md5" if offline.major < 14 else None,
         )
         try:
             new.start()

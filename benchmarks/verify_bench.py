@@ -122,8 +122,10 @@ def run(args: argparse.Namespace, base: Path) -> None:
             [binary("pgbench"), "-i", "-q", "-s", str(args.scale), "-h", "127.0.0.1", "-p", str(source.port), "-U", "postgres", "postgres"],
             env=env, check=True, capture_output=True,
         )
-        copy = source.basebackup(base / "backup")
-        target = PgServer.from_copy(copy, base / "target", user="postgres", password="bench")
+        source.basebackup(base / "backup")
+        target = PgServer.from_copy(
+            base / "backup", base / "target", user="postgres", password="bench"
+        )
         servers.append(target)
         target.start()
         src_uri, tgt_uri = source.dsn(), target.dsn()

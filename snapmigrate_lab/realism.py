@@ -188,6 +188,8 @@ class Realism:
     clock: Callable[[], float] = time.monotonic
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     _transitions: dict[Key, _Transition] = field(default_factory=dict, repr=False)
+    #: Statuses shown while the lab works in the background (an upgrade), knobs or not.
+    _held: dict[Key, str] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
@@ -270,9 +272,21 @@ class Realism:
                 final=state,
             )
 
+    def hold(self, kind: str, region: str, ident: str, status: str | None) -> None:
+        """Show ``status`` for ``ident`` until held again with None (the lab's own
+        background work, such as an upgrade, whatever the knobs)."""
+        with self._lock:
+            if status is None:
+                self._held.pop((kind, region, ident), None)
+            else:
+                self._held[(kind, region, ident)] = status
+
     def phase(self, kind: str, region: str, ident: str, *, poll: bool) -> Phase | None:
         """The transitional phase ``ident`` shows now; ``poll`` counts this look as a describe poll."""
         with self._lock:
+            held = self._held.get((kind, region, ident))
+            if held is not None:
+                return Phase(held, 0)
             t = self._transitions.get((kind, region, ident))
             if t is None:
                 return None
@@ -315,11 +329,16 @@ class Realism:
             t = self._transitions.pop((kind, region, old), None)
             if t is not None:
                 self._transitions[(kind, region, new)] = t
+            held = self._held.pop((kind, region, old), None)
+            if held is not None:
+                self._held[(kind, region, new)] = held
 
     def forget(self, kind: str, region: str, ident: str) -> None:
         with self._lock:
             self._transitions.pop((kind, region, ident), None)
+            self._held.pop((kind, region, ident), None)
 
     def clear(self) -> None:
         with self._lock:
             self._transitions.clear()
+            self._held.clear()

@@ -25,10 +25,17 @@ def up_table(result: UpResult) -> str:
     st = result.state
     verb = "already running" if result.already_running else "up"
     lines = [f"Lab {verb} in {st.dir} (pid {st.pid}), AWS API on {st.endpoint_url}"]
+    if result.postgres_warning:
+        lines.append(f"WARNING: {result.postgres_warning}")
     if st.servers:
         lines.append(heading("Servers"))
-        rows = [(s.cluster_id, s.region, f"127.0.0.1:{s.endpoint_port or s.port}", str(s.port), s.datadir) for s in st.servers]
-        lines.append(format_table(["cluster", "region", "endpoint (TLS)", "server port", "data"], rows))
+        rows = [
+            (s.cluster_id, s.region, s.version or "-", f"127.0.0.1:{s.endpoint_port or s.port}",
+             str(s.port), s.datadir)
+            for s in st.servers
+        ]  # fmt: skip
+        headers = ["cluster", "region", "postgres", "endpoint (TLS)", "server port", "data"]
+        lines.append(format_table(headers, rows))
     if result.seed:
         seed = result.seed
         lines.append(heading(f"Seeded {seed.kind} cluster {seed.cluster_id} in {seed.elapsed_s:.1f} s"))
@@ -36,7 +43,8 @@ def up_table(result: UpResult) -> str:
             format_table(
                 ["what", "value"],
                 [
-                    ("engine", f"aurora-postgresql {seed.engine_version} ({seed.engine_mode})"),
+                    ("engine", f"aurora-postgresql {seed.engine_version} ({seed.engine_mode}), "
+                               f"PostgreSQL {seed.server_version or '?'}"),
                     ("endpoint", f"{seed.endpoint}:{seed.port}"),
                     ("database", f"{seed.database} (user {seed.user}; password in {st.pgpass})"),
                     ("rows", ", ".join(f"{t} {n:,}" for t, n in seed.tables.items())),
@@ -44,6 +52,8 @@ def up_table(result: UpResult) -> str:
                 ],
             )
         )
+        if seed.postgres_warning:
+            lines.append(f"WARNING: {seed.postgres_warning}")
     lines.append(heading("Point boto3, the aws CLI and snapmigrate at it:"))
     lines.append(f'  eval "$(snapmigrate lab env --dir {shlex.quote(st.dir)})"')
     lines.append(f"\nReady in {result.elapsed_s:.1f} s.")

@@ -40,6 +40,7 @@ CLUSTER_CALLS = {
     "CreateDBClusterSnapshot": "DBClusterIdentifier",
     "CreateDBInstance": "DBClusterIdentifier",
     "RebootDBCluster": "DBClusterIdentifier",
+    "StopDBCluster": "DBClusterIdentifier",
     "RestoreDBClusterToPointInTime": "SourceDBClusterIdentifier",
 }
 INSTANCE_CALLS = {

@@ -66,6 +66,18 @@ def create_cluster(rds: Any, cluster_id: str, **overrides: Any) -> dict[str, Any
     return wait_cluster(rds, cluster_id)
 
 
+def add_writer(rds: Any, cluster_id: str) -> str:
+    """A provisioned instance in the cluster (its first: the writer); its identifier."""
+    instance_id = f"{cluster_id}-1"
+    rds.create_db_instance(
+        DBInstanceIdentifier=instance_id,
+        DBClusterIdentifier=cluster_id,
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+    )
+    return instance_id
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

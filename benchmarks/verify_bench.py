@@ -159,8 +159,10 @@ def run(args: argparse.Namespace, base: Path) -> None:
             check=True,
             capture_output=True,
         )
-        copy = source.basebackup(base / "backup")
-        target = PgServer.from_copy(copy, base / "target", user="postgres", password="bench")
+        source.basebackup(base / "backup")
+        target = PgServer.from_copy(
+            base / "backup", base / "target", user="postgres", password="bench"
+        )
         servers.append(target)
         target.start()
         src_uri, tgt_uri = source.dsn(), target.dsn()

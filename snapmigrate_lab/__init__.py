@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,10 +161,20 @@ class Lab:
     # -- life cycle -----------------------------------------------------------
 
     def up(
-        self, *, knobs: Knobs | dict[str, Any] | None = None, timeout: float = 60, watch_pid: int | None = None
+        self,
+        *,
+        knobs: Knobs | dict[str, Any] | None = None,
+        timeout: float = 60,
+        watch_pid: int | None = None,
+        postgres: str | None = None,
     ) -> LabState:
         """Start the daemon (moto + glue) and return once it answers; idempotent.
-        With ``watch_pid`` the lab stops itself when that process exits (test sessions)."""
+        With ``watch_pid`` the lab stops itself when that process exits (test sessions);
+        ``postgres`` is the policy for a major it cannot have: ``fallback`` (default) or
+        ``strict`` (see :mod:`snapmigrate_lab.majors`)."""
+        from snapmigrate_lab.majors import policy
+
+        chosen = policy(postgres)
         if self.is_running():
             st = self._running_state()
             if knobs is not None:
@@ -186,6 +197,8 @@ class Lab:
                     str(self.dir),
                     "--knobs",
                     json.dumps(_knob_dict(knobs)),
+                    "--postgres",
+                    chosen,
                     *(["--watch-pid", str(watch_pid)] if watch_pid else []),
                 ],
                 stdin=subprocess.DEVNULL,
@@ -327,12 +340,23 @@ class Lab:
         return Knobs.from_dict(self._control("POST", "knobs", {"reset": True}))
 
     def fail_once(
-        self, action: str, code: str = "InternalFailure", *, after: bool = False, status: int | None = None, times: int = 1
+        self,
+        action: str,
+        code: str = "InternalFailure",
+        *,
+        after: bool = False,
+        status: int | None = None,
+        times: int = 1,
+        state: str | None = None,
     ) -> Knobs:
-        """Make the next call of ``action`` fail (before it acts, or ``after`` it acted)."""
+        """Make the next call of ``action`` fail (before it acts, or ``after`` it acted);
+        with ``state``, let a creation act and its resource end in that failure state
+        (``lab.fail_once("RestoreDBClusterFromSnapshot", state="migration-failed")``)."""
         from snapmigrate_lab.realism import FailRule, Knobs
 
-        rule = FailRule(action=action, code=code, after=after, status=status, times=times)
+        rule = FailRule(
+            action=action, code=code, after=after, status=status, times=times, state=state
+        )
         return Knobs.from_dict(self._control("POST", "fail", rule.__dict__))
 
     def reset(self) -> None:
@@ -372,13 +396,15 @@ class Lab:
 
 @dataclass(frozen=True)
 class UpResult:
-    """What ``lab up`` started (or found running) and seeded."""
+    """What ``lab up`` started (or found running) and seeded; ``postgres_warning``:
+    PostgreSQL majors it could not have (their clusters run on 18)."""
 
     state: LabState
     env: dict[str, str]
     already_running: bool = False
     seed: SeedResult | None = None
     elapsed_s: float = 0.0
+    postgres_warning: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -387,6 +413,7 @@ class UpResult:
             "env": dict(self.env),
             "seed": self.seed.to_dict() if self.seed else None,
             "elapsed_s": self.elapsed_s,
+            "postgres_warning": self.postgres_warning,
         }
 
 
@@ -397,9 +424,14 @@ def up(
     scale: int = 1,
     cluster_id: str | None = None,
     knobs: Knobs | dict[str, Any] | None = None,
+    postgres: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> UpResult:
-    """Start a lab in ``directory`` (or find it running), optionally seed a source cluster."""
-    from snapmigrate_lab.seed import KINDS
+    """Start a lab in ``directory`` (or find it running), optionally seed a source cluster.
+    The PostgreSQL major the seed needs is fetched first (``progress`` tells of it);
+    ``postgres`` is the policy for a major the lab cannot have (``fallback``, ``strict``)."""
+    from snapmigrate_lab import majors
+    from snapmigrate_lab.seed import ENGINE_VERSIONS, KINDS
 
     if seed not in (*KINDS, "none"):
         raise BadInput(f"unknown seed {seed!r}: choose one of {', '.join((*KINDS, 'none'))}")
@@ -414,9 +446,11 @@ def up(
 
         Knobs.from_dict(knobs)
     started = time.monotonic()
+    wanted = [majors.major_of(ENGINE_VERSIONS[seed])] if seed != "none" else []
+    warning = majors.prepare(postgres, wanted, progress)  # strict and lacking: refused here
     lab = Lab(directory)
     already = lab.is_running()
-    lab.up(knobs=knobs)
+    lab.up(knobs=knobs, postgres=postgres)
     try:
         seeded = lab.seed(seed, scale=scale, cluster_id=cluster_id) if seed != "none" else None
     except BaseException:
@@ -429,6 +463,7 @@ def up(
         already_running=already,
         seed=seeded,
         elapsed_s=round(time.monotonic() - started, 2),
+        postgres_warning=warning,
     )
 
 

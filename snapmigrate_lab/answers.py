@@ -3,7 +3,10 @@
 Endpoint names get the region's one identifier; resources in transition show
 their transitional status (and snapshots their progress); deleted resources
 linger as ``deleting``; cluster membership comes from the lab's topology
-(moto loses it on renames). The RDS XML is edited with ElementTree.
+(moto loses it on renames); a cluster shows its engine version's default
+parameter group (moto: ``default.aurora8.0`` for every engine), its Data API
+as the lab recorded it, and its managed secret ``creating`` while the secret
+is made. The RDS XML is edited with ElementTree.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
+from snapmigrate_lab import engines
+from snapmigrate_lab.history import History
 from snapmigrate_lab.names import DnsNames
 from snapmigrate_lab.realism import Realism
 from snapmigrate_lab.topology import Topology
@@ -53,6 +58,7 @@ class Answers:
     names: DnsNames
     realism: Realism
     topology: Topology
+    history: History | None = None
 
     def rewrite(self, call: AwsCall, response: Response) -> Response:
         """Moto's answer to ``call`` as AWS would give it."""
@@ -77,10 +83,10 @@ class Answers:
             return body
         region, action = call.region, call.action or ""
         poll = action.startswith("Describe")
-        listing = not _filters(call.params) and not call.param("Marker")  # ghosts join first pages of plain listings
+        listing = not filters(call.params) and not call.param("Marker")  # ghosts join first pages of plain listings
         if action == "DescribeDBClusters" and listing and not call.param("DBClusterIdentifier"):
             _append_ghosts(root, "DBClusters", self.realism.ghosts("cluster", region))
-        only_cluster_filter = {name for name, _ in _filters(call.params).values()} <= {"db-cluster-id"}
+        only_cluster_filter = {name for name, _ in filters(call.params).values()} <= {"db-cluster-id"}
         if (
             action == "DescribeDBInstances"
             and only_cluster_filter
@@ -95,6 +101,7 @@ class Answers:
             phase = self.realism.phase("cluster", region, cluster_id, poll=poll)
             if phase:
                 set_text(el, "Status", phase.status)
+            self._cluster_facts(el, region, cluster_id, poll)
         for el in root.iter(q("DBInstance")):
             instance_id = text(el, "DBInstanceIdentifier") or ""
             owner = self.topology.cluster_of(region, instance_id)
@@ -114,6 +121,27 @@ class Answers:
             if wanted is not None:
                 _filter_instances(root, {split_arn(w, region)[1] for w in wanted})
         return ET.tostring(root, encoding="utf-8")
+
+
+    def _cluster_facts(self, el: ET.Element, region: str, cluster_id: str, poll: bool) -> None:
+        """What AWS shows of a cluster and moto does not."""
+        group = text(el, "DBClusterParameterGroup")
+        default = engines.default_parameter_group(text(el, "Engine"), text(el, "EngineVersion"))
+        if default and group and group.startswith("default."):
+            # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/
+            #   AuroraPostgreSQL.Reference.ParameterGroups.html
+            set_text(el, "DBClusterParameterGroup", default)
+        record = self.history.get(region, cluster_id) if self.history is not None else None
+        if record is not None:
+            set_text(el, "HttpEndpointEnabled", "true" if record.http_endpoint else "false")
+        secret = el.find(q("MasterUserSecret"))
+        if secret is not None:
+            # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_MasterUserSecret.html
+            phase = self.realism.phase("secret", region, cluster_id, poll=poll)
+            if phase is not None:
+                set_text(secret, "SecretStatus", phase.status)
+            elif text(secret, "SecretStatus") in ("creating", "rotating"):
+                set_text(secret, "SecretStatus", "active")  # moto's one-read "creating"
 
 
 def element(body: bytes, tag: str) -> ET.Element | None:
@@ -164,7 +192,7 @@ def _listing(action: str, container: str, element: bytes) -> bytes:
     ).encode()
 
 
-def _filters(params: dict[str, str]) -> dict[int, tuple[str, list[str]]]:
+def filters(params: dict[str, str]) -> dict[int, tuple[str, list[str]]]:
     found: dict[int, tuple[str, list[str]]] = {}
     for key, value in params.items():
         parts = key.split(".")
@@ -177,14 +205,14 @@ def _filters(params: dict[str, str]) -> dict[int, tuple[str, list[str]]]:
 
 
 def cluster_filter(params: dict[str, str]) -> list[str] | None:
-    for name, values in _filters(params).values():
+    for name, values in filters(params).values():
         if name == "db-cluster-id":
             return values
     return None
 
 
 def without_filter(params: dict[str, str], name: str) -> dict[str, str]:
-    kept = [(n, vs) for _, (n, vs) in sorted(_filters(params).items()) if n != name]
+    kept = [(n, vs) for _, (n, vs) in sorted(filters(params).items()) if n != name]
     out = {k: v for k, v in params.items() if not k.startswith("Filters.")}
     for i, (n, vs) in enumerate(kept, start=1):
         out[f"Filters.Filter.{i}.Name"] = n

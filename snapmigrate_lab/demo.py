@@ -51,7 +51,9 @@ STATE_SUBDIR = "state"
 LEAKY_PREFIXES = ("AWS_", "PG", "SNAPMIGRATE_")
 PROXY_VARIABLES = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"})
 #: The lab's own settings: where the lab keeps its servers is the user's choice.
-LAB_SETTINGS = frozenset({"SNAPMIGRATE_LAB_RUNTIME"})
+LAB_SETTINGS = frozenset(
+    {"SNAPMIGRATE_LAB_RUNTIME", "SNAPMIGRATE_LAB_PG_CACHE", "SNAPMIGRATE_LAB_REQUIRE_MAJORS"}
+)
 
 
 class StageSkipped(Exception):
@@ -215,8 +217,12 @@ def stage_seed(ctx: DemoContext) -> str:
     ctx.details["seed"] = result.to_dict()
     ctx.environ.update(ctx.lab.env())  # now with the DNS record
     rows = sum(result.tables.values())
+    if result.postgres_warning:
+        ctx.progress(f"    WARNING: {result.postgres_warning}")
+    warned = ", WARNING: not its major" if result.postgres_warning else ""
     return (
-        f"Aurora Serverless v1 cluster {result.cluster_id} (aurora-postgresql {result.engine_version}): "
+        f"Aurora Serverless v1 cluster {result.cluster_id} (aurora-postgresql "
+        f"{result.engine_version} on PostgreSQL {result.server_version}{warned}): "
         f"{len(result.tables)} tables, {rows:,} rows in database {result.database}; "
         f"{result.dns_record} -> its writer endpoint"
     )

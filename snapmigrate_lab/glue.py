@@ -25,6 +25,7 @@ from snapmigrate_lab import state as labstate
 from snapmigrate_lab.dataplane import DataPlane
 from snapmigrate_lab.dns import dns_routes
 from snapmigrate_lab.inner import InnerClients
+from snapmigrate_lab.majors import Builds
 from snapmigrate_lab.names import DnsNames
 from snapmigrate_lab.rds import RdsGlue
 from snapmigrate_lab.realism import FailRule, Knobs, Realism
@@ -57,19 +58,23 @@ class LabApp:
         names: DnsNames | None = None,
         clock: Callable[[], float] = time.monotonic,
         home: Path | None = None,
+        builds: Builds | None = None,
     ) -> None:
         self.moto = moto_app
         self.root = root
         self.base_knobs = knobs or Knobs()
         self.realism = Realism(self.base_knobs, clock)
         self.proxies = ProxyHub(server_context(tls.cert, tls.key) if tls else None)
-        self.plane = DataPlane(home or root / "data", self.proxies)
+        self.lock = threading.RLock()  # one lock for calls and the data plane's background work
+        self.plane = DataPlane(home or root / "data", self.proxies, builds=builds, lock=self.lock)
+        self.plane.on_change = self.publish
         self.topology = Topology()
         self.names = names or DnsNames()
         self.inner = InnerClients(moto_app)
-        self.rds = RdsGlue(self.inner, self.plane, self.topology, self.realism, self.names)
+        self.rds = RdsGlue(
+            self.inner, self.plane, self.topology, self.realism, self.names, republish=self.publish
+        )
         self.regions: set[str] = {labstate.REGION}
-        self.lock = threading.RLock()
         self.stopping = threading.Event()
         self.port = 0
         self.started = ""
@@ -174,9 +179,16 @@ class LabApp:
                 datadir=str(s.datadir),
                 user=s.user,
                 pid=s.pid(),
+                version=self._version(region, cluster_id),
             )
             for (region, cluster_id), s in sorted(self.plane.servers.items())
         )
+        notes = dict(self.notes)
+        notes["postgres"] = {
+            "policy": self.plane.builds.policy,
+            "warnings": self.plane.warnings,
+            "upgrades": [u.__dict__ for u in self.plane.upgrades],
+        }
         snapshots = tuple(sorted(f"{r}/{i}" for r, i in self.plane.copies))
         return labstate.LabState(
             dir=str(self.root),
@@ -186,8 +198,12 @@ class LabApp:
             status=status,
             servers=servers,
             snapshots=snapshots,
-            notes=dict(self.notes),
+            notes=notes,
         )
+
+    def _version(self, region: str, cluster_id: str) -> str:
+        facts = self.plane.facts.get((region, cluster_id))
+        return facts.version if facts else ""
 
     def after_reset(self) -> None:
         """moto forgot everything: so do the data plane, the topology and the transitions."""
@@ -195,6 +211,7 @@ class LabApp:
             self.plane.reset()
             self.topology.clear()
             self.realism.clear()
+            self.rds.history.clear()
             self.notes.pop("seed", None)
             self.publish()
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,18 @@ def hand_over(path: Path, *, recursive: bool = True) -> None:
 
 def run_pg(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120) -> str:
     """Run a PostgreSQL binary (as the server user under root); its stdout, or OperationFailed."""
+    return run_pg_full(args, env=env, timeout=timeout).stdout
+
+
+def run_pg_full(
+    args: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL binary (as the server user under root); what it printed, or
+    (with ``check``) OperationFailed when it fails."""
     full_env = {**os.environ, **(env or {})}
     user = runtime.server_user()
     # Drop root's groups too: a root-group directory would otherwise apply its
@@ -122,24 +135,44 @@ def run_pg(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: f
         )
     except subprocess.TimeoutExpired as e:
         raise OperationFailed(f"{Path(args[0]).name} did not finish within {timeout:.0f} s") from e
-    if done.returncode != 0:
+    if done.returncode != 0 and check:
         lines = (done.stderr or done.stdout).strip().splitlines()
         # The first error says why; later ones are often only the cleanup failing.
         errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()]
         detail = "; ".join(errors[:2]) if errors else (lines[-1] if lines else "no output")
         raise OperationFailed(f"{Path(args[0]).name} failed (exit {done.returncode}): {detail}")
-    return done.stdout
+    return done
 
 
 @dataclass
 class PgServer:
-    """One local PostgreSQL server: a data directory, a port, a master user."""
+    """One local PostgreSQL server: a data directory, a port, a master user, and
+    the installation its server binaries run from (``install``; by default the
+    one of the data directory's major, see :mod:`snapmigrate_lab.majors`).
+    Client tools (psql, pg_dump, pg_basebackup) are always the wheel's: they
+    serve every older major."""
 
     datadir: Path
     port: int
     user: str = "postgres"
     password: str = "postgres"
     host: str = "127.0.0.1"
+    install: Path | None = None
+    #: The settings of the last :meth:`configure` (a restart on another port keeps them).
+    settings: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def major(self) -> int:
+        """The PostgreSQL major of the data directory."""
+        return int((self.datadir / "PG_VERSION").read_text().strip().split(".")[0])
+
+    def server_binary(self, name: str) -> str:
+        """``initdb``, ``pg_ctl`` or ``postgres`` of this server's installation."""
+        if self.install is None:
+            from snapmigrate_lab import majors
+
+            self.install = majors.install_for_data(self.datadir)
+        return str(self.install / "bin" / name)
 
     # -- life cycle ---------------------------------------------------------
 
@@ -152,8 +185,13 @@ class PgServer:
         password: str = "postgres",
         port: int | None = None,
         settings: dict[str, str] | None = None,
+        install: Path | None = None,
+        auth: str | None = None,
     ) -> PgServer:
-        """initdb a new data directory (not started)."""
+        """initdb a new data directory (not started) of ``install``'s major (default: wheel's).
+
+        Password logins are ``auth``: by default scram-sha-256, but md5 for majors before
+        14, whose passwords are md5 hashes (their default password_encryption), as Aurora's."""
         path = Path(datadir).resolve()
         if path.exists() and any(path.iterdir()):
             raise BadInput(f"{path} is not empty: refusing to initdb over it")
@@ -164,31 +202,33 @@ class PgServer:
         pwfile.chmod(0o600)
         _hand_over(path)
         _hand_over(pwfile)
+        install = install or install_dir()
+        auth = auth or ("md5" if _install_major(install) < 14 else "scram-sha-256")
         try:
             run_pg(
                 [
-                    binary("initdb"),
+                    str(install / "bin" / "initdb"),
                     "-D",
                     str(path),
                     "-U",
                     user,
                     f"--pwfile={pwfile}",
-                    "--auth-host=scram-sha-256",
-                    "--auth-local=scram-sha-256",
+                    f"--auth-host={auth}",
+                    f"--auth-local={auth}",
                     "--encoding=UTF8",
                     "--locale=C.UTF-8",
                     "--no-sync",
-                    "--no-instructions",
                 ]
             )
         finally:
             pwfile.unlink(missing_ok=True)
-        server = cls(datadir=path, port=port or free_port(), user=user, password=password)
+        server = cls(path, port or free_port(), user=user, password=password, install=install)
         server.configure(settings or {})
         return server
 
     def configure(self, settings: dict[str, str]) -> None:
         """Write ``postgresql.auto.conf``-style settings (port included) for the next start."""
+        self.settings = dict(settings)
         merged = {**BASE_SETTINGS, **settings, "port": str(self.port)}
         lines = [f"{k} = '{v}'" for k, v in merged.items()]
         conf = self.datadir / "snapmigrate.conf"
@@ -204,7 +244,7 @@ class PgServer:
         """Start the server and wait until it accepts connections."""
         run_pg(
             [
-                binary("pg_ctl"),
+                self.server_binary("pg_ctl"),
                 "-D",
                 str(self.datadir),
                 "-l",
@@ -222,10 +262,23 @@ class PgServer:
         if not self.is_running():
             return
         try:
-            run_pg([binary("pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"])
+            # Stopping only signals the postmaster: any pg_ctl will do when this major's is gone.
+            try:
+                pg_ctl = self.server_binary("pg_ctl")
+            except OperationFailed:
+                pg_ctl = binary("pg_ctl")
+            run_pg([pg_ctl, "-D", str(self.datadir), "-m", mode, "-w", "stop"])
         except OperationFailed:
             if self.is_running():
                 self._kill()
+
+    def restart(self, *, port: int | None = None, settings: dict[str, str] | None = None) -> None:
+        """Stop (fast: sessions are ended), take another port or settings, start again."""
+        self.stop()
+        if port is not None:
+            self.port = port
+        self.configure(self.settings if settings is None else settings)
+        self.start()
 
     def _kill(self) -> None:
         pid = self.pid()
@@ -255,15 +308,16 @@ class PgServer:
 
     # -- copies -------------------------------------------------------------
 
-    def basebackup(self, dest: str | os.PathLike[str], timeout: float = 3600) -> Path:
-        """A consistent physical copy of the running server (fast checkpoint, WAL streamed)."""
+    def basebackup(self, dest: str | os.PathLike[str], timeout: float = 3600) -> str:
+        """A consistent physical copy of the running server (fast checkpoint, WAL
+        streamed) in ``dest``; the LSN at which the copy is consistent (its end of backup)."""
         target = Path(dest).resolve()
         if target.exists():
             raise BadInput(f"{target} already exists: refusing to overwrite a copy")
         target.parent.mkdir(parents=True, exist_ok=True)
         runtime.require_reachable(target.parent, "the copy's parent")
         _hand_over(target.parent, recursive=False)
-        run_pg(
+        done = run_pg_full(
             [
                 binary("pg_basebackup"),
                 "-h",
@@ -277,11 +331,15 @@ class PgServer:
                 "--checkpoint=fast",
                 "--wal-method=stream",
                 "--no-sync",
+                "--verbose",
             ],
             env={"PGPASSWORD": self.password},
             timeout=timeout,
         )
-        return target
+        found = re.search(r"write-ahead log end point: ([0-9A-F]+/[0-9A-F]+)", done.stderr)
+        if found is None:
+            raise OperationFailed(f"pg_basebackup named no end for its copy of {self.datadir}")
+        return found.group(1)
 
     @classmethod
     def from_copy(
@@ -293,6 +351,7 @@ class PgServer:
         password: str,
         port: int | None = None,
         settings: dict[str, str] | None = None,
+        install: Path | None = None,
     ) -> PgServer:
         """A new (stopped) server whose data directory is a copy of ``source_dir``."""
         target = Path(datadir).resolve()
@@ -301,7 +360,7 @@ class PgServer:
         copy_tree(Path(source_dir), target)
         for stale in ("postmaster.pid", "postmaster.opts", "server.log"):
             (target / stale).unlink(missing_ok=True)
-        server = cls(datadir=target, port=port or free_port(), user=user, password=password)
+        server = cls(target, port or free_port(), user=user, password=password, install=install)
         server.configure(settings or {})
         return server
 
@@ -324,12 +383,27 @@ class PgServer:
 
 
 @contextlib.contextmanager
-def running(datadir: str | os.PathLike[str] | None = None, *, user: str = "postgres", password: str = "postgres",
-            settings: dict[str, str] | None = None) -> Iterator[PgServer]:
-    """A new server, started, removed (stopped and deleted) on the way out; by
-    default in a scratch directory of the lab's runtime, removed with it."""
+def running(
+    datadir: str | os.PathLike[str] | None = None,
+    *,
+    user: str = "postgres",
+    password: str = "postgres",
+    settings: dict[str, str] | None = None,
+    major: int | None = None,
+) -> Iterator[PgServer]:
+    """A new server (of ``major``, default the wheel's), started, removed (stopped and
+    deleted) on the way out; by default in a scratch directory of the lab's runtime."""
+    from snapmigrate_lab import majors
+
     with scratch() as home:
-        server = PgServer.create(datadir or home / "data", user=user, password=password, settings=settings)
+        install = majors.reachable(majors.build(major), home) if major is not None else None
+        server = PgServer.create(
+            datadir or home / "data",
+            user=user,
+            password=password,
+            settings=settings,
+            install=install,
+        )
         try:
             server.start()
             yield server
@@ -372,6 +446,16 @@ def copy_tree(src: Path, dest: Path) -> None:
         shutil.rmtree(dest, ignore_errors=True)
         raise OperationFailed(f"copying {src} failed: {done.stderr.strip()}")
     _hand_over(dest)
+
+
+def _install_major(install: Path) -> int:
+    """The major of an installation: its VERSION file (a fetched build), else the wheel's."""
+    from snapmigrate_lab import majors
+
+    version = install / "VERSION"
+    if version.exists():
+        return majors.major_of(version.read_text())
+    return majors.wheel_build().major
 
 
 def alive(pid: int) -> bool:

@@ -1,9 +1,11 @@
 """The RDS half of the glue: keep moto's clusters and the lab's servers in step.
 
-For each RDS call: check what AWS would refuse and moto accepts (``pre_*``),
-let moto answer, then make the data plane follow (``post_*``), synchronously,
-before the caller sees the answer. Every answer is then rewritten to what AWS
-would say: stable endpoint names, transitional statuses, true membership.
+For each RDS call: answer what moto cannot (``catalog``, ``lifecycle``), check
+what AWS would refuse and moto accepts (``rules``, then ``pre_*``), let moto
+answer, then make the data plane follow (``post_*``) and the lab's records
+(``lifecycle.after``), synchronously, before the caller sees the answer. Every
+answer is then rewritten to what AWS would say: stable endpoint names,
+transitional statuses, true membership.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import json
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from snapmigrate_lab import catalog, engines, lifecycle, planeview, rules
 from snapmigrate_lab.answers import (
     Answers,
     clear_members,
@@ -25,26 +28,17 @@ from snapmigrate_lab.answers import (
     without_filter,
 )
 from snapmigrate_lab.dataplane import DataPlane
+from snapmigrate_lab.follow import Follow
+from snapmigrate_lab.history import History
 from snapmigrate_lab.names import DnsNames
-from snapmigrate_lab.realism import Realism
+from snapmigrate_lab.realism import FAILING_CREATIONS, Realism
 from snapmigrate_lab.state import Login
 from snapmigrate_lab.topology import Topology
-from snapmigrate_lab.wire import AwsCall, Response, error_response
+from snapmigrate_lab.wire import AwsCall, Forward, Refused, Response, error_response
 
 log = logging.getLogger(__name__)
 
 POSTGRES = "aurora-postgresql"
-
-Forward = Callable[[dict[str, str] | None], Response]
-
-
-class Refused(Exception):
-    """The lab answers this call with an AWS error instead of passing it to moto."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -56,6 +50,9 @@ class RdsGlue:
     topology: Topology
     realism: Realism
     names: DnsNames
+    history: History = field(default_factory=History)
+    #: Publishes the lab's files again (set by the app; a delayed DNS name needs it).
+    republish: Callable[[], None] | None = None
 
     # -- moto's state, read through its own API -----------------------------
 
@@ -85,22 +82,6 @@ class RdsGlue:
     def _exists(self, region: str, cluster_id: str) -> bool:
         return self.cluster(region, cluster_id) is not None or cluster_id in self.realism.ghosts("cluster", region)
 
-    def _require_available(self, region: str, cluster_id: str | None) -> None:
-        status = self.realism.busy("cluster", region, cluster_id) if cluster_id else None
-        if status:
-            raise Refused(
-                "InvalidDBClusterStateFault",
-                f"DbCluster {cluster_id} is in {status} state but expected it to be one of available.",
-            )
-
-    def _require_snapshot_available(self, region: str, snapshot_id: str | None) -> None:
-        status = self.realism.busy("snapshot", region, snapshot_id) if snapshot_id else None
-        if status:
-            raise Refused(
-                "InvalidDBClusterSnapshotStateFault",
-                f"Snapshot {snapshot_id} is in {status} state but expected it to be available.",
-            )
-
     # -- the call -----------------------------------------------------------
 
     def handle(self, call: AwsCall, forward: Forward) -> tuple[Response, bool]:
@@ -110,26 +91,46 @@ class RdsGlue:
         post = getattr(self, f"post_{action}", None)
         params: dict[str, str] | None = None
         try:
+            own = catalog.answer(call) or lifecycle.answer(self, call)
+            if own is not None:
+                return own, False
+            before = rules.check(self, call)
             if pre is not None:
                 params = pre(call)
         except Refused as e:
             return error_response(call, e.code, e.message), False
-        response = forward(params)
-        changed = False
-        if response.ok and post is not None:
-            try:
-                post(call if params is None else AwsCall(call.service, call.region, call.action, call.protocol, params), response)
-            except Refused as e:
-                return error_response(call, e.code, e.message), True
-            except Exception as e:
-                log.exception("the data plane failed to follow %s", action)
-                return error_response(call, "InternalFailure", f"the snapmigrate lab could not follow {action}: {e}"), True
-            changed = True
-        return self.rewrite(call, response), changed
+        try:
+            response = forward(params)
+        except KeyError:
+            # moto cannot restore a snapshot of a cluster that manages its password
+            by_create = None
+            if action == "RestoreDBClusterFromSnapshot":
+                by_create = lifecycle.restore_by_create(self, call, params or call.params, forward)
+            if by_create is None:
+                raise
+            response = by_create
+        if not response.ok:
+            return self.rewrite(call, response), False
+        done = call
+        if params is not None:
+            done = AwsCall(call.service, call.region, call.action, call.protocol, params)
+        failed = self.realism.failure_state(action)
+        try:
+            if post is not None and not (failed and FAILING_CREATIONS[action] == "cluster"):
+                post(done, response)  # a cluster created into a failure state gets no server
+            lifecycle.after(self, done, before)
+            if failed:
+                lifecycle.fail(self, done, failed)
+        except Refused as e:
+            return error_response(call, e.code, e.message), True
+        except Exception as e:
+            log.exception("the data plane failed to follow %s", action)
+            return error_response(call, "InternalFailure", f"the snapmigrate lab could not follow {action}: {e}"), True
+        return self.rewrite(call, response), post is not None or failed is not None
 
     # -- clusters -----------------------------------------------------------
 
-    def pre_CreateDBCluster(self, call: AwsCall) -> None:
+    def pre_CreateDBCluster(self, call: AwsCall) -> dict[str, str] | None:
         cluster_id = call.param("DBClusterIdentifier") or ""
         if self._exists(call.region, cluster_id):
             raise Refused("DBClusterAlreadyExistsFault", "DB Cluster already exists")
@@ -144,6 +145,10 @@ class RdsGlue:
                 "InvalidParameterValue",
                 "The parameter MasterUserPassword must be provided and must not be blank (or set ManageMasterUserPassword).",
             )
+        default = engines.DEFAULT_VERSION.get(call.param("Engine") or "")
+        if default and not call.param("EngineVersion"):
+            return {**call.params, "EngineVersion": default}  # AWS's default, not moto's
+        return None
 
     def post_CreateDBCluster(self, call: AwsCall, response: Response) -> None:
         region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
@@ -154,7 +159,10 @@ class RdsGlue:
             return
         password = call.param("MasterUserPassword") or self._managed_password(region, cluster)
         try:
-            self.plane.create(region, cluster_id, cluster.get("MasterUsername") or "postgres", password, cluster.get("DatabaseName"))
+            user = cluster.get("MasterUsername") or "postgres"
+            database = cluster.get("DatabaseName")
+            options = self.follow.options(region, cluster)
+            self.plane.create(region, cluster_id, user, password, database, **options)
             self._automated_copies(region, cluster_id)
         except Exception:
             self._undo_cluster(region, cluster_id)
@@ -165,7 +173,6 @@ class RdsGlue:
         if self._exists(call.region, cluster_id):
             raise Refused("DBClusterAlreadyExistsFault", "DB Cluster already exists")
         snap_region, snap_id = split_arn(call.param("SnapshotIdentifier") or "", call.region)
-        self._require_snapshot_available(snap_region, snap_id)
         snapshot = self.snapshot(snap_region, snap_id)
         if snapshot and snapshot.get("Engine") == POSTGRES and not self.plane.has_copy(snap_region, snap_id):
             raise Refused(
@@ -185,7 +192,9 @@ class RdsGlue:
         if not self.plane.has_copy(snap_region, snap_id):
             return
         try:
-            self.plane.restore(region, snap_region, snap_id, cluster_id)
+            options = self.follow.options(region, self.cluster(region, cluster_id) or {})
+            self.plane.restore(region, snap_region, snap_id, cluster_id, **options)
+            self.follow.restored(region, cluster_id, options["engine_version"])
             for auto in self._automated_ids(region, cluster_id):
                 self.plane.share(region, auto, snap_region, snap_id)
         except Exception:
@@ -196,7 +205,6 @@ class RdsGlue:
         cluster_id = call.param("DBClusterIdentifier") or ""
         if self._exists(call.region, cluster_id):
             raise Refused("DBClusterAlreadyExistsFault", "DB Cluster already exists")
-        self._require_available(call.region, call.param("SourceDBClusterIdentifier"))
 
     def post_RestoreDBClusterToPointInTime(self, call: AwsCall, response: Response) -> None:
         region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
@@ -207,7 +215,9 @@ class RdsGlue:
             return
         try:
             autos = self._automated_ids(region, cluster_id)
-            self.plane.clone(region, source, cluster_id, autos[0] if autos else f"lab-pitr-{cluster_id}")
+            options = self.follow.options(region, self.cluster(region, cluster_id) or {})
+            automated = autos[0] if autos else f"lab-pitr-{cluster_id}"
+            self.plane.clone(region, source, cluster_id, automated, **options)
             for auto in autos[1:]:
                 self.plane.share(region, auto, region, autos[0])
         except Exception:
@@ -216,10 +226,10 @@ class RdsGlue:
 
     def pre_ModifyDBCluster(self, call: AwsCall) -> None:
         cluster_id = call.param("DBClusterIdentifier") or ""
-        if self.cluster(call.region, cluster_id) is None:
+        cluster = self.cluster(call.region, cluster_id)
+        if cluster is None:
             # moto crashes (HTTP 500) here; AWS says the cluster is not found.
             raise Refused("DBClusterNotFoundFault", f"DBCluster {cluster_id} not found.")
-        self._require_available(call.region, cluster_id)
         new_id = call.param("NewDBClusterIdentifier")
         if new_id and new_id != cluster_id and self._exists(call.region, new_id):
             # moto silently replaces the other cluster.
@@ -250,11 +260,11 @@ class RdsGlue:
                     log.warning("cluster %s: rotated secret unreadable (%s); password unchanged", cluster_id, type(e).__name__)
                 else:
                     self.plane.set_password(region, cluster_id, password)
+        status = self.follow.modified(region, cluster_id, call.params) or status
         self.realism.begin("cluster", region, cluster_id, status)
 
     def pre_DeleteDBCluster(self, call: AwsCall) -> None:
         region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
-        self._require_available(region, cluster_id)
         if self.topology.members(region, cluster_id):
             raise Refused(
                 "InvalidDBClusterStateFault",
@@ -283,9 +293,6 @@ class RdsGlue:
             clear_members(ghost)
             self.realism.begin("cluster", region, cluster_id, "deleting", ghost=ET.tostring(ghost))
 
-    def pre_FailoverDBCluster(self, call: AwsCall) -> None:
-        self._require_available(call.region, call.param("DBClusterIdentifier"))
-
     def post_FailoverDBCluster(self, call: AwsCall, response: Response) -> None:
         cluster_id = call.param("DBClusterIdentifier") or ""
         self.topology.failover(call.region, cluster_id, call.param("TargetDBInstanceIdentifier"))
@@ -300,13 +307,10 @@ class RdsGlue:
     def post_StartDBCluster(self, call: AwsCall, response: Response) -> None:
         cluster_id = call.param("DBClusterIdentifier") or ""
         if self.plane.has_server(call.region, cluster_id):
-            self.plane.server(call.region, cluster_id).start()
+            self.plane.start(call.region, cluster_id)  # with its parameter group as it is now
         self.realism.begin("cluster", call.region, cluster_id, "starting")
 
     # -- snapshots ----------------------------------------------------------
-
-    def pre_CreateDBClusterSnapshot(self, call: AwsCall) -> None:
-        self._require_available(call.region, call.param("DBClusterIdentifier"))
 
     def post_CreateDBClusterSnapshot(self, call: AwsCall, response: Response) -> None:
         region = call.region
@@ -321,19 +325,12 @@ class RdsGlue:
         self.realism.begin("snapshot", region, snapshot_id, "creating")
         self.realism.begin("cluster", region, cluster_id, "backing-up")
 
-    def pre_CopyDBClusterSnapshot(self, call: AwsCall) -> None:
-        src_region, src_id = split_arn(call.param("SourceDBClusterSnapshotIdentifier") or "", call.region)
-        self._require_snapshot_available(src_region, src_id)
-
     def post_CopyDBClusterSnapshot(self, call: AwsCall, response: Response) -> None:
         src_region, src_id = split_arn(call.param("SourceDBClusterSnapshotIdentifier") or "", call.region)
         target = call.param("TargetDBClusterSnapshotIdentifier") or ""
         if self.plane.has_copy(src_region, src_id):
             self.plane.copy_snapshot(src_region, src_id, call.region, target)
         self.realism.begin("snapshot", call.region, target, "copying")
-
-    def pre_DeleteDBClusterSnapshot(self, call: AwsCall) -> None:
-        self._require_snapshot_available(call.region, call.param("DBClusterSnapshotIdentifier"))
 
     def post_DeleteDBClusterSnapshot(self, call: AwsCall, response: Response) -> None:
         self.plane.delete_snapshot(call.region, call.param("DBClusterSnapshotIdentifier") or "")
@@ -344,7 +341,9 @@ class RdsGlue:
         cluster_id = call.param("DBClusterIdentifier")
         instance_id = call.param("DBInstanceIdentifier") or ""
         if cluster_id:
-            self.topology.add_instance(call.region, instance_id, cluster_id, int(call.param("PromotionTier") or 1))
+            tier = int(call.param("PromotionTier") or 1)
+            member = self.topology.add_instance(call.region, instance_id, cluster_id, tier)
+            self.follow.instance_created(call.region, cluster_id, member.writer)
         self.realism.begin("instance", call.region, instance_id, "creating")
 
     def post_DeleteDBInstance(self, call: AwsCall, response: Response) -> None:
@@ -370,7 +369,12 @@ class RdsGlue:
         self.realism.begin("instance", call.region, instance_id, status)
 
     def post_RebootDBInstance(self, call: AwsCall, response: Response) -> None:
-        self.realism.begin("instance", call.region, call.param("DBInstanceIdentifier") or "", "rebooting")
+        instance_id = call.param("DBInstanceIdentifier") or ""
+        self.follow.rebooted(call.region, instance_id)
+        self.realism.begin("instance", call.region, instance_id, "rebooting")
+
+    def post_ModifyDBClusterParameterGroup(self, call: AwsCall, response: Response) -> None:
+        self.follow.group_modified(call.region, call.param("DBClusterParameterGroupName") or "")
 
     def pre_DescribeDBInstances(self, call: AwsCall) -> dict[str, str] | None:
         """Take the ``db-cluster-id`` filter out: the lab applies it from true membership."""
@@ -380,6 +384,10 @@ class RdsGlue:
         return without_filter(call.params, "db-cluster-id")
 
     # -- helpers ------------------------------------------------------------
+
+    @property
+    def follow(self) -> Follow:
+        return Follow(self.inner, self.plane, self.topology, self.realism)
 
     def _managed_password(self, region: str, cluster: dict[str, Any]) -> str:
         """The password in the cluster's managed secret (its username made the master's, as in AWS)."""
@@ -416,6 +424,7 @@ class RdsGlue:
         self.plane.delete(region, cluster_id)
         self.topology.remove_cluster(region, cluster_id)
         self.realism.forget("cluster", region, cluster_id)
+        self.history.forget(region, cluster_id)
 
     def reconcile(self, regions: set[str]) -> None:
         """Drop servers and copies whose cluster or snapshot moto no longer has (e.g. after a reset)."""
@@ -446,7 +455,9 @@ class RdsGlue:
                 endpoint = self.plane.endpoint_port(region, cluster_id)
                 local = f"127.0.0.1:{endpoint}"
                 port = int(cluster.get("Port") or 5432)
-                hosts = [cluster.get("Endpoint"), cluster.get("ReaderEndpoint")]
+                # A renamed cluster's endpoint names resolve only after the knob's delay.
+                pending = self.history.names_pending(region, cluster_id)
+                hosts = [] if pending else [cluster.get("Endpoint"), cluster.get("ReaderEndpoint")]
                 for inst in instances:
                     owner = self.topology.cluster_of(region, inst["DBInstanceIdentifier"]) or inst.get("DBClusterIdentifier")
                     if owner == cluster_id and inst.get("Endpoint", {}).get("Address"):
@@ -461,4 +472,8 @@ class RdsGlue:
         return routes, logins
 
     def rewrite(self, call: AwsCall, response: Response) -> Response:
-        return Answers(self.names, self.realism, self.topology).rewrite(call, response)
+        answers = Answers(self.names, self.realism, self.topology, self.history)
+        answer = answers.rewrite(call, response)
+        if not answer.ok:
+            return answer
+        return answer.with_body(planeview.show(answer.body, self.plane, call.region))

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from snapmigrate_lab import DownResult, UpResult
     from snapmigrate_lab.demo import DemoResult
     from snapmigrate_lab.load import CheckReport, LoadReport
-    from snapmigrate_lab.realism import Knobs
+    from snapmigrate_lab.realism import FailRule, Knobs
 
 
 def env_lines(env: Mapping[str, str]) -> str:
@@ -25,10 +25,17 @@ def up_table(result: UpResult) -> str:
     st = result.state
     verb = "already running" if result.already_running else "up"
     lines = [f"Lab {verb} in {st.dir} (pid {st.pid}), AWS API on {st.endpoint_url}"]
+    if result.postgres_warning:
+        lines.append(f"WARNING: {result.postgres_warning}")
     if st.servers:
         lines.append(heading("Servers"))
-        rows = [(s.cluster_id, s.region, f"127.0.0.1:{s.endpoint_port or s.port}", str(s.port), s.datadir) for s in st.servers]
-        lines.append(format_table(["cluster", "region", "endpoint (TLS)", "server port", "data"], rows))
+        rows = [
+            (s.cluster_id, s.region, s.version or "-", f"127.0.0.1:{s.endpoint_port or s.port}",
+             str(s.port), s.datadir)
+            for s in st.servers
+        ]  # fmt: skip
+        headers = ["cluster", "region", "postgres", "endpoint (TLS)", "server port", "data"]
+        lines.append(format_table(headers, rows))
     if result.seed:
         seed = result.seed
         lines.append(heading(f"Seeded {seed.kind} cluster {seed.cluster_id} in {seed.elapsed_s:.1f} s"))
@@ -36,7 +43,8 @@ def up_table(result: UpResult) -> str:
             format_table(
                 ["what", "value"],
                 [
-                    ("engine", f"aurora-postgresql {seed.engine_version} ({seed.engine_mode})"),
+                    ("engine", f"aurora-postgresql {seed.engine_version} ({seed.engine_mode}), "
+                               f"PostgreSQL {seed.server_version or '?'}"),
                     ("endpoint", f"{seed.endpoint}:{seed.port}"),
                     ("database", f"{seed.database} (user {seed.user}; password in {st.pgpass})"),
                     ("rows", ", ".join(f"{t} {n:,}" for t, n in seed.tables.items())),
@@ -44,6 +52,8 @@ def up_table(result: UpResult) -> str:
                 ],
             )
         )
+        if seed.postgres_warning:
+            lines.append(f"WARNING: {seed.postgres_warning}")
     lines.append(heading("Point boto3, the aws CLI and snapmigrate at it:"))
     lines.append(f'  eval "$(snapmigrate lab env --dir {shlex.quote(st.dir)})"')
     lines.append(f"\nReady in {result.elapsed_s:.1f} s.")
@@ -69,9 +79,16 @@ def knobs_table(knobs: Knobs) -> str:
         ("throttle_rate", f"{knobs.throttle_rate:g}"),
         ("error_rate", f"{knobs.error_rate:g}"),
         ("seed", str(knobs.seed)),
-        ("fail", "; ".join(f"{r.action} -> {r.code}{' (after)' if r.after else ''} x{r.times}" for r in knobs.fail) or "-"),
+        ("rename_dns_delay_s", f"{knobs.rename_dns_delay_s:g}"),
+        ("fail", "; ".join(_rule(r) for r in knobs.fail) or "-"),
     ]
     return format_table(["knob", "value"], rows)
+
+
+def _rule(rule: FailRule) -> str:
+    if rule.state:
+        return f"{rule.action} -> ends {rule.state} x{rule.times}"
+    return f"{rule.action} -> {rule.code}{' (after)' if rule.after else ''} x{rule.times}"
 
 
 STAGE_MARKS = {"done": "done", "skipped": "SKIPPED", "failed": "FAILED", "not run": "-"}

@@ -154,15 +154,21 @@ def ensure_root() -> Path:
 
 
 @contextlib.contextmanager
-def _locked() -> Iterator[Path]:
-    """The runtime directory, under its lock (staging and pruning never overlap)."""
-    path = ensure_root()
+def locked(path: Path) -> Iterator[Path]:
+    """The directory ``path`` under its lock (its ``.lock`` file): one process at a time."""
     with open(path / ".lock", "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield path
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _locked() -> Iterator[Path]:
+    """The runtime directory, under its lock (staging and pruning never overlap)."""
+    with locked(ensure_root()) as path:
+        yield path
 
 
 # -- PostgreSQL installations ---------------------------------------------------------

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 KINDS = ("v1", "provisioned")
 DEFAULT_IDS = {"v1": "legacy-v1", "provisioned": "legacy-prov"}
+#: The engine version of each seed: its server runs that PostgreSQL major.
+ENGINE_VERSIONS = {"v1": "13.12", "provisioned": "15.4"}
 ZONE = "lab.internal"
 RECORD = "db.lab.internal"
 
@@ -115,6 +117,8 @@ class SeedResult:
     dns_zone_id: str = ""
     dns_record: str = ""
     elapsed_s: float = 0.0
+    server_version: str = ""  # the PostgreSQL version its server runs
+    postgres_warning: str = ""  # set when that is not the engine version's major (the fallback)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -163,12 +167,14 @@ def seed(
     }
     if kind == "v1":
         params.update(
-            EngineVersion="13.12",
+            EngineVersion=ENGINE_VERSIONS["v1"],
             EngineMode="serverless",
             ScalingConfiguration={"MinCapacity": 2, "MaxCapacity": 4, "AutoPause": True, "SecondsUntilAutoPause": 300},
         )
     else:
-        params.update(EngineVersion="15.4", EnableCloudwatchLogsExports=["postgresql"])
+        params.update(
+            EngineVersion=ENGINE_VERSIONS["provisioned"], EnableCloudwatchLogsExports=["postgresql"]
+        )
     from snapmigrate.aws import aws_errors
 
     with aws_errors("list the lab's clusters"):
@@ -192,6 +198,9 @@ def seed(
     _pgbench(server.port, user, password, database, scale)
     tables = _fill(lab, cluster, database)
     zone_id = point_record(lab, cluster["Endpoint"]) if dns else ""
+    state = lab.state
+    info = state.server(cluster_id) if state else None
+    warnings = (state.notes.get("postgres") or {}).get("warnings", []) if state else []
     result = SeedResult(
         kind=kind,
         cluster_id=cluster_id,
@@ -206,6 +215,8 @@ def seed(
         dns_zone_id=zone_id,
         dns_record=RECORD if dns else "",
         elapsed_s=round(time.monotonic() - started, 2),
+        server_version=info.version if info else "",
+        postgres_warning=next((w for w in warnings if w.startswith(f"cluster {cluster_id}:")), ""),
     )
     if dns:
         lab.note(seed=result.to_dict(), dns={"zone_id": zone_id, "record": RECORD, "target": cluster["Endpoint"]})

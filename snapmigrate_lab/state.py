@@ -36,6 +36,7 @@ class ServerInfo:
     user: str
     endpoint_port: int | None = None
     pid: int | None = None
+    version: str = ""  # the PostgreSQL version it runs
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServerInfo:
@@ -43,6 +44,7 @@ class ServerInfo:
             **{k: data[k] for k in ("cluster_id", "region", "port", "datadir", "user")},
             endpoint_port=data.get("endpoint_port"),
             pid=data.get("pid"),
+            version=data.get("version", ""),
         )
 
 

@@ -12,6 +12,7 @@ import functools
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -22,6 +23,15 @@ _CREDENTIAL = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_reques
 #: (RDS, Route 53, STS answer ``Throttling``; JSON services ``ThrottlingException``).
 THROTTLE_CODE = {"query": "Throttling", "rest-xml": "Throttling", "json": "ThrottlingException"}
 SERVER_ERRORS = {"InternalFailure": 500, "InternalError": 500, "ServiceUnavailable": 503}
+
+
+class Refused(Exception):
+    """The lab answers this call with an AWS error instead of passing it to moto."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,10 @@ class Response:
             return f"{self.status} {HTTPStatus(self.status).phrase}"
         except ValueError:
             return f"{self.status} Unknown"
+
+
+#: Lets moto answer (with rewritten form parameters when given).
+Forward = Callable[[dict[str, str] | None], "Response"]
 
 
 @dataclass(frozen=True)
@@ -157,7 +171,7 @@ def error_status(service: str, code: str) -> int:
     return 400
 
 
-def _xml_namespace(model: Any) -> str:
+def xml_namespace(model: Any) -> str:
     ns = model.metadata.get("xmlNamespace")
     if isinstance(ns, dict):
         ns = ns.get("uri")
@@ -186,7 +200,7 @@ def error_response(call: AwsCall, code: str, message: str, status: int | None = 
             ("x-amzn-ErrorType", code),
         )
     else:
-        ns = _xml_namespace(model) if model is not None else "http://amazonaws.com/doc/"
+        ns = xml_namespace(model) if model is not None else "http://amazonaws.com/doc/"
         kind = "Receiver" if status >= 500 else "Sender"
         body = (
             f'<ErrorResponse xmlns="{ns}"><Error><Type>{kind}</Type><Code>{_escape(code)}</Code>'

@@ -34,6 +34,29 @@ def unique_id(prefix: str = "t") -> str:
     return f"{prefix}-{next(_ids)}"
 
 
+_lacking: dict[int, str] = {}
+
+
+def need_majors(*wanted: int) -> None:
+    """Skip the test, saying why, when these PostgreSQL majors cannot be had here
+    (no npm, no network); with SNAPMIGRATE_LAB_REQUIRE_MAJORS=1 (CI) fail instead."""
+    from snapmigrate_lab import majors
+
+    for major in wanted:
+        if major not in _lacking:
+            try:
+                majors.build(major)
+                _lacking[major] = ""
+            except majors.MajorUnavailable as e:
+                _lacking[major] = str(e)
+    lacking = {m: _lacking[m] for m in wanted if _lacking[m]}
+    if lacking:
+        reason = "; ".join(f"PostgreSQL {m}: {why}" for m, why in lacking.items())
+        if majors.policy() == "strict":
+            pytest.fail(f"{majors.REQUIRE_VARIABLE} is set and {reason}")
+        pytest.skip(f"needs PostgreSQL majors the lab cannot fetch here ({reason})")
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from snapmigrate_lab import Lab

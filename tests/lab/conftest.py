@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,23 +12,45 @@ import pytest
 PASSWORD = "lab-test-Pa55word"
 
 
-def wait_cluster(rds: Any, cluster_id: str, status: str = "available", polls: int = 50) -> dict[str, Any]:
-    """Poll until the cluster shows ``status``; the statuses seen on the way."""
+def wait_for(
+    describe: Callable[[], dict[str, Any]], field: str, status: str, what: str, polls: int = 50
+) -> dict[str, Any]:
+    """Poll ``describe`` until its ``field`` shows ``status`` (the looks on the way are polls)."""
     for _ in range(polls):
-        cluster: dict[str, Any] = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
-        if cluster["Status"] == status:
-            return cluster
+        found = describe()
+        if found[field] == status:
+            return found
         time.sleep(0.02)
-    raise AssertionError(f"{cluster_id} never became {status}")
+    raise AssertionError(f"{what} never became {status}")
+
+
+def first(answer: dict[str, Any], key: str) -> dict[str, Any]:
+    found: dict[str, Any] = answer[key][0]
+    return found
+
+
+def wait_cluster(
+    rds: Any, cluster_id: str, status: str = "available", polls: int = 50
+) -> dict[str, Any]:
+    def describe() -> dict[str, Any]:
+        return first(rds.describe_db_clusters(DBClusterIdentifier=cluster_id), "DBClusters")
+
+    return wait_for(describe, "Status", status, cluster_id, polls)
 
 
 def wait_snapshot(rds: Any, snapshot_id: str, polls: int = 50) -> dict[str, Any]:
-    for _ in range(polls):
-        snap: dict[str, Any] = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)["DBClusterSnapshots"][0]
-        if snap["Status"] == "available":
-            return snap
-        time.sleep(0.02)
-    raise AssertionError(f"{snapshot_id} never became available")
+    def describe() -> dict[str, Any]:
+        snaps = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)
+        return first(snaps, "DBClusterSnapshots")
+
+    return wait_for(describe, "Status", "available", snapshot_id, polls)
+
+
+def wait_instance(rds: Any, instance_id: str, polls: int = 50) -> dict[str, Any]:
+    def describe() -> dict[str, Any]:
+        return first(rds.describe_db_instances(DBInstanceIdentifier=instance_id), "DBInstances")
+
+    return wait_for(describe, "DBInstanceStatus", "available", instance_id, polls)
 
 
 def create_cluster(rds: Any, cluster_id: str, **overrides: Any) -> dict[str, Any]:
@@ -41,6 +64,18 @@ def create_cluster(rds: Any, cluster_id: str, **overrides: Any) -> dict[str, Any
     params.update(overrides)
     rds.create_db_cluster(**params)
     return wait_cluster(rds, cluster_id)
+
+
+def add_writer(rds: Any, cluster_id: str) -> str:
+    """A provisioned instance in the cluster (its first: the writer); its identifier."""
+    instance_id = f"{cluster_id}-1"
+    rds.create_db_instance(
+        DBInstanceIdentifier=instance_id,
+        DBClusterIdentifier=cluster_id,
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+    )
+    return instance_id
 
 
 def port_is_free(port: int) -> bool:

@@ -147,7 +147,12 @@ def test_cutover_by_rename_moves_names_members_and_the_old_host(lab, rds):
     rds.create_db_cluster_snapshot(DBClusterIdentifier=source, DBClusterSnapshotIdentifier=snap)
     wait_snapshot(rds, snap)
     target = unique_id("tgt")
-    rds.restore_db_cluster_from_snapshot(DBClusterIdentifier=target, SnapshotIdentifier=snap, Engine="aurora-postgresql")
+    rds.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier=target,
+        SnapshotIdentifier=snap,
+        Engine="aurora-postgresql",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
+    )
     wait_cluster(rds, target)
     rds.create_db_instance(DBInstanceIdentifier=f"{target}-w", DBClusterIdentifier=target, Engine="aurora-postgresql", DBInstanceClass="db.serverless")
     lab.server_for(target).psql("INSERT INTO t VALUES (999, 'target only')", dbname="app")

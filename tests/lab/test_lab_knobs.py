@@ -25,7 +25,11 @@ def test_resources_pass_through_transitional_states_for_n_polls(lab_knobs):
     rds = lab.client("rds")
     cluster_id, snap = unique_id("slow"), unique_id("snap")
     rds.create_db_cluster(
-        DBClusterIdentifier=cluster_id, Engine="aurora-postgresql", MasterUsername="m", MasterUserPassword="pw-12345678"
+        DBClusterIdentifier=cluster_id,
+        Engine="aurora-postgresql",
+        MasterUsername="m",
+        MasterUserPassword="pw-12345678",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
     )
 
     def cluster():

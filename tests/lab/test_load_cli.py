@@ -49,7 +49,7 @@ def test_load_through_the_dns_name_then_check_then_lose_some(lab, lab_v1, table:
     data = json.loads(done.stdout)
     assert data["name"] == lab_v1.dns_record == "db.lab.internal"
     assert (data["database"], data["user"], data["table"], data["stopped_by"]) == ("app", lab_v1.user, table, "duration")
-    assert data["committed"] > 50 and data["errors"] == 0 and 1.9 < data["elapsed_s"] < 4
+    assert data["committed"] > 50 and data["errors"] == 0 and data["elapsed_s"] >= 1.9  # ran its --duration
     written = [int(line) for line in ids.read_text().split()]
     assert len(written) == len(set(written)) == data["committed"]
     server = lab.server_for(lab_v1.cluster_id)

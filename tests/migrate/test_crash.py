@@ -109,6 +109,7 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> str:
     return "; ".join(out)
 
 
+@pytest.mark.slow  # a whole migration per API call: seconds (the boundaries below stay fast)
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_crash_at_every_api_call_then_resume(world, tmp_path, when):
     matrix = Matrix(world, tmp_path)
@@ -183,6 +184,7 @@ def test_crash_twice_in_the_same_wait_then_resume(world, tmp_path):
     assert [op for op, _ in matrix.hooks.mutating] == []  # the third attempt only had to look
 
 
+@pytest.mark.slow  # a whole migration per mutating call
 def test_crash_at_every_mutating_call_of_a_major_upgrade_then_resume(world, tmp_path):
     """PG 11: restore, upgrade, a provisioned bridge writer, v2 instances,
     failover, bridge deleted -- each mutating call a crash point."""

@@ -151,7 +151,7 @@ def create(
 def rename_cluster(aws: Aws, old: str, new: str) -> None:
     """Rename a cluster now (``ApplyImmediately``): its endpoint host names follow.
 
-    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Modifying.html
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBCluster.html
     """
     aws.call(
         f"rename cluster {old} to {new}",

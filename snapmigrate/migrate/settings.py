@@ -2,7 +2,7 @@
 
 Restore does not take ``ManageMasterUserPassword``; provisioned and v2
 clusters get the Data API only through ``EnableHttpEndpoint``:
-https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.html
+https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_EnableHttpEndpoint.html
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A snapshot restores at its own major version; a later major needs
 ``ModifyDBCluster --engine-version --allow-major-version-upgrade``:
-https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_UpgradeDBInstance.PostgreSQL.MajorVersion.html
+https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.MajorVersionUpgrade.html
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Cut over by DNS: point the Route 53 CNAME clients use (and the reader record,
 when given) at the target's endpoints, and wait until ``INSYNC``.
-https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-values.html
+https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html
 """
 
 from __future__ import annotations

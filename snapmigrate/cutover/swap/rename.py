@@ -29,7 +29,7 @@ class RenameSwap(Swap):
     this run's ``snapmigrate:run-id`` tag and the ``target`` role. ``undo``
     renames both back. (A rename modifies the source's identifier: the one
     change to the source, besides the freeze, that snapmigrate makes, and only
-    here.) https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Modifying.html
+    here.) https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBCluster.html
     """
 
     mode = "rename"

@@ -16,6 +16,8 @@ from snapmigrate.errors import BadInput, ConnectError
 from tests.lab.conftest import PASSWORD, create_cluster, port_answers, wait_cluster, wait_snapshot
 from tests.lab_fixtures import unique_id
 
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
+
 CHECKSUM = "SELECT count(*) || ':' || coalesce(md5(string_agg(id::text || v, ',' ORDER BY id)), '') FROM t"
 
 

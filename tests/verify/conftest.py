@@ -62,9 +62,12 @@ INSERT INTO app.nokey SELECT i % 50, 'b' || (i % 50) FROM generate_series(1, 100
 CREATE TABLE app.empty (id int PRIMARY KEY, v text);
 
 CREATE TABLE app.events (id int, at date, v text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
-CREATE TABLE app.events_2023 PARTITION OF app.events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
-CREATE TABLE app.events_2024 PARTITION OF app.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-INSERT INTO app.events SELECT i, date '2023-01-01' + (i % 700), 'e' || i FROM generate_series(1, 1400) i;
+CREATE TABLE app.events_2023 PARTITION OF app.events
+  FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE app.events_2024 PARTITION OF app.events
+  FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO app.events SELECT i, date '2023-01-01' + (i % 700), 'e' || i
+  FROM generate_series(1, 1400) i;
 
 CREATE TABLE app.parent (id int PRIMARY KEY, v text);
 CREATE TABLE app.child (extra int) INHERITS (app.parent);
@@ -102,7 +105,15 @@ def servers() -> Iterator[tuple[PgServer, PgServer]]:
         )
         with ThreadPoolExecutor(2) as ex:
             list(ex.map(lambda s: s.start(), pair))
-            list(ex.map(lambda s: (execute(s, "postgres", "CREATE DATABASE seed"), execute(s, "seed", SEED_SQL)), pair))
+            list(
+                ex.map(
+                    lambda s: (
+                        execute(s, "postgres", "CREATE DATABASE seed"),
+                        execute(s, "seed", SEED_SQL),
+                    ),
+                    pair,
+                )
+            )
         yield pair
 
 
@@ -155,7 +166,9 @@ def db(servers: tuple[PgServer, PgServer], request: pytest.FixtureRequest) -> It
 
 
 @pytest.fixture
-def empty_db(servers: tuple[PgServer, PgServer], request: pytest.FixtureRequest) -> Iterator[DbPair]:
+def empty_db(
+    servers: tuple[PgServer, PgServer], request: pytest.FixtureRequest
+) -> Iterator[DbPair]:
     """A fresh pair of empty databases."""
     name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40] + f"_{next(_counter)}"
     pair = clone(servers, name, template="template1")

@@ -387,10 +387,15 @@ def check_restore_window(options: CloneOptions, basis: Basis, f: Findings) -> No
     low, high = basis.earliest_restorable, basis.latest_restorable
     if when > basis.now:
         f.add("block", "clone-restore-time", f"--restore-time {lease.iso(when)} is in the future")
-    elif low is not None and high is not None and not low <= when <= high:
+    elif low is not None and high is not None and not _floor(low) <= when <= high:
         f.add(
             "block",
             "clone-restore-time",
             f"--restore-time {lease.iso(when)} is outside what {basis.source.identifier} can "
             f"restore: {lease.iso(low)} to {lease.iso(high)}",
         )
+
+
+def _floor(when: datetime) -> datetime:
+    """To the second: restore times are given in seconds."""
+    return when.replace(microsecond=0)

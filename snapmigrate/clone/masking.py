@@ -130,7 +130,7 @@ class MaskStep(Step[CloneBasis, CloneContext, MaskInputs]):
         proofs: list[TableProof] = []
         for database, plans in ctx.mask.databases.items():
             labels = tuple(f"{database}: {p.schema}.{p.name}" for p in plans if not p.empty)
-            ctx.progress.begin(f"masking {database}", labels)
+            ctx.progress.begin(f"masking of database {database}", labels)
             start = ctx.waiter.clock.monotonic()
 
             def report(

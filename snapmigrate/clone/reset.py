@@ -14,9 +14,10 @@ from datetime import datetime
 from snapmigrate.aws import rds
 from snapmigrate.clone import destroy, lease
 from snapmigrate.clone.discover import require_clone
+from snapmigrate.clone.journal import rules_path
 from snapmigrate.clone.options import Acu, CloneOptions
 from snapmigrate.clone.rules import MaskRules
-from snapmigrate.clone.runner import ClonePlan, CloneRunner, Confirm, read_rules, rules_path
+from snapmigrate.clone.runner import ClonePlan, CloneRunner, Confirm, read_rules
 from snapmigrate.clone.spec import fail_if_blocked
 from snapmigrate.clone.view import CreateResult
 from snapmigrate.errors import BadInput
@@ -70,7 +71,7 @@ def mask_rules(
         return read_rules(mask_file)
     if digest in ("", "none"):
         return None
-    kept = rules_path(runner.journal.directory, name)
+    kept = rules_path(runner.journal, name)
     if not kept.exists():
         raise BadInput(
             f"clone {name} was masked (rules {digest}) and {kept} is not here: give the "

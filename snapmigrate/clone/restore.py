@@ -99,8 +99,6 @@ class RestoreStep(Step[CloneBasis, CloneContext, CloneSpec]):
         "rds:DescribeDBClusterSnapshots",
         "rds:ModifyDBCluster",
         "rds:AddTagsToResource",
-        "rds:DescribeAccountAttributes",
-        "sts:GetCallerIdentity",
     )
     undo_permissions = ("rds:DeleteDBCluster",)
 

@@ -17,6 +17,7 @@ from snapmigrate.aws import Aws, rds
 from snapmigrate.clone import destroy, lease, rules
 from snapmigrate.clone.context import CloneBasis, CloneContext, CloneSettings, MaskPlan
 from snapmigrate.clone.discover import read_basis
+from snapmigrate.clone.journal import rules_path
 from snapmigrate.clone.masking import MaskDetails, ProofDetails
 from snapmigrate.clone.options import CloneOptions
 from snapmigrate.clone.spec import Basis, CloneSpec, fail_if_blocked, preflight
@@ -49,11 +50,6 @@ class ClonePlan:
     steps: tuple[PlannedStep, ...]
     replacing: bool = False
     mask_summary: str | None = None
-
-
-def rules_path(state_dir: Path, name: str) -> Path:
-    """Where a masked clone's rules are kept, for ``reset``."""
-    return state_dir / f"{name}.mask.toml"
 
 
 def read_rules(path: str) -> rules.MaskRules:
@@ -188,9 +184,7 @@ class CloneRunner:
                 self._fail(section, ctx, e)
                 raise
             if rules_text is not None:
-                atomic_write_text(
-                    rules_path(self.journal.directory, spec.name), rules_text, mode=0o600
-                )
+                atomic_write_text(rules_path(self.journal, spec.name), rules_text, mode=0o600)
             final = section.save(replace(section.record, state="done").with_event("ready"))
         cluster = ctx.cluster() or {}
         timings = Timings(

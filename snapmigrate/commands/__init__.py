@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         clone_list,
         clone_protect,
         clone_reset,
+        clone_runs,
         clone_unprotect,
     )
     from snapmigrate.commands.cutovers import cutover, prepare, rollback
@@ -61,6 +62,7 @@ _HOMES = {
     "clone_list": "clone",
     "clone_protect": "clone",
     "clone_reset": "clone",
+    "clone_runs": "clone",
     "clone_unprotect": "clone",
     "Policy": "policy",
     "permissions": "policy",
@@ -93,6 +95,7 @@ __all__ = [
     "clone_list",
     "clone_protect",
     "clone_reset",
+    "clone_runs",
     "clone_unprotect",
     "cutover",
     "migrate",

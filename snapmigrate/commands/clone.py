@@ -11,12 +11,12 @@ shows it), with a copy of the masking rules for ``reset``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from snapmigrate.aws import Aws, RetryPolicy
 from snapmigrate.clone import manage
 from snapmigrate.clone import reset as resetting
 from snapmigrate.clone.context import CloneSettings
+from snapmigrate.clone.journal import clones_journal
 from snapmigrate.clone.lease import parse_duration, parse_until, utc_now
 from snapmigrate.clone.options import check_options
 from snapmigrate.clone.runner import ClonePlan, CloneRunner
@@ -24,7 +24,7 @@ from snapmigrate.clone.view import CloneAnswer, CreateResult, DestroyResult, Lis
 from snapmigrate.commands.config import Config, Confirm
 from snapmigrate.plan.options import check_identifier
 from snapmigrate.waiting import SystemClock, Waiter
-from snapmigrate.workflow.journal import Journal, state_dir
+from snapmigrate.workflow.journal import RunRecord
 
 OnPlan = Callable[[ClonePlan], None]
 
@@ -38,13 +38,9 @@ __all__ = [
     "clone_list",
     "clone_protect",
     "clone_reset",
+    "clone_runs",
     "clone_unprotect",
 ]
-
-
-def clones_journal(config: Config) -> Journal:
-    """The clones' journal: ``<state-dir>/clones/`` (one file per create or reset)."""
-    return Journal(Path(state_dir(config.state_dir)) / "clones")
 
 
 def _runner(config: Config, settings: CloneSettings | None) -> CloneRunner:
@@ -58,7 +54,7 @@ def _runner(config: Config, settings: CloneSettings | None) -> CloneRunner:
     return CloneRunner(
         aws,
         waiter,
-        clones_journal(config),
+        clones_journal(config.state_dir),
         settings,
         now=config.now or utc_now,
         progress=config.progress,
@@ -177,3 +173,8 @@ def clone_gc(
         confirm=confirm,
         stamp=runner.stamp,
     )
+
+
+def clone_runs(config: Config) -> list[RunRecord]:
+    """The creates and resets journaled in ``<state-dir>/clones/`` (newest first)."""
+    return clones_journal(config.state_dir).runs()

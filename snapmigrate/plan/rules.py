@@ -11,6 +11,10 @@ from datetime import date
 
 from snapmigrate.cutover import swap
 from snapmigrate.model import (
+    KIND_CLONE,
+    TAG_EXPIRES_AT,
+    TAG_KIND,
+    TAG_SOURCE,
     CutoverSpec,
     EngineFacts,
     Finding,
@@ -101,6 +105,15 @@ def check_source(inp: Inputs, f: Findings) -> None:
             "block",
             "source-mode",
             f"engine mode {src.engine_mode!r} is not supported (serverless or provisioned only)",
+        )
+    if src.tags.get(TAG_KIND) == KIND_CLONE:
+        expires = src.tags.get(TAG_EXPIRES_AT) or "never"
+        f.add(
+            "warn",
+            "source-is-clone",
+            f"{src.identifier} is a snapmigrate clone of {src.tags.get(TAG_SOURCE, '?')}, "
+            f"expiring {expires}: 'snapmigrate clone gc' may destroy it mid-run; protect it "
+            f"first: snapmigrate clone protect {src.identifier} --until 2d",
         )
     if src.status == "available":
         f.add("ok", "source-status", "source is available")

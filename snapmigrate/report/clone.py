@@ -3,14 +3,17 @@ a ready ``psql`` line), the list, a lease change, what ``destroy``/``gc`` did.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import textwrap
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from snapmigrate.clone.journal import is_clone_run
 from snapmigrate.clone.runner import ClonePlan
 from snapmigrate.clone.view import CloneAnswer, CloneInfo, CreateResult, DestroyResult, ListResult
 from snapmigrate.progress import duration
-from snapmigrate.report import MARKS, format_table
+from snapmigrate.report import MARKS, format_table, terminal_width
 from snapmigrate.report.run import MARKS as STEPS
+from snapmigrate.report.run import status_table
 from snapmigrate.workflow.journal import RunRecord
 
 
@@ -27,7 +30,9 @@ def plan_table(shown: ClonePlan) -> str:
     tags = ", ".join(f"{k}={v}" for k, v in spec.tags.items())
     lines += [
         "",
-        f"Tags (the clone's truth): {tags}",
+        *textwrap.wrap(
+            f"Tags (the clone's truth): {tags}", terminal_width(), subsequent_indent="  "
+        ),
         "Disposable by declaration (snapmigrate:final-snapshot=no): destroy, gc and reset "
         "delete it without a final snapshot.",
     ]
@@ -87,6 +92,10 @@ def _mask_lines(mask: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 60 else duration(value)
+
+
 def create_table(result: CreateResult) -> str:
     clone = result.clone
     t = result.timings
@@ -100,7 +109,7 @@ def create_table(result: CreateResult) -> str:
         ("masked", t.masked_s),
         ("total", t.total_s),
     ]
-    shown = ", ".join(f"{n} {duration(v)}" for n, v in marks if v is not None)
+    shown = ", ".join(f"{n} {_seconds(v)}" for n, v in marks if v is not None)
     lines += ["", f"Timings from the request: {shown}"]
     if result.mask is not None:
         lines += _mask_lines(result.mask)
@@ -155,3 +164,44 @@ def run_table(record: RunRecord) -> str:
     events = [e.get("message", "") for e in record.events][-3:]
     lines += ["", "Last events: " + " | ".join(events)] if events else []
     return "\n".join(lines)
+
+
+def any_run_table(record: RunRecord) -> str:
+    """``status RUN_ID``: a migration run, or a clone's create or reset."""
+    return run_table(record) if is_clone_run(record) else status_table(record)
+
+
+def runs_dict(records: Sequence[RunRecord]) -> dict[str, object]:
+    """The clones' runs for ``status`` without a run id (the ``clones`` key)."""
+    return {
+        "clones": [
+            {
+                "run_id": r.run_id,
+                "state": r.state,
+                "source": r.source,
+                "clone": r.target,
+                "operation": (r.events[0].get("message") if r.events else None),
+                "created": r.created,
+                "updated": r.updated,
+            }
+            for r in records
+        ]
+    }
+
+
+def runs_table(records: Sequence[RunRecord]) -> str:
+    rows = [
+        (
+            r.run_id,
+            r.state,
+            r.source,
+            r.target,
+            r.events[0].get("message", "-") if r.events else "-",
+            r.updated,
+        )
+        for r in records
+    ]
+    headers = ["RUN", "STATE", "SOURCE", "CLONE", "OPERATION", "UPDATED"]
+    return "Clones made from here ('snapmigrate clone list' shows what exists)\n" + format_table(
+        headers, rows
+    )

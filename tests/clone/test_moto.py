@@ -17,8 +17,8 @@ from snapmigrate import commands
 from snapmigrate.aws import Clients
 from snapmigrate.cli import AppContext, cli
 from snapmigrate.clone.context import CloneSettings
+from snapmigrate.clone.journal import clones_journal
 from snapmigrate.commands import Config
-from snapmigrate.commands.clone import clones_journal
 from snapmigrate.errors import BadInput, Interrupted, NotFound, OperationFailed, PreflightBlocked
 from tests.conftest import CallRecorder
 
@@ -109,7 +109,7 @@ def test_create_clones_copy_on_write_then_adds_a_db_serverless_writer(config: Co
     assert data["clone"]["expires_at"] == "2026-03-01T20:00:00+00:00" and data["mask"] is None
     assert data["timings"]["first_query_s"] is None  # --no-connect: no query was made
     assert made.clone.psql().startswith('psql "host=qa.cluster-')
-    (run,) = clones_journal(config).runs()
+    (run,) = clones_journal(config.state_dir).runs()
     assert run.state == "done" and [s.state for s in run.steps] == ["done", "done"]
 
 
@@ -155,7 +155,7 @@ def test_a_failure_once_the_clone_exists_destroys_it(config: Config, prod) -> No
         commands.clone_create(config, "prod", "qa", settings=FAST)
     assert cluster(clients, "qa") is None
     assert "destroyed qa" in str(caught.value)
-    (run,) = clones_journal(config).runs()
+    (run,) = clones_journal(config.state_dir).runs()
     assert run.state == "failed" and any("destroyed qa" in e["message"] for e in run.events)
 
 
@@ -313,3 +313,30 @@ def test_cli_exit_codes_and_json(prod, tmp_path: Path) -> None:
     }
     code, out = invoke(clients, "clone", "destroy", "qa", "--yes", *state)
     assert code == 0 and "Destroyed: qa" in out
+
+
+def test_status_cleanup_migrate_and_permissions_know_clones(
+    config: Config, prod, tmp_path: Path
+) -> None:
+    clients, recorder = prod
+    made = commands.clone_create(config, "prod", "qa", settings=FAST)
+    state = ["--state-dir", str(config.state_dir)]
+    code, out = invoke(clients, "-o", "json", "status", *state)
+    assert code == 0 and [c["clone"] for c in json.loads(out)["clones"]] == ["qa"]
+    code, out = invoke(clients, "status", made.run_id or "", *state)
+    assert code == 0 and f"Clone run {made.run_id}: prod -> qa  state done" in out
+    mark = len(recorder.calls)
+    code, out = invoke(clients, "cleanup", made.run_id or "", "--yes", *state)
+    assert code == 2 and "snapmigrate clone destroy qa" in out
+    assert calls_after(recorder, mark) == [] and cluster(clients, "qa") is not None
+    code, out = invoke(clients, "-o", "json", "plan", "qa", "--target", "qa-v2")
+    findings = {f["code"]: f for f in json.loads(out)["findings"]}
+    assert findings["source-is-clone"]["level"] == "warn"
+    assert "snapmigrate clone protect qa" in findings["source-is-clone"]["message"]
+    code, out = invoke(clients, "-o", "json", "permissions", "--command", "clone")
+    actions = {a for s in json.loads(out)["Statement"] for a in s["Action"]}
+    assert {
+        "rds:RestoreDBClusterToPointInTime",
+        "rds:DeleteDBCluster",
+        "rds:AddTagsToResource",
+    } <= actions

@@ -12,7 +12,7 @@ import click
 from snapmigrate import commands
 from snapmigrate.cli import AppContext, app_context, configure_logging, emit, global_options
 from snapmigrate.cli.options import state_dir_option, terminal_asker, yes_option
-from snapmigrate.commands import ClonePlan, CloneSettings
+from snapmigrate.commands import CloneAnswer, ClonePlan, CloneSettings, Config
 from snapmigrate.report import clone as report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +29,14 @@ def _show_plan(app: AppContext, yes: bool) -> Callable[[ClonePlan], None]:
             click.echo(text, err=True)
 
     return show
+
+
+def _answer(run: Callable[[Config], CloneAnswer], state_dir: str | None) -> None:
+    """A lease command: the clone as it now is."""
+    app = app_context()
+    configure_logging(app)
+    answer = run(app.config(state_dir))
+    emit(app, answer.to_dict(), lambda: report.answer_table(answer))
 
 
 def _settings(no_connect: bool, timeout_minutes: float | None) -> CloneSettings:
@@ -156,10 +164,7 @@ def list_(source: str | None, all_owners: bool, state_dir: str | None) -> None:
 @global_options
 def extend(name: str, ttl: str, state_dir: str | None) -> None:
     """The clone NAME now expires --ttl from now (does not ask)."""
-    app = app_context()
-    configure_logging(app)
-    answer = commands.clone_extend(app.config(state_dir), name, ttl)
-    emit(app, answer.to_dict(), lambda: report.answer_table(answer))
+    _answer(lambda config: commands.clone_extend(config, name, ttl), state_dir)
 
 
 @clone.command(short_help="Keep NAME from destroy, gc and reset until a time.")
@@ -169,10 +174,7 @@ def extend(name: str, ttl: str, state_dir: str | None) -> None:
 @global_options
 def protect(name: str, until: str, state_dir: str | None) -> None:
     """Neither destroy, gc nor reset touches NAME before --until (does not ask)."""
-    app = app_context()
-    configure_logging(app)
-    answer = commands.clone_protect(app.config(state_dir), name, until)
-    emit(app, answer.to_dict(), lambda: report.answer_table(answer))
+    _answer(lambda config: commands.clone_protect(config, name, until), state_dir)
 
 
 @clone.command(short_help="Remove NAME's protection.")
@@ -181,10 +183,7 @@ def protect(name: str, until: str, state_dir: str | None) -> None:
 @global_options
 def unprotect(name: str, state_dir: str | None) -> None:
     """NAME may be destroyed again (and collected once expired)."""
-    app = app_context()
-    configure_logging(app)
-    answer = commands.clone_unprotect(app.config(state_dir), name)
-    emit(app, answer.to_dict(), lambda: report.answer_table(answer))
+    _answer(lambda config: commands.clone_unprotect(config, name), state_dir)
 
 
 @clone.command(short_help="A fresh copy under the same name and endpoint (asks first).")

@@ -28,6 +28,7 @@ from snapmigrate.lazy import exports
 if TYPE_CHECKING:
     from snapmigrate.commands.checks import verify
     from snapmigrate.commands.clone import (
+        CloneAnswer,
         ClonePlan,
         CloneSettings,
         clone_create,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from snapmigrate.commands.policy import Policy, permissions
 
 _HOMES = {
+    "CloneAnswer": "clone",
     "ClonePlan": "clone",
     "CloneSettings": "clone",
     "clone_create": "clone",
@@ -80,6 +82,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "CloneAnswer",
     "ClonePlan",
     "CloneSettings",
     "Config",

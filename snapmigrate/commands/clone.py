@@ -29,6 +29,7 @@ from snapmigrate.workflow.journal import RunRecord
 OnPlan = Callable[[ClonePlan], None]
 
 __all__ = [
+    "CloneAnswer",
     "ClonePlan",
     "CloneSettings",
     "clone_create",

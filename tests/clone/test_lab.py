@@ -5,7 +5,10 @@ for a lab with real point-in-time restore too (the source is quiet)."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,17 +31,37 @@ def _rules(tmp_path: Path, text: str = RULES) -> str:
 
 
 def test_masked_clone_keeps_no_source_value_and_the_rest_equal(
-    clone_source: Source, lab_env: dict[str, str], tmp_path: Path
+    clone_source: Source,
+    lab_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     name = unique_id("masked")
     config = clone_source.config(tmp_path)
-    result = commands.clone_create(
-        config,
-        clone_source.cluster_id,
-        name,
-        mask=_rules(tmp_path),
-        settings=clone_source.settings(),
+    marks = itertools.cycle(
+        ("5ec7e75ec7e75ec7e75ec7e75ec7e7a1", "5ec7e75ec7e75ec7e75ec7e75ec7e7b2")
     )
+    real = secrets.token_hex
+    monkeypatch.setattr(secrets, "token_hex", lambda n: next(marks) if n == 16 else real(n))
+    logger = logging.getLogger("snapmigrate")
+    logger.addHandler(caplog.handler)
+    caplog.set_level(logging.DEBUG, logger="snapmigrate")
+    try:
+        result = commands.clone_create(
+            config,
+            clone_source.cluster_id,
+            name,
+            mask=_rules(tmp_path),
+            settings=clone_source.settings(),
+        )
+    finally:
+        logger.removeHandler(caplog.handler)
+    # the per-clone secrets reach no log, journal or result
+    written = "".join(f.read_text() for f in (tmp_path / "state").rglob("*") if f.is_file())
+    for seen in (written, caplog.text, json.dumps(result.to_dict())):
+        assert "5ec7e75ec7e7" not in seen
+    assert "people" in written and "mask" in caplog.text
     proof = result.mask["proof"]
     assert proof["clean"] is True
     assert proof["verify"]["passed"] is True

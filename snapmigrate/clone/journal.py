@@ -5,6 +5,8 @@ masked clone's rules (``<name>.mask.toml``) for ``reset``. The tags stay the tru
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from snapmigrate.workflow.journal import Journal, RunRecord, state_dir
@@ -30,3 +32,12 @@ def find_run(directory: str | os.PathLike[str] | None, run_id: str) -> RunRecord
     """A clone's create or reset by run id, or None."""
     journal = clones_journal(directory)
     return journal.load(run_id) if journal.exists(run_id) else None
+
+
+def mark_gone(journal: Journal, names: Sequence[str], how: str, *, keep: str | None = None) -> None:
+    """The runs that made these clones (but ``keep``) say the clones are gone (``cleaned``)."""
+    for record in journal.runs():
+        if record.target in names and record.state == "done" and record.run_id != keep:
+            journal.save(
+                replace(record, state="cleaned").with_event(f"clone {record.target} {how}")
+            )

@@ -240,7 +240,10 @@ def _check_source(options: CloneOptions, basis: Basis, f: Findings) -> None:
 
 def _check_name(options: CloneOptions, basis: Basis, f: Findings) -> None:
     held = basis.name_taken
-    if held is None or basis.replacing:
+    if basis.replacing:
+        f.add("ok", "clone-name", f"{options.name} is this clone: deleted first, made again")
+        return
+    if held is None:
         f.add("ok", "clone-name", f"{options.name} is free")
         return
     whose = "a snapmigrate clone" if held.get(TAG_KIND) == KIND_CLONE else "a cluster"

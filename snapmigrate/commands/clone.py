@@ -16,7 +16,7 @@ from snapmigrate.aws import Aws, RetryPolicy
 from snapmigrate.clone import manage
 from snapmigrate.clone import reset as resetting
 from snapmigrate.clone.context import CloneSettings
-from snapmigrate.clone.journal import clones_journal
+from snapmigrate.clone.journal import clones_journal, mark_gone
 from snapmigrate.clone.lease import parse_duration, parse_until, utc_now
 from snapmigrate.clone.options import check_options
 from snapmigrate.clone.runner import ClonePlan, CloneRunner
@@ -137,7 +137,9 @@ def clone_reset(
     """A fresh copy of the source under the same name and endpoint, masked again."""
     runner = _runner(config, settings)
     name = check_identifier(name, "clone name")
-    return resetting.reset(runner, name, to, mask_file=mask, confirm=confirm, on_plan=on_plan)
+    made = resetting.reset(runner, name, to, mask_file=mask, confirm=confirm, on_plan=on_plan)
+    mark_gone(runner.journal, [name], f"replaced by reset {made.run_id}", keep=made.run_id)
+    return made
 
 
 def clone_destroy(
@@ -151,9 +153,11 @@ def clone_destroy(
     clone, or a cluster that is not a clone, is refused (exit 2, nothing changed)."""
     runner = _runner(config, settings)
     name = check_identifier(name, "clone name")
-    return manage.destroy_one(
+    gone = manage.destroy_one(
         runner.aws, name, runner.waiter, runner.settings, runner.now(), confirm, runner.stamp
     )
+    mark_gone(runner.journal, gone.destroyed, "destroyed (clone destroy)")
+    return gone
 
 
 def clone_gc(
@@ -165,7 +169,7 @@ def clone_gc(
 ) -> DestroyResult:
     """Destroy every expired, unprotected clone the caller may see (``dry_run``: say which)."""
     runner = _runner(config, settings)
-    return manage.gc(
+    swept = manage.gc(
         runner.aws,
         runner.waiter,
         runner.settings,
@@ -174,6 +178,9 @@ def clone_gc(
         confirm=confirm,
         stamp=runner.stamp,
     )
+    if not swept.dry_run:
+        mark_gone(runner.journal, swept.destroyed, "destroyed (clone gc)")
+    return swept
 
 
 def clone_runs(config: Config) -> list[RunRecord]:

@@ -31,12 +31,20 @@ def plan_table(shown: ClonePlan) -> str:
     lines += [
         "",
         *textwrap.wrap(
-            f"Tags (the clone's truth): {tags}", terminal_width(), subsequent_indent="  "
+            f"Tags (the clone's truth): {tags}",
+            terminal_width(),
+            subsequent_indent="  ",
+            break_on_hyphens=False,
         ),
         "Disposable by declaration (snapmigrate:final-snapshot=no): destroy, gc and reset "
         "delete it without a final snapshot.",
     ]
     return "\n".join(lines)
+
+
+def _pairs(rows: Sequence[tuple[str, str]]) -> str:
+    """Name and value, one per line (a table without its header)."""
+    return format_table(["", ""], rows).split("\n", 1)[1]
 
 
 def _clone_rows(clone: CloneInfo) -> list[tuple[str, str]]:
@@ -100,7 +108,7 @@ def create_table(result: CreateResult) -> str:
     clone = result.clone
     t = result.timings
     rows = _clone_rows(clone)
-    lines = [f"Clone {clone.name} ready", format_table(["", ""], rows)]
+    lines = [f"Clone {clone.name} ready", _pairs(rows)]
     marks = [
         ("accepted", t.accepted_s),
         ("cluster available", t.cluster_available_s),
@@ -118,7 +126,7 @@ def create_table(result: CreateResult) -> str:
 
 
 def answer_table(answer: CloneAnswer) -> str:
-    return format_table(["", ""], _clone_rows(answer.clone))
+    return _pairs(_clone_rows(answer.clone))
 
 
 def list_table(result: ListResult) -> str:

@@ -239,6 +239,8 @@ def test_destroy_deletes_instances_then_the_cluster_without_a_final_snapshot(
         {"DBClusterIdentifier": "qa", "DeleteAutomatedBackups": True, "SkipFinalSnapshot": True}
     ]
     assert cluster(clients, "qa") is None
+    (run,) = clones_journal(config.state_dir).runs()
+    assert run.state == "cleaned" and "destroyed (clone destroy)" in run.events[-1]["message"]
 
 
 def test_a_clone_no_longer_declared_disposable_keeps_a_final_snapshot(config: Config, prod) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from snapmigrate.aws import Aws, rds
 from snapmigrate.clone.context import CloneSettings
-from snapmigrate.clone.lease import Lease, refusal
+from snapmigrate.clone.lease import Lease, made_by, refusal
 from snapmigrate.errors import BadInput, NotFound
 from snapmigrate.progress import Status
 from snapmigrate.waiting import Waiter
@@ -55,7 +55,7 @@ def check(
             continue
         seen = Lease.of(name, rds.tags_of(cluster))
         if run_id is not None:
-            if not rds.is_ours(cluster, run_id):
+            if not made_by(rds.tags_of(cluster), run_id):
                 raise BadInput(f"cluster {name} is not the one this run created: left alone")
         else:
             why = refusal(seen, now)

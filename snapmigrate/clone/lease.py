@@ -36,6 +36,17 @@ TAG_SNAPSHOT = "snapmigrate:snapshot"
 TAG_STATE = "snapmigrate:clone-state"
 #: The first 16 hex digits of the SHA-256 of the masking rules, or ``none``.
 TAG_MASK = "snapmigrate:mask"
+#: The run (journal) that made the clone, and an instance's role in it. Not the
+#: migration's ``snapmigrate:run-id``: ``migrate`` must never take a clone for one of
+#: its own runs' targets.
+TAG_CLONE_RUN = "snapmigrate:clone-run"
+TAG_CLONE_ROLE = "snapmigrate:clone-role"
+
+
+def made_by(tags: Mapping[str, str], run_id: str) -> bool:
+    """Whether the clone run ``run_id`` made the resource these tags are of."""
+    return tags.get(TAG_KIND) == KIND_CLONE and tags.get(TAG_CLONE_RUN) == run_id
+
 
 DEFAULT_TTL = timedelta(hours=24)
 MAX_DURATION = timedelta(days=3650)

@@ -103,7 +103,7 @@ def reset(
     if why:
         raise BadInput(why)
     instances = rds.list_instances(aws, name)
-    readers = sum(rds.tags_of(i).get("snapmigrate:role") == "reader" for i in instances)
+    readers = sum(rds.tags_of(i).get(lease.TAG_CLONE_ROLE) == "reader" for i in instances)
     options, keep = options_for(cluster, readers, to, now)
     found = mask_rules(runner, name, rds.tags_of(cluster).get(lease.TAG_MASK, ""), mask_file)
     shown, _, mask = runner.plan(options, found, replacing=True, keep=keep)

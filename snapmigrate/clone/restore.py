@@ -20,10 +20,11 @@ from typing import Any
 
 from snapmigrate.aws import rds
 from snapmigrate.clone.context import CloneBasis, CloneContext
+from snapmigrate.clone.lease import made_by
 from snapmigrate.clone.spec import CloneSpec
 from snapmigrate.db.connect import connect, list_databases
 from snapmigrate.db.stats import write_counters
-from snapmigrate.errors import OperationFailed, SnapmigrateError
+from snapmigrate.errors import BadInput, OperationFailed, SnapmigrateError
 from snapmigrate.progress import Status
 from snapmigrate.workflow.journal import StepDetails
 from snapmigrate.workflow.step import Outcome, Step
@@ -126,7 +127,7 @@ class RestoreStep(Step[CloneBasis, CloneContext, CloneSpec]):
         cluster = ctx.cluster()
         return (
             cluster is not None
-            and rds.is_ours(cluster, inputs.run_id)
+            and made_by(rds.tags_of(cluster), inputs.run_id)
             and (cluster.get("Status") == "available")
         )
 
@@ -144,8 +145,8 @@ class RestoreStep(Step[CloneBasis, CloneContext, CloneSpec]):
         ctx.mark("accepted")
         ctx.note(self.name, {"cluster": inputs.name}, None)
         found = (created or {}).get("DBCluster", created) or {}
-        if found and not rds.is_ours(found, inputs.run_id):
-            rds.check_owned(inputs.run_id, found, "cluster", inputs.name)
+        if found and not made_by(rds.tags_of(found), inputs.run_id):
+            raise BadInput(f"cluster {inputs.name} exists but this clone run did not make it")
         after = self._counters(ctx, "after")
         ctx.counters = (before, after)
         waited = [ctx.wait_cluster("cluster")]

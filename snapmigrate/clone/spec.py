@@ -28,8 +28,6 @@ from snapmigrate.model import (
     TAG_FINAL_SNAPSHOT,
     TAG_KIND,
     TAG_OWNER,
-    TAG_ROLE,
-    TAG_RUN_ID,
     TAG_SOURCE,
     EngineFacts,
     Finding,
@@ -42,7 +40,6 @@ from snapmigrate.model import (
 from snapmigrate.records import Record
 
 SERVERLESS = "db.serverless"
-ROLE = "clone"
 #: Ask AWS to pause an idle clone as early as it allows (0 ACU minimum).
 AUTO_PAUSE_S = 300
 #: Say so when a create leaves less headroom than this under a quota.
@@ -104,8 +101,8 @@ class CloneSpec(Record):
         return next(i for i in self.instances if i.role == "writer")
 
     def instance_tags(self, role: str) -> dict[str, str]:
-        kept = (TAG_KIND, TAG_SOURCE, TAG_RUN_ID, TAG_OWNER)
-        return {**{k: v for k, v in self.tags.items() if k in kept}, TAG_ROLE: role}
+        kept = (TAG_KIND, TAG_SOURCE, lease.TAG_CLONE_RUN, TAG_OWNER)
+        return {**{k: v for k, v in self.tags.items() if k in kept}, lease.TAG_CLONE_ROLE: role}
 
 
 class Findings:
@@ -189,8 +186,7 @@ def tags(
         lease.TAG_CREATED_AT: lease.iso(basis.now),
         TAG_EXPIRES_AT: lease.iso(basis.now + options.ttl),
         TAG_FINAL_SNAPSHOT: "no",
-        TAG_RUN_ID: run_id,
-        TAG_ROLE: ROLE,
+        lease.TAG_CLONE_RUN: run_id,
         lease.TAG_STATE: "creating",
         lease.TAG_MASK: mask,
     }

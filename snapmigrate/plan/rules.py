@@ -202,6 +202,13 @@ def check_target_name(inp: Inputs, f: Findings) -> None:
     state = inp.name_state
     if not state.exists:
         f.add("ok", "target-name", f"{state.identifier} is a valid, free cluster identifier")
+    elif state.clone:
+        f.add(
+            "block",
+            "target-name",
+            f"{state.identifier} is a snapmigrate clone: choose another --target (a clone "
+            f"goes with 'snapmigrate clone destroy {state.identifier}')",
+        )
     elif state.run_id and state.role:
         f.add(
             "warn",

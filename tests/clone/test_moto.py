@@ -335,6 +335,8 @@ def test_status_cleanup_migrate_and_permissions_know_clones(
     findings = {f["code"]: f for f in json.loads(out)["findings"]}
     assert findings["source-is-clone"]["level"] == "warn"
     assert "snapmigrate clone protect qa" in findings["source-is-clone"]["message"]
+    code, out = invoke(clients, "plan", "prod", "--target", "qa")
+    assert code == 2 and "qa is a snapmigrate clone: choose another --target" in out
     code, out = invoke(clients, "-o", "json", "permissions", "--command", "clone")
     actions = {a for s in json.loads(out)["Statement"] for a in s["Action"]}
     assert {

@@ -344,3 +344,25 @@ def test_status_cleanup_migrate_and_permissions_know_clones(
         "rds:DeleteDBCluster",
         "rds:AddTagsToResource",
     } <= actions
+
+
+def test_reset_never_makes_a_masked_clone_unmasked(config: Config, prod, tmp_path: Path) -> None:
+    """Without the clone's own rules (kept at create, digest in its tag) reset changes nothing."""
+    clients, recorder = prod
+    commands.clone_create(config, "prod", "qa", settings=FAST)
+    arn = (cluster(clients, "qa") or {})["DBClusterArn"]
+    clients.rds().add_tags_to_resource(
+        ResourceName=arn, Tags=[{"Key": "snapmigrate:mask", "Value": "0123456789abcdef"}]
+    )
+    mark = len(recorder.calls)
+    with pytest.raises(BadInput, match=r"was masked \(rules 0123456789abcdef\).*--mask"):
+        commands.clone_reset(config, "qa", settings=FAST)
+    kept = clones_journal(config.state_dir).directory / "qa.mask.toml"
+    kept.write_text('[[empty]]\ntable = "audit_log"\n')
+    with pytest.raises(BadInput, match="but clone qa was masked with 0123456789abcdef"):
+        commands.clone_reset(config, "qa", settings=FAST)
+    with pytest.raises(BadInput, match="in the future"):
+        commands.clone_reset(config, "qa", "2099-01-01T00:00:00Z", settings=FAST)
+    with pytest.raises(BadInput, match="not a snapmigrate clone"):
+        commands.clone_reset(config, "prod", settings=FAST)
+    assert calls_after(recorder, mark) == [] and cluster(clients, "qa") is not None

@@ -22,6 +22,16 @@ PLAN_FORMAT = 1
 TAG_RUN_ID = "snapmigrate:run-id"
 TAG_ROLE = "snapmigrate:role"
 
+#: Tags that make a cluster a clone (``snapmigrate clone``): they hold its truth.
+TAG_KIND = "snapmigrate:kind"
+KIND_CLONE = "clone"
+TAG_SOURCE = "snapmigrate:source"
+TAG_EXPIRES_AT = "snapmigrate:expires-at"
+TAG_PROTECTED_UNTIL = "snapmigrate:protected-until"
+TAG_OWNER = "snapmigrate:owner"
+#: ``no``: deleting the cluster takes no final snapshot (disposable by declaration).
+TAG_FINAL_SNAPSHOT = "snapmigrate:final-snapshot"
+
 
 @dataclass(frozen=True)
 class V1Scaling:

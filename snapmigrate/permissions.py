@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from snapmigrate.clone import workflow as clone
 from snapmigrate.cutover.steps import CUTOVER
 from snapmigrate.cutover.swap import SWAPS
 from snapmigrate.errors import BadInput
@@ -28,7 +29,7 @@ PLAN_PERMISSIONS = (
     "route53:ListResourceRecordSets",
 )
 
-COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify")
+COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify", "clone")
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,13 @@ def grants(commands: Iterable[str] = COMMANDS) -> list[Grant]:
                 ("rds:DescribeDBClusters", "secretsmanager:GetSecretValue"),
             )
         )
+    if "clone" in wanted:
+        found.append(Grant("clone", "read", clone.READS))
+        found += [
+            Grant("clone", name, actions) for name, actions in clone.CLONE.permissions().items()
+        ]
+        found.append(Grant("clone", "lease", clone.LEASE))
+        found.append(Grant("clone", "destroy", clone.DESTROY))
     for command in ("cutover", "rollback"):
         if command in wanted:
             reads = tuple(dict.fromkeys(a for s in CUTOVER.steps for a in s.permissions))

@@ -145,6 +145,7 @@ LAYERS = (
     ("migrate",),
     ("cutover",),
     ("plan",),
+    ("clone",),
     ("commands", "permissions"),
     ("report", "cli", "__main__"),
 )

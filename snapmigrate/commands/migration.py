@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from snapmigrate.clone.journal import find_run
 from snapmigrate.commands.config import Config, Confirm
 from snapmigrate.commands.cutovers import cutover_for
 from snapmigrate.cutover import CutoverResult
 from snapmigrate.cutover.swap import planned_swap
-from snapmigrate.errors import BadInput, SnapmigrateError
+from snapmigrate.errors import BadInput, NotFound, SnapmigrateError
 from snapmigrate.files import atomic_write_json, read_json
 from snapmigrate.migrate import read_plan
 from snapmigrate.migrate.cleanup import CleanupResult
@@ -132,7 +133,13 @@ def status(config: Config, run_id: str | None = None) -> RunRecord | list[RunRec
     """The journal of ``run_id``, or every run in the state directory (newest first)."""
     journal = config.journal()
     if run_id:
-        return journal.load(check_run_id(run_id))
+        try:
+            return journal.load(check_run_id(run_id))
+        except NotFound:
+            made = find_run(config.state_dir, run_id)  # a clone's create or reset
+            if made is None:
+                raise
+            return made
     return journal.runs()
 
 
@@ -146,7 +153,17 @@ def cleanup(
 ) -> CleanupResult:
     """Delete what run ``run_id`` created -- only resources carrying its tag, last
     step first; a planned name held by anything else stops it before any deletion."""
-    record = config.journal().load(check_run_id(run_id))
+    try:
+        record = config.journal().load(check_run_id(run_id))
+    except NotFound:
+        made = find_run(config.state_dir, run_id)
+        if made is None:
+            raise
+        # Clones go one way: clone destroy (it refuses a protected clone).
+        raise BadInput(
+            f"run {run_id} made clone {made.target}: delete it with 'snapmigrate clone destroy "
+            f"{made.target}'; nothing was changed"
+        ) from None
     if confirm is not None:
         keep = " (keeping its snapshot)" if keep_snapshot else " and its snapshot"
         question = f"Delete {record.target}, its instances{keep}, created by run {run_id}?"

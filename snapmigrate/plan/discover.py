@@ -12,6 +12,8 @@ from snapmigrate.aws import Aws, rds, route53
 from snapmigrate.aws.rds import tags_of
 from snapmigrate.errors import NotFound, OperationFailed
 from snapmigrate.model import (
+    KIND_CLONE,
+    TAG_KIND,
     TAG_ROLE,
     TAG_RUN_ID,
     EngineFacts,
@@ -248,6 +250,8 @@ class NameState:
     role: str | None = None
     status: str | None = None
     endpoint: str | None = None
+    #: Held by a snapmigrate clone (``snapmigrate:kind=clone``).
+    clone: bool = False
 
 
 def target_name_state(aws: Aws, identifier: str) -> NameState:
@@ -262,6 +266,7 @@ def target_name_state(aws: Aws, identifier: str) -> NameState:
         role=tags.get(TAG_ROLE),
         status=cluster.get("Status"),
         endpoint=cluster.get("Endpoint"),
+        clone=tags.get(TAG_KIND) == KIND_CLONE,
     )
 
 

@@ -78,6 +78,33 @@ def add_writer(rds: Any, cluster_id: str) -> str:
     return instance_id
 
 
+def reached(
+    lab: Any, host: str, database: str = "postgres", *, user: str = "master", password: str = PASSWORD
+) -> tuple[int, bool]:
+    """Through the lab's connect map, as a client of ``host``: (the port of the server it
+    reached, whether that server is a replica)."""
+    import json
+
+    import psycopg
+
+    routes = json.loads(lab.connect_map_path.read_text())["routes"]
+    local = routes[host if ":" in host else f"{host}:5432"]
+    address, port = local.rsplit(":", 1)
+    with psycopg.connect(
+        host=address,
+        port=int(port),
+        dbname=database,
+        user=user,
+        password=password,
+        sslmode="require",
+        connect_timeout=5,
+        autocommit=True,
+    ) as conn:
+        row = conn.execute("SELECT inet_server_port(), pg_is_in_recovery()").fetchone()
+    assert row is not None
+    return int(row[0]), bool(row[1])
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

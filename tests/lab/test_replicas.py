@@ -192,3 +192,25 @@ def test_deleting_the_writer_fails_over_to_a_reader(lab, rds):
     assert new.port != old.port and not Path(old.datadir).exists()
     assert sql(new, "SELECT count(*), pg_is_in_recovery() FROM t") == [(100, False)]
     assert lab.state.reader(reader_id) is None
+
+
+def test_a_major_upgrade_copies_the_readers_afresh_and_starts_a_new_archive(lab, rds):
+    need_majors(13, 16)
+    cluster_id, _, (reader_id,) = cluster_with_readers(rds, "13.12")
+    sql(lab.server_for(cluster_id), "CREATE TABLE t AS SELECT generate_series(1, 50) AS id")
+    earliest = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0][
+        "EarliestRestorableTime"
+    ]
+    rds.modify_db_cluster(
+        DBClusterIdentifier=cluster_id,
+        EngineVersion="16.4",
+        AllowMajorVersionUpgrade=True,
+        ApplyImmediately=True,
+    )
+    cluster, seen = wait_available(rds, cluster_id)
+    assert "upgrading" in seen
+    reader = lab.reader_for(reader_id)
+    assert sql(reader, "SELECT current_setting('server_version_num')::int / 10000") == [(16,)]
+    assert sql(reader, "SELECT count(*), pg_is_in_recovery() FROM t") == [(50, True)]
+    # The data is a new system: the archive of the 13 cluster cannot restore into it.
+    assert cluster["EarliestRestorableTime"] > earliest

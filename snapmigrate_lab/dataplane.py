@@ -31,8 +31,9 @@ from typing import Any
 from snapmigrate.errors import BadInput, NotFound
 from snapmigrate_lab import logical
 from snapmigrate_lab.archive import Archives
+from snapmigrate_lab.copies import Copies, SnapshotCopy
 from snapmigrate_lab.majors import Builds, Choice, major_of, wheel_build
-from snapmigrate_lab.postgres import PgServer, copy_tree, hand_over, stop_servers_in
+from snapmigrate_lab.postgres import PgServer, hand_over, stop_servers_in
 from snapmigrate_lab.replicas import Replicas
 from snapmigrate_lab.tlsproxy import ProxyHub
 
@@ -51,21 +52,6 @@ SERVER_SETTINGS = {
 SMALL_WAL = ("--wal-segsize=1",)
 
 Key = tuple[str, str]
-
-
-@dataclass
-class SnapshotCopy:
-    """A snapshot's data: a stopped data directory and the master login it holds;
-    ``lsn``, where it is consistent (``aurora_volume_logical_start_lsn()`` of its
-    restores); whether it holds logical replication slots."""
-
-    path: Path
-    user: str
-    password: str = field(repr=False)
-    cluster_id: str = ""
-    lsn: str = ""
-    logical_slots: bool = False
-    engine_version: str = ""
 
 
 @dataclass
@@ -89,7 +75,7 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60]
 
 
-class DataPlane:
+class DataPlane(Copies):
     """Servers and copies under ``root``; every change is reported to ``on_change``."""
 
     def __init__(
@@ -176,17 +162,8 @@ class DataPlane:
         except KeyError:
             raise NotFound(f"the lab has no server for cluster {cluster_id} in {region}") from None
 
-    def copy(self, region: str, snapshot_id: str) -> SnapshotCopy:
-        try:
-            return self.copies[(region, snapshot_id)]
-        except KeyError:
-            raise NotFound(f"the lab has no data copy for snapshot {snapshot_id} in {region}") from None
-
     def has_server(self, region: str, cluster_id: str) -> bool:
         return (region, cluster_id) in self.servers
-
-    def has_copy(self, region: str, snapshot_id: str) -> bool:
-        return (region, snapshot_id) in self.copies
 
     # -- clusters -----------------------------------------------------------
 
@@ -234,32 +211,6 @@ class DataPlane:
                 server.port,
             )
             return server
-
-    def snapshot(self, region: str, cluster_id: str, snapshot_id: str) -> SnapshotCopy:
-        """A consistent physical copy of the cluster's server, kept under the snapshot id."""
-        with self._lock:
-            server = self.server(region, cluster_id)
-            if (region, snapshot_id) in self.copies:
-                raise BadInput(f"snapshot {snapshot_id} already has a copy")
-            path = self._dir("snapshots", snapshot_id)
-            if server.is_running():
-                lsn = server.basebackup(path)
-                logical.copy_slots(server.datadir, path)
-            else:  # a stopped cluster: its directory is consistent as it is
-                copy_tree(server.datadir, path)
-                for stale in ("postmaster.pid", "postmaster.opts"):
-                    (path / stale).unlink(missing_ok=True)
-                lsn = logical.checkpoint_lsn(path)
-            has_logical = "logical" in logical.slots_on_disk(path).values()
-            (path / "server.log").unlink(missing_ok=True)
-            facts = self.facts.get((region, cluster_id))
-            engine_version = facts.engine_version if facts else ""
-            copy = SnapshotCopy(
-                path, server.user, server.password, cluster_id, lsn, has_logical, engine_version
-            )
-            self.copies[(region, snapshot_id)] = copy
-            log.info("snapshot %s of %s: %s", snapshot_id, cluster_id, path)
-            return copy
 
     def restore(
         self,
@@ -428,39 +379,6 @@ class DataPlane:
             for replica in self.replicas.of(region, cluster_id):
                 replica.server.password = password
             self.replicas.repoint(region, cluster_id)  # they log in to the writer with it
-
-    # -- snapshots ----------------------------------------------------------
-
-    def copy_snapshot(self, source_region: str, source_id: str, region: str, snapshot_id: str) -> SnapshotCopy:
-        with self._lock:
-            source = self.copy(source_region, source_id)
-            path = self._dir("snapshots", snapshot_id)
-            copy_tree(source.path, path)
-            copy = SnapshotCopy(path, source.user, source.password, source.cluster_id)
-            self.copies[(region, snapshot_id)] = copy
-            return copy
-
-    def share(self, region: str, snapshot_id: str, source_region: str, source_id: str) -> SnapshotCopy:
-        """Record ``snapshot_id`` as holding the same data as another snapshot (copies are immutable)."""
-        with self._lock:
-            source = self.copy(source_region, source_id)
-            copy = SnapshotCopy(source.path, source.user, source.password, source.cluster_id)
-            self.copies[(region, snapshot_id)] = copy
-            return copy
-
-    def delete_snapshot(self, region: str, snapshot_id: str) -> None:
-        """Forget a snapshot's copy; its directory goes when no other snapshot shares it."""
-        with self._lock:
-            copy = self.copies.pop((region, snapshot_id), None)
-            if copy is not None:
-                self._release([copy.path])
-
-    def _release(self, paths: list[Path]) -> None:
-        """Remove directories no snapshot copy and no archive uses any more."""
-        used = {c.path for c in self.copies.values()} | self.archives.references()
-        for path in paths:
-            if path not in used:
-                shutil.rmtree(path, ignore_errors=True)
 
     # -- the whole plane ----------------------------------------------------
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from snapmigrate.errors import OperationFailed
 from snapmigrate_lab import logical
 from snapmigrate_lab.archive import wal_signature
+from snapmigrate_lab.background import BackgroundJob
 from snapmigrate_lab.dataplane import DataPlane
 from snapmigrate_lab.postgres import PgServer, hand_over
 from snapmigrate_lab.replicas import (
@@ -63,8 +63,10 @@ class FailoverResult:
     error: str = ""
 
 
-class Failover:
+class Failover(BackgroundJob):
     """One cluster's failover, run in a thread of its own (:meth:`start`)."""
+
+    status = "failing-over"
 
     def __init__(
         self,
@@ -78,20 +80,9 @@ class Failover:
         on_finish: Callable[[FailoverResult], None],
         keep_old: bool = True,
     ) -> None:
-        self.plane, self.region, self.cluster_id = plane, region, cluster_id
-        self.key = (region, cluster_id)
+        super().__init__(plane, region, cluster_id, show)
         self.old_writer, self.new_writer, self.keep_old = old_writer, new_writer, keep_old
-        self.show, self.on_finish = show, on_finish
-        self.generation = plane.generation
-
-    def start(self) -> threading.Thread:
-        with self.plane._lock:
-            self.show("failing-over")
-            self.plane.busy.add(self.key)
-            self.generation = self.plane.generation
-        thread = threading.Thread(target=self.run, name=f"failover-{self.cluster_id}", daemon=True)
-        thread.start()
-        return thread
+        self.on_finish = on_finish
 
     def run(self) -> None:
         started = time.monotonic()
@@ -110,9 +101,8 @@ class Failover:
             error,
         )
         log.info("cluster %s: %s", self.cluster_id, result)
+        self.done()
         with self.plane._lock:
-            self.plane.busy.discard(self.key)
-            self.show(None)
             self.on_finish(result)
         self.plane.on_change()
 
@@ -136,13 +126,13 @@ class Failover:
             replica.server.promote()
             wait_promoted(replica.server, timeout=60)
         except Exception:
-            if not old.is_running() and self.plane.generation == self.generation:
+            if not old.is_running() and not self.gone():
                 old.start()  # the writer takes writes again; the cluster stays as it was
             self._point(endpoint, (old.port,))
             raise
         new = replica.server
         with plane._lock:
-            if plane.generation != self.generation:
+            if self.gone():
                 raise OperationFailed("the lab was reset or stopped during the failover")
             new.settings = primary_settings(new.settings)
             new.configure(new.settings)

@@ -19,7 +19,6 @@ https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/accessing-monitorin
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 from snapmigrate.errors import OperationFailed
 from snapmigrate_lab import logical
 from snapmigrate_lab.archive import RecoveryPlan, restore_command
+from snapmigrate_lab.background import BackgroundJob
 from snapmigrate_lab.dataplane import DataPlane, facts_of
 from snapmigrate_lab.majors import major_of
 from snapmigrate_lab.postgres import PgServer
@@ -63,8 +63,10 @@ def switch_point(datadir: Path) -> str:
     return lines[-1][1] if lines and len(lines[-1]) > 1 else ""
 
 
-class PointInTimeRestore:
+class PointInTimeRestore(BackgroundJob):
     """One restore of ``source_id`` to a time as the new cluster ``cluster_id``."""
+
+    status = "creating"
 
     def __init__(
         self,
@@ -79,24 +81,9 @@ class PointInTimeRestore:
         group: dict[str, str],
         show: Callable[[str | None], None],
     ) -> None:
-        self.plane, self.region = plane, region
-        self.source_id, self.cluster_id, self.plan = source_id, cluster_id, plan
-        self.key = (region, cluster_id)
+        super().__init__(plane, region, cluster_id, show)
+        self.source_id, self.plan = source_id, plan
         self.automated, self.engine_version, self.group = automated, engine_version, group
-        self.show = show
-        self.generation = plane.generation
-
-    def start(self) -> threading.Thread:
-        with self.plane._lock:
-            self.show("creating")
-            self.plane.busy.add(self.key)
-            self.generation = self.plane.generation
-        thread = threading.Thread(target=self.run, name=f"pitr-{self.cluster_id}", daemon=True)
-        thread.start()
-        return thread
-
-    def _gone(self) -> bool:
-        return self.plane.generation != self.generation
 
     def run(self) -> None:
         started, error = time.monotonic(), ""
@@ -107,7 +94,7 @@ class PointInTimeRestore:
         except Exception as e:
             log.warning("cluster %s: the point-in-time restore failed: %s", self.cluster_id, e)
             error = str(e) or type(e).__name__
-            if server is not None and (self.key not in self.plane.servers or self._gone()):
+            if server is not None and (self.key not in self.plane.servers or self.gone()):
                 server.remove()
         target = self.plan.target.isoformat() if self.plan.target else ""
         result = RestoreResult(
@@ -119,9 +106,8 @@ class PointInTimeRestore:
             error,
         )
         with self.plane._lock:
-            self.plane.busy.discard(self.key)
             self.plane.restores.append(result)
-            self.show(FAILED if error and not self._gone() else None)
+        self.done(FAILED if error and not self.gone() else None)
         self.plane.on_change()
 
     def _recover(self) -> PgServer:
@@ -149,7 +135,7 @@ class PointInTimeRestore:
             recovery["recovery_target_action"] = "promote"
         recovery_file(server, "recovery", recovery)
         server.start(timeout=RECOVERY_S)
-        wait_promoted(server, timeout=RECOVERY_S, give_up=self._gone)
+        wait_promoted(server, timeout=RECOVERY_S, give_up=self.gone)
         server.settings = primary_settings(server.settings)
         server.configure(server.settings)  # the recovery settings go at the next start
         return server
@@ -159,7 +145,7 @@ class PointInTimeRestore:
         snapshot copies are taken."""
         plane = self.plane
         with plane._lock:
-            if self._gone():
+            if self.gone():
                 raise OperationFailed("the lab was reset or stopped during the restore")
             plane._serve(self.key, server)
             choice = plane.builds.for_major(server.major)

@@ -21,7 +21,6 @@ import logging
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from pathlib import Path
 from snapmigrate.errors import OperationFailed
 from snapmigrate_lab import logical
 from snapmigrate_lab.archive import ClusterArchive
+from snapmigrate_lab.background import BackgroundJob
 from snapmigrate_lab.dataplane import SMALL_WAL, DataPlane
 from snapmigrate_lab.majors import Choice, major_of
 from snapmigrate_lab.postgres import PgServer, binary, free_port, hand_over, run_pg, run_pg_full
@@ -155,7 +155,7 @@ def logical_slots(server: PgServer) -> list[str]:
     return [name for name, kind in logical.persistent_slots(server).items() if kind == "logical"]
 
 
-class Upgrade:
+class Upgrade(BackgroundJob):
     """One cluster's upgrade, run in a thread of its own (:meth:`start`)."""
 
     def __init__(
@@ -169,24 +169,15 @@ class Upgrade:
         on_finish: Callable[[UpgradeResult], None],
         status: str = "upgrading",
     ) -> None:
-        self.plane, self.region, self.cluster_id = plane, region, cluster_id
+        super().__init__(plane, region, cluster_id, show)
         self.to_version = to_version
-        self.show = show  # the status the cluster and its instances show (None: their own)
-        self.status = status
+        self.status = status  # upgrading, or creating (a restore at a newer major)
         self.on_finish = on_finish
         self.from_version = plane.cluster_facts(region, cluster_id).engine_version
         self.archive: ClusterArchive | None = None
 
-    def start(self) -> threading.Thread:
-        """Show the cluster ``upgrading`` (or ``creating``) and work in the background."""
-        with self.plane._lock:
-            self.show(self.status)
-            self.generation = self.plane.generation
-            self.plane.busy.add((self.region, self.cluster_id))
-            self.plane.replicas.stop(self.region, self.cluster_id)  # copied afresh at the end
-        thread = threading.Thread(target=self.run, name=f"upgrade-{self.cluster_id}", daemon=True)
-        thread.start()
-        return thread
+    def starting(self) -> None:
+        self.plane.replicas.stop(self.region, self.cluster_id)  # copied afresh at the end
 
     def run(self) -> None:
         started = time.monotonic()
@@ -272,8 +263,8 @@ class Upgrade:
         """Put the new server (or, after a failure, the old one) on the cluster's port."""
         key = (self.region, self.cluster_id)
         with self.plane._lock:
-            if self.plane.generation != self.generation:  # the lab was reset or is stopping
-                self.show(None)
+            if self.gone():  # the lab was reset or is stopping
+                self.done()
                 offline.stop()
                 if new is not None:
                     new.remove()  # a second copy: the old data directory is the cluster's
@@ -305,8 +296,7 @@ class Upgrade:
             except Exception:
                 log.exception("cluster %s: the readers could not follow the upgrade", key[1])
             finally:
-                self.plane.busy.discard(key)
-                self.show(None)
+                self.done()
             log.info(
                 "cluster %s: upgrade %s -> %s %s in %.1f s",
                 self.cluster_id,

@@ -66,14 +66,16 @@ def create_cluster(rds: Any, cluster_id: str, **overrides: Any) -> dict[str, Any
     return wait_cluster(rds, cluster_id)
 
 
-def add_writer(rds: Any, cluster_id: str) -> str:
-    """A provisioned instance in the cluster (its first: the writer); its identifier."""
-    instance_id = f"{cluster_id}-1"
+def add_writer(rds: Any, cluster_id: str, suffix: str = "1", **extra: Any) -> str:
+    """A provisioned instance in the cluster (its first is the writer, any other a
+    reader); its identifier."""
+    instance_id = f"{cluster_id}-{suffix}"
     rds.create_db_instance(
         DBInstanceIdentifier=instance_id,
         DBClusterIdentifier=cluster_id,
         Engine="aurora-postgresql",
         DBInstanceClass="db.r6g.large",
+        **extra,
     )
     return instance_id
 

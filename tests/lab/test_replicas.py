@@ -46,14 +46,7 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
 
 
 def add_reader(rds: Any, cluster_id: str, suffix: str, tier: int = 1) -> str:
-    instance_id = f"{cluster_id}-{suffix}"
-    rds.create_db_instance(
-        DBInstanceIdentifier=instance_id,
-        DBClusterIdentifier=cluster_id,
-        Engine="aurora-postgresql",
-        DBInstanceClass="db.r6g.large",
-        PromotionTier=tier,
-    )
+    instance_id = add_writer(rds, cluster_id, suffix, PromotionTier=tier)
     wait_instance(rds, instance_id)
     return instance_id
 

@@ -29,7 +29,18 @@ from snapmigrate_lab.postgres import PgServer, binary, scratch
 
 TABLES = ("pgbench_accounts", "pgbench_branches", "pgbench_history", "pgbench_tellers")
 KEYED = (("pgbench_accounts", "aid"), ("pgbench_branches", "bid"), ("pgbench_tellers", "tid"))
-PLANTED = (17, 400_000, 1_234_567, 2_000_000, 2_500_001, 3_000_000, 3_999_999, 4_200_000, 4_800_000, 4_999_999)
+PLANTED = (
+    17,
+    400_000,
+    1_234_567,
+    2_000_000,
+    2_500_001,
+    3_000_000,
+    3_999_999,
+    4_200_000,
+    4_800_000,
+    4_999_999,
+)
 
 #: Targets from issue 4 (ratios; RSS in MB).
 TARGETS = {
@@ -54,7 +65,9 @@ class Timing:
         return statistics.median(self.runs)
 
 
-def timed(cmd: list[str], env: dict[str, str], expect: tuple[int, ...] = (0,)) -> tuple[float, float | None, int]:
+def timed(
+    cmd: list[str], env: dict[str, str], expect: tuple[int, ...] = (0,)
+) -> tuple[float, float | None, int]:
     """Wall time and peak RSS (MB, from /usr/bin/time) of one process."""
     time_bin = shutil.which("time") or "/usr/bin/time"
     use_time = Path(time_bin).exists()
@@ -71,7 +84,9 @@ def timed(cmd: list[str], env: dict[str, str], expect: tuple[int, ...] = (0,)) -
     return elapsed, rss, done.returncode
 
 
-def measure(name: str, cmd: list[str], env: dict[str, str], runs: int, expect: tuple[int, ...] = (0,)) -> Timing:
+def measure(
+    name: str, cmd: list[str], env: dict[str, str], runs: int, expect: tuple[int, ...] = (0,)
+) -> Timing:
     timed(cmd, env, expect)  # warm-up: caches, page cache, first-run imports
     samples, rss, code = [], [], 0
     for _ in range(runs):
@@ -80,8 +95,11 @@ def measure(name: str, cmd: list[str], env: dict[str, str], runs: int, expect: t
         if r is not None:
             rss.append(r)
     timing = Timing(name, samples, max(rss) if rss else None, code)
-    print(f"  {name:<42} median {timing.median:6.3f} s  runs {' '.join(f'{s:.3f}' for s in samples)}"
-          + (f"  peak RSS {timing.rss_mb:.0f} MB" if timing.rss_mb else ""), flush=True)
+    print(
+        f"  {name:<42} median {timing.median:6.3f} s  runs {' '.join(f'{s:.3f}' for s in samples)}"
+        + (f"  peak RSS {timing.rss_mb:.0f} MB" if timing.rss_mb else ""),
+        flush=True,
+    )
     return timing
 
 
@@ -95,12 +113,16 @@ def _shq(arg: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--reladiff", help="reladiff executable (default: on PATH)")
-    parser.add_argument("--keep", help="keep the servers' data here (default: a temporary directory, removed)")
+    parser.add_argument(
+        "--keep", help="keep the servers' data here (default: a temporary directory, removed)"
+    )
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
@@ -119,8 +141,23 @@ def run(args: argparse.Namespace, base: Path) -> None:
         servers.append(source)
         source.start()
         subprocess.run(
-            [binary("pgbench"), "-i", "-q", "-s", str(args.scale), "-h", "127.0.0.1", "-p", str(source.port), "-U", "postgres", "postgres"],
-            env=env, check=True, capture_output=True,
+            [
+                binary("pgbench"),
+                "-i",
+                "-q",
+                "-s",
+                str(args.scale),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(source.port),
+                "-U",
+                "postgres",
+                "postgres",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
         )
         source.basebackup(base / "backup")
         target = PgServer.from_copy(
@@ -133,31 +170,79 @@ def run(args: argparse.Namespace, base: Path) -> None:
         def psql(uri: str, sql: str) -> list[str]:
             return [binary("psql"), "-X", "-q", "-At", "-d", uri, "-c", sql]
 
-        snap = [sys.executable, "-m", "snapmigrate", "verify", "-s", src_uri, "-t", tgt_uri, "-q", "--jobs", str(args.jobs)]
+        snap = [
+            sys.executable,
+            "-m",
+            "snapmigrate",
+            "verify",
+            "-s",
+            src_uri,
+            "-t",
+            tgt_uri,
+            "-q",
+            "--jobs",
+            str(args.jobs),
+        ]
         count_sql = "; ".join(f"SELECT count(*) FROM {t}" for t in TABLES)
         hash_sql = "; ".join(f"SELECT sum(hashtextextended(t::text, 0)) FROM {t} t" for t in TABLES)
-        print(f"timing, {args.runs} runs each after a warm-up (median), both sides at once:", flush=True)
+        print(
+            f"timing, {args.runs} runs each after a warm-up (median), both sides at once:",
+            flush=True,
+        )
         results = {
-            "help": measure("snapmigrate --help", [sys.executable, "-m", "snapmigrate", "--help"], env, args.runs),
-            "counts": measure("snapmigrate verify --mode counts", [*snap, "--mode", "counts"], env, args.runs),
-            "psql_count": measure("psql count(*) baseline", both_sides([psql(src_uri, count_sql), psql(tgt_uri, count_sql)]), env, args.runs),
-            "checksum": measure("snapmigrate verify --mode checksum", [*snap, "--mode", "checksum"], env, args.runs),
-            "psql_hash": measure("psql sum(hashtextextended(t::text)) baseline", both_sides([psql(src_uri, hash_sql), psql(tgt_uri, hash_sql)]), env, args.runs),
+            "help": measure(
+                "snapmigrate --help",
+                [sys.executable, "-m", "snapmigrate", "--help"],
+                env,
+                args.runs,
+            ),
+            "counts": measure(
+                "snapmigrate verify --mode counts", [*snap, "--mode", "counts"], env, args.runs
+            ),
+            "psql_count": measure(
+                "psql count(*) baseline",
+                both_sides([psql(src_uri, count_sql), psql(tgt_uri, count_sql)]),
+                env,
+                args.runs,
+            ),
+            "checksum": measure(
+                "snapmigrate verify --mode checksum", [*snap, "--mode", "checksum"], env, args.runs
+            ),
+            "psql_hash": measure(
+                "psql sum(hashtextextended(t::text)) baseline",
+                both_sides([psql(src_uri, hash_sql), psql(tgt_uri, hash_sql)]),
+                env,
+                args.runs,
+            ),
         }
         reladiff = args.reladiff or shutil.which("reladiff")
         if reladiff:
             for label, extra in (("all columns", ["-c", "%"]), ("key columns only", [])):
                 chain = " && ".join(
-                    " ".join(_shq(a) for a in [reladiff, src_uri, table, tgt_uri, table, "-k", key, *extra, "-s"])
+                    " ".join(
+                        _shq(a)
+                        for a in [reladiff, src_uri, table, tgt_uri, table, "-k", key, *extra, "-s"]
+                    )
                     for table, key in KEYED
                 )
-                results[f"reladiff {label}"] = measure(f"reladiff 0.6.0, keyed tables, {label}", ["sh", "-c", chain], env, args.runs)
+                results[f"reladiff {label}"] = measure(
+                    f"reladiff 0.6.0, keyed tables, {label}", ["sh", "-c", chain], env, args.runs
+                )
         else:
             print("  reladiff: not installed (pass --reladiff PATH); skipped", flush=True)
 
-        target.psql(f"UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid IN ({', '.join(map(str, PLANTED))})")
+        target.psql(
+            "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid IN "
+            f"({', '.join(map(str, PLANTED))})"
+        )
         target.psql("VACUUM ANALYZE pgbench_accounts")
-        results["planted"] = measure("snapmigrate verify, 10 planted differences", [*snap, "--mode", "checksum"], env, args.runs, expect=(3,))
+        results["planted"] = measure(
+            "snapmigrate verify, 10 planted differences",
+            [*snap, "--mode", "checksum"],
+            env,
+            args.runs,
+            expect=(3,),
+        )
 
         print("\nratios (target):", flush=True)
         rows = [
@@ -166,14 +251,31 @@ def run(args: argparse.Namespace, base: Path) -> None:
             ("10 planted / identical", results["planted"].median / results["checksum"].median),
         ]
         if "reladiff all columns" in results:
-            rows.insert(0, ("checksum / reladiff", results["checksum"].median / results["reladiff all columns"].median))
-            rows.insert(1, ("checksum / reladiff key-only (info)", results["checksum"].median / results["reladiff key columns only"].median))
-        rss = max(t.rss_mb or 0 for k, t in results.items() if k in ("counts", "checksum", "planted"))
+            rows.insert(
+                0,
+                (
+                    "checksum / reladiff",
+                    results["checksum"].median / results["reladiff all columns"].median,
+                ),
+            )
+            rows.insert(
+                1,
+                (
+                    "checksum / reladiff key-only (info)",
+                    results["checksum"].median / results["reladiff key columns only"].median,
+                ),
+            )
+        rss = max(
+            t.rss_mb or 0 for k, t in results.items() if k in ("counts", "checksum", "planted")
+        )
         rows += [("peak RSS MB", rss), ("--help s", results["help"].median)]
         for name, value in rows:
             target_value = TARGETS.get(name)
             if target_value is None:
-                print(f"  {name:<40} {value:7.3f}  (no target: reladiff's default compares key columns only)")
+                print(
+                    f"  {name:<40} {value:7.3f}  (no target: reladiff's default compares key "
+                    "columns only)"
+                )
                 continue
             verdict = "ok" if value <= target_value else "MISSED"
             print(f"  {name:<40} {value:7.3f}  (target <= {target_value})  {verdict}")

@@ -54,7 +54,7 @@ class ConnectMap:
         if not isinstance(routes, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in routes.items()
         ):
-            raise BadInput(f"connect map {p} must be a JSON object of \"host:port\": \"host:port\"")
+            raise BadInput(f'connect map {p} must be a JSON object of "host:port": "host:port"')
         return cls(routes=dict(routes), path=p)
 
     def resolve(self, host: str, port: int) -> tuple[str, int]:

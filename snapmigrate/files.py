@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from snapmigrate.errors import BadInput
+
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o644) -> None:
     """Write ``text`` to ``path`` via a temp file in the same directory, fsync, rename."""
@@ -34,18 +36,19 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o
 
 
 def atomic_write_json(path: str | os.PathLike[str], data: Any, *, mode: int = 0o644) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", mode=mode)
-
+    atomic_write_text(
+        path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", mode=mode
+    )
 
 
 def read_json(path: str | os.PathLike[str], what: str, *, missing_hint: str = "") -> Any:
     """The JSON in ``path``, or a one-line BadInput naming ``what`` it should have been."""
-    from snapmigrate.errors import BadInput
-
     p = Path(path)
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BadInput(f"{what} {p} does not exist" + (f": {missing_hint}" if missing_hint else "")) from None
+        raise BadInput(
+            f"{what} {p} does not exist" + (f": {missing_hint}" if missing_hint else "")
+        ) from None
     except (OSError, ValueError) as e:
         raise BadInput(f"{what} {p} is not readable JSON ({e})") from None

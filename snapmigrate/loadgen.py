@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from snapmigrate.connectmap import ConnectMap
@@ -48,7 +49,9 @@ class LoadOptions:
         if not 1 <= self.workers <= MAX_WORKERS:
             raise BadInput(f"workers must be between 1 and {MAX_WORKERS}, not {self.workers}")
         if self.rate_per_worker < 0:
-            raise BadInput(f"the rate must be 0 (as fast as possible) or more, not {self.rate_per_worker:g}")
+            raise BadInput(
+                f"the rate must be 0 (as fast as possible) or more, not {self.rate_per_worker:g}"
+            )
         if self.duration_s is not None and self.duration_s <= 0:
             raise BadInput(f"the duration must be positive, not {self.duration_s:g}")
 
@@ -97,7 +100,9 @@ class LoadResult:
         }
 
 
-def ensure_table(endpoint: Endpoint, database: str, *, table: str = TABLE, connect_map: ConnectMap | None = None) -> None:
+def ensure_table(
+    endpoint: Endpoint, database: str, *, table: str = TABLE, connect_map: ConnectMap | None = None
+) -> None:
     """Create the load's table if it is not there."""
     with connect(endpoint, database, connect_map=connect_map) as conn:
         conn.execute(
@@ -120,7 +125,9 @@ class _Worker:
 
     def loop(self) -> None:
         run, opts = self.run, self.run.options
-        insert = sql.SQL("INSERT INTO {} (id, worker, served_by) VALUES (%s, %s, %s)").format(sql.Identifier(opts.table))
+        insert = sql.SQL("INSERT INTO {} (id, worker, served_by) VALUES (%s, %s, %s)").format(
+            sql.Identifier(opts.table)
+        )
         conn = None
         served_by = "?"
         period = 1.0 / opts.rate_per_worker if opts.rate_per_worker > 0 else 0.0
@@ -161,17 +168,20 @@ class _Worker:
             conn.close()
 
 
-SERVER_IDENTITY = "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port')"
+SERVER_IDENTITY = (
+    "SELECT coalesce(host(inet_server_addr()), 'local') || ':' || current_setting('port')"
+)
 
 
 def _server_identity(conn: Any) -> str:
     """``addr:port/system identifier`` of the server; without the identifier where
     ``pg_control_system()`` is not allowed (open to every role on the
-    PostgreSQL the lab runs, but a managed service may refuse it), rather than failing every transaction."""
-    import psycopg
-
+    PostgreSQL the lab runs, but a managed service may refuse it), rather than failing
+    every transaction."""
     try:
-        row = conn.execute(SERVER_IDENTITY + " || '/' || (SELECT system_identifier::text FROM pg_control_system())").fetchone()
+        row = conn.execute(
+            SERVER_IDENTITY + " || '/' || (SELECT system_identifier::text FROM pg_control_system())"
+        ).fetchone()
     except psycopg.Error:
         conn.rollback()
         row = conn.execute(SERVER_IDENTITY).fetchone()
@@ -271,18 +281,29 @@ class LossCheck:
         return len(self.missing)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"committed": self.committed, "present": self.present, "lost": self.lost, "missing_sample": list(self.missing[:20])}
+        return {
+            "committed": self.committed,
+            "present": self.present,
+            "lost": self.lost,
+            "missing_sample": list(self.missing[:20]),
+        }
 
 
 def check_committed(
-    endpoint: Endpoint, database: str, ids: list[int], *, table: str = TABLE, connect_map: ConnectMap | None = None
+    endpoint: Endpoint,
+    database: str,
+    ids: list[int],
+    *,
+    table: str = TABLE,
+    connect_map: ConnectMap | None = None,
 ) -> LossCheck:
     """Count how many of ``ids`` the database at ``endpoint`` holds."""
     with connect(endpoint, database, connect_map=connect_map) as conn:
         rows = conn.execute(
-            sql.SQL("SELECT x FROM unnest(%s::bigint[]) AS x WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE t.id = x)").format(
-                sql.Identifier(table)
-            ),
+            sql.SQL(
+                "SELECT x FROM unnest(%s::bigint[]) AS x WHERE NOT EXISTS (SELECT 1 FROM {} t "
+                "WHERE t.id = x)"
+            ).format(sql.Identifier(table)),
             (ids,),
         ).fetchall()
     missing = tuple(sorted(int(r[0]) for r in rows))

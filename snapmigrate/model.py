@@ -7,10 +7,11 @@ and the JSON never disagree. ``Plan.from_dict`` reads back a ``--plan-file``.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from snapmigrate.records import Record, record, to_json
 
 Level = Literal["ok", "warn", "block"]
 LEVELS: tuple[Level, ...] = ("ok", "warn", "block")
@@ -20,17 +21,6 @@ PLAN_FORMAT = 1
 #: Tags that say which run created a resource and what it is to that run.
 TAG_RUN_ID = "snapmigrate:run-id"
 TAG_ROLE = "snapmigrate:role"
-
-
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses, tuples and mappings as plain JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -226,15 +216,19 @@ class TargetSpec:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One step of a plan: a stable name, its parameters and a one-line summary."""
+class PlannedStep:
+    """One step of a plan: its stable name, its typed inputs and a one-line summary."""
 
     name: str
-    params: Mapping[str, Any]
+    inputs: Record
     summary: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "summary": self.summary, "params": to_jsonable(self.params)}
+        return {"name": self.name, "summary": self.summary, "params": self.inputs.to_dict()}
+
+
+#: Reads a step's inputs back from a plan document: ``(name, params) -> inputs``.
+StepDecoder = Callable[[str, Mapping[str, Any]], Record]
 
 
 @dataclass(frozen=True)
@@ -244,7 +238,7 @@ class Plan:
     source: SourceCluster
     target: TargetSpec
     findings: tuple[Finding, ...]
-    steps: tuple[Step, ...]
+    steps: tuple[PlannedStep, ...]
     region: str | None = None
     created: str | None = None
 
@@ -257,34 +251,23 @@ class Plan:
             "format": PLAN_FORMAT,
             "created": self.created,
             "region": self.region,
-            "source": to_jsonable(self.source),
-            "target": to_jsonable(self.target),
+            "source": to_json(self.source),
+            "target": to_json(self.target),
             "findings": [f.to_dict() for f in self.findings],
             "steps": [s.to_dict() for s in self.steps],
             "blocked": self.blocked,
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
-        """Read back a plan written by ``to_dict`` (a ``--plan-file``)."""
-        src = dict(data["source"])
-        src["v1_scaling"] = V1Scaling(**src["v1_scaling"]) if src.get("v1_scaling") else None
-        src["v2_scaling"] = V2Scaling(**src["v2_scaling"]) if src.get("v2_scaling") else None
-        src["instances"] = tuple(Instance(**i) for i in src.get("instances", ()))
-        for key in ("cloudwatch_logs_exports", "security_group_ids", "availability_zones"):
-            src[key] = tuple(src.get(key, ()))
-        tgt = dict(data["target"])
-        tgt["scaling"] = V2Scaling(**tgt["scaling"])
-        tgt["instances"] = tuple(InstanceSpec(**i) for i in tgt["instances"])
-        tgt["cutover"] = CutoverSpec(**tgt.get("cutover", {}))
-        for key in ("cloudwatch_logs_exports", "security_group_ids"):
-            tgt[key] = tuple(tgt.get(key, ()))
+    def from_dict(cls, data: Mapping[str, Any], decode: StepDecoder) -> Plan:
+        """Read back a plan written by ``to_dict`` (a ``--plan-file``, a journal);
+        ``decode`` turns each step's params into its typed inputs."""
         return cls(
-            source=SourceCluster(**src),
-            target=TargetSpec(**tgt),
+            source=record(SourceCluster, data["source"]),
+            target=record(TargetSpec, data["target"]),
             findings=tuple(Finding(**f) for f in data.get("findings", ())),
             steps=tuple(
-                Step(name=s["name"], params=s.get("params", {}), summary=s.get("summary", ""))
+                PlannedStep(s["name"], decode(s["name"], s.get("params", {})), s.get("summary", ""))
                 for s in data.get("steps", ())
             ),
             region=data.get("region"),

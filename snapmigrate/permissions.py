@@ -11,7 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from snapmigrate.cutover.steps import CUTOVER
+from snapmigrate.cutover.swap import SWAPS
 from snapmigrate.errors import BadInput
+from snapmigrate.migrate import MIGRATION, cleanup
 
 #: What ``plan`` (and so ``migrate``, which plans first) reads.
 PLAN_PERMISSIONS = (
@@ -23,14 +26,6 @@ PLAN_PERMISSIONS = (
     "rds:DescribeDBMajorEngineVersions",
     "route53:GetHostedZone",
     "route53:ListResourceRecordSets",
-)
-
-#: What ``cutover`` and ``rollback`` read besides their swap: the target and its instances, the
-#: master secrets, the snapshot-time counters (SQL), and the source/target clusters.
-CUTOVER_READS = (
-    "rds:DescribeDBClusters",
-    "rds:DescribeDBInstances",
-    "secretsmanager:GetSecretValue",
 )
 
 COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify")
@@ -47,28 +42,36 @@ class Grant:
 
 def grants(commands: Iterable[str] = COMMANDS) -> list[Grant]:
     """Per command and step, the actions it needs."""
-    from snapmigrate.steps import MIGRATION, cleanup
-
     wanted = list(commands)
     unknown = [c for c in wanted if c not in COMMANDS]
     if unknown:
-        raise BadInput(f"no permissions known for {', '.join(unknown)}: choose from {', '.join(COMMANDS)}")
+        raise BadInput(
+            f"no permissions known for {', '.join(unknown)}: choose from {', '.join(COMMANDS)}"
+        )
     found: list[Grant] = []
     if "plan" in wanted or "migrate" in wanted:
         found.append(Grant("plan", "read the source", PLAN_PERMISSIONS))
     if "migrate" in wanted:
-        found += [Grant("migrate", m.NAME, tuple(m.PERMISSIONS)) for m in MIGRATION]
+        found += [
+            Grant("migrate", name, actions) for name, actions in MIGRATION.permissions().items()
+        ]
     if "cleanup" in wanted:
         found.append(Grant("cleanup", cleanup.NAME, cleanup.PERMISSIONS))
     if "verify" in wanted:
-        found.append(Grant("verify", "resolve clusters", ("rds:DescribeDBClusters", "secretsmanager:GetSecretValue")))
+        found.append(
+            Grant(
+                "verify",
+                "resolve clusters",
+                ("rds:DescribeDBClusters", "secretsmanager:GetSecretValue"),
+            )
+        )
     for command in ("cutover", "rollback"):
         if command in wanted:
-            from snapmigrate.steps import cutover_dns, cutover_rename
-
-            found.append(Grant(command, "read", CUTOVER_READS))
-            found.append(Grant(command, "swap dns", cutover_dns.PERMISSIONS))
-            found.append(Grant(command, "swap rename", cutover_rename.PERMISSIONS))
+            reads = tuple(dict.fromkeys(a for s in CUTOVER.steps for a in s.permissions))
+            found.append(Grant(command, "read", reads))
+            found += [
+                Grant(command, f"swap {mode}", swap.permissions) for mode, swap in SWAPS.items()
+            ]
     return found
 
 
@@ -85,5 +88,7 @@ def policy(commands: Iterable[str] = COMMANDS) -> dict[str, Any]:
         actions = sorted(a for a in set(grant.actions) if a not in seen)
         seen.update(actions)
         if actions:
-            statements.append({"Sid": _sid(grant), "Effect": "Allow", "Action": actions, "Resource": "*"})
+            statements.append(
+                {"Sid": _sid(grant), "Effect": "Allow", "Action": actions, "Resource": "*"}
+            )
     return {"Version": "2012-10-17", "Statement": statements}

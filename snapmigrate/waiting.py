@@ -12,27 +12,46 @@ from __future__ import annotations
 
 import logging
 import random
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
+from snapmigrate.aws.call import ApiCallCounter
+from snapmigrate.aws.errors import AWS_ERRORS, is_transient, translate
 from snapmigrate.errors import OperationFailed, WaitTimeout
+from snapmigrate.progress import (
+    LogProgress,
+    NullProgress,
+    Progress,
+    Status,
+    TqdmProgress,
+    describe,
+    duration,
+    progress_for,
+)
+
+#: The display side lives in :mod:`snapmigrate.progress`; its names are reachable here too.
+__all__ = [
+    "HOUR",
+    "Clock",
+    "LogProgress",
+    "NullProgress",
+    "Poll",
+    "Progress",
+    "Status",
+    "SystemClock",
+    "TqdmProgress",
+    "WaitPolicy",
+    "WaitResult",
+    "Waiter",
+    "duration",
+    "progress_for",
+]
 
 log = logging.getLogger(__name__)
 
 HOUR = 3600.0
-
-
-@dataclass(frozen=True)
-class Status:
-    """One resource as one poll saw it."""
-
-    status: str
-    done: bool = False
-    failed: str | None = None
-    percent: int | None = None
 
 
 @dataclass(frozen=True)
@@ -89,133 +108,6 @@ class SystemClock:
         time.sleep(seconds)
 
 
-class ApiCallCounter:
-    """Counts API calls made by boto3 clients (botocore's ``before-call`` event),
-    and the transient errors the retry layer rode out (``transient``)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.transient = 0
-        self._attached: set[int] = set()
-
-    def __call__(self, **_: Any) -> None:
-        self.count += 1
-
-    def attach(self, client: Any) -> None:
-        if id(client) not in self._attached:
-            client.meta.events.register("before-call", self)
-            self._attached.add(id(client))
-
-
-# -- progress -------------------------------------------------------------------
-
-
-class Progress(Protocol):
-    """Where a wait reports: one line per resource."""
-
-    def begin(self, what: str, labels: Sequence[str]) -> None: ...
-
-    def update(self, label: str, status: Status, elapsed_s: float) -> None: ...
-
-    def end(self) -> None: ...
-
-
-class NullProgress:
-    """``-q``: say nothing."""
-
-    def begin(self, what: str, labels: Sequence[str]) -> None:
-        pass
-
-    def update(self, label: str, status: Status, elapsed_s: float) -> None:
-        pass
-
-    def end(self) -> None:
-        pass
-
-
-def _describe(status: Status) -> str:
-    return f"{status.status} {status.percent}%" if status.percent is not None else status.status
-
-
-def duration(seconds: float) -> str:
-    """``1h02m``, ``3m05s``, ``12s``."""
-    s = int(seconds)
-    if s >= 3600:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    if s >= 60:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s}s"
-
-
-class LogProgress:
-    """No terminal: a log line when a status changes, and every ``every_s`` otherwise."""
-
-    def __init__(self, every_s: float = 60.0) -> None:
-        self.every_s = every_s
-        self._last: dict[str, tuple[str, float]] = {}
-
-    def begin(self, what: str, labels: Sequence[str]) -> None:
-        self._last = {}
-        log.info("waiting for %s", what)
-
-    def update(self, label: str, status: Status, elapsed_s: float) -> None:
-        text = _describe(status)
-        last = self._last.get(label)
-        if last is None or last[0] != text or elapsed_s - last[1] >= self.every_s:
-            log.info("  %s: %s (%s)", label, text, duration(elapsed_s))
-            self._last[label] = (text, elapsed_s)
-
-    def end(self) -> None:
-        self._last = {}
-
-
-class TqdmProgress:
-    """A terminal: one tqdm bar per resource, driven by ``PercentProgress`` where AWS gives one."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self._bars: dict[str, Any] = {}
-
-    def begin(self, what: str, labels: Sequence[str]) -> None:
-        from tqdm import tqdm
-
-        self._bars = {
-            label: tqdm(
-                total=100,
-                desc=label,
-                position=n,
-                leave=True,
-                file=self.stream,
-                bar_format="{desc}: {percentage:3.0f}%|{bar:20}| {postfix} [{elapsed}]",
-            )
-            for n, label in enumerate(labels)
-        }
-
-    def update(self, label: str, status: Status, elapsed_s: float) -> None:
-        bar = self._bars.get(label)
-        if bar is None:
-            return
-        percent = status.percent if status.percent is not None else (100 if status.done else 0)
-        bar.n = max(0, min(100, percent))
-        bar.set_postfix_str(status.status, refresh=False)
-        bar.refresh()
-
-    def end(self) -> None:
-        for bar in self._bars.values():
-            bar.close()
-        self._bars = {}
-
-
-def progress_for(*, quiet: bool, stream: TextIO | None = None) -> Progress:
-    """Nothing with ``-q``, bars on a terminal, log lines otherwise."""
-    stream = stream or sys.stderr
-    if quiet:
-        return NullProgress()
-    if stream.isatty():
-        return TqdmProgress(stream)
-    return LogProgress()
-
-
 # -- the waiter -----------------------------------------------------------------
 
 Poll = Callable[[], Mapping[str, Status]]
@@ -237,17 +129,15 @@ class Waiter:
         self.counter = counter or ApiCallCounter()
         self.rng = rng or random.Random()
 
-    def wait(self, what: str, poll: Poll, policy: WaitPolicy, *, labels: Sequence[str] = ()) -> WaitResult:
+    def wait(
+        self, what: str, poll: Poll, policy: WaitPolicy, *, labels: Sequence[str] = ()
+    ) -> WaitResult:
         """Call ``poll`` until every resource it reports is done.
 
         Raises :class:`OperationFailed` when a resource reaches a failed state,
         :class:`WaitTimeout` after ``policy.timeout_s``, and our translation of
         any AWS error that is not transient.
         """
-        import botocore.exceptions as bex
-
-        from snapmigrate.aws import is_transient, translate
-
         start = self.clock.monotonic()
         calls_before, transient_before = self.counter.count, self.counter.transient
         polls = errors = 0
@@ -259,7 +149,7 @@ class Waiter:
                 polls += 1
                 try:
                     seen = poll()
-                except (bex.BotoCoreError, bex.ClientError) as e:
+                except AWS_ERRORS as e:
                     if not is_transient(e):
                         raise translate(e, f"wait for {what}") from e
                     errors += 1
@@ -284,9 +174,13 @@ class Waiter:
                         )
                 elapsed = self.clock.monotonic() - start
                 if elapsed >= policy.timeout_s:
-                    state = ", ".join(f"{label} {_describe(s)}" for label, s in last.items()) or "no answer"
+                    state = (
+                        ", ".join(f"{label} {describe(s)}" for label, s in last.items())
+                        or "no answer"
+                    )
                     raise WaitTimeout(
-                        f"{what} not done after {duration(elapsed)} (last seen: {state}); it may still "
+                        f"{what} not done after {duration(elapsed)} (last seen: {state}); it may "
+                        "still "
                         "finish in AWS: wait longer with --timeout-minutes"
                     )
                 jittered = min(delay, policy.max_delay_s) * (1 - policy.jitter * self.rng.random())

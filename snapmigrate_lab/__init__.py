@@ -455,7 +455,7 @@ def up(
     if scale < 1:
         raise BadInput("--scale must be at least 1")
     if cluster_id is not None:
-        from snapmigrate.preflight import check_identifier
+        from snapmigrate.plan.options import check_identifier
 
         cluster_id = check_identifier(cluster_id, "seed cluster identifier")
     if knobs is not None and isinstance(knobs, dict):

@@ -37,8 +37,8 @@ from snapmigrate_lab import Lab
 
 if TYPE_CHECKING:
     from snapmigrate.db.verify import VerifyResult
+    from snapmigrate.migrate.runner import RunResult
     from snapmigrate.model import Plan
-    from snapmigrate.runner import RunResult
     from snapmigrate.waiting import Progress
     from snapmigrate_lab.seed import SeedResult
 
@@ -229,8 +229,8 @@ def stage_seed(ctx: DemoContext) -> str:
 
 
 def stage_plan(ctx: DemoContext) -> str:
-    from snapmigrate.planner import make_plan
-    from snapmigrate.preflight import PlanOptions
+    from snapmigrate.plan import make_plan
+    from snapmigrate.plan.options import PlanOptions
     from snapmigrate.report import plan as plan_report
 
     seed = ctx.seed
@@ -265,11 +265,11 @@ def stage_migrate(ctx: DemoContext) -> str:
     writes through the DNS record: the runner, journaled in the lab."""
     from snapmigrate import loadgen
     from snapmigrate.connectmap import ConnectMap
-    from snapmigrate.journal import Journal
-    from snapmigrate.runner import Runner
-    from snapmigrate.steps.context import RunSettings
-    from snapmigrate.steps.freeze import SourceFreezer
+    from snapmigrate.migrate.context import RunSettings
+    from snapmigrate.migrate.freeze import SourceFreezer
+    from snapmigrate.migrate.runner import Runner
     from snapmigrate.waiting import progress_for
+    from snapmigrate.workflow.journal import Journal
 
     if ctx.plan is None:
         raise OperationFailed("no plan to apply (the plan stage did not run)")
@@ -289,7 +289,7 @@ def stage_migrate(ctx: DemoContext) -> str:
         freezer=SourceFreezer(),
     )
     # The verify stage prints every table; the run's own verify step says one line.
-    with _muted("snapmigrate.steps.dataplane", unless=ctx.verbose), _muted("snapmigrate.steps.freeze", unless=ctx.verbose):
+    with _muted("snapmigrate.migrate.dataplane", unless=ctx.verbose), _muted("snapmigrate.migrate.freeze", unless=ctx.verbose):
         result = runner.start(ctx.plan)
     ctx.run = result
     record = result.record
@@ -327,10 +327,9 @@ def stage_cutover(ctx: DemoContext) -> str:
     the application's committed transactions checked on the cluster now live."""
     from snapmigrate import loadgen
     from snapmigrate.connectmap import ConnectMap
-    from snapmigrate.cutover import Cutover
-    from snapmigrate.journal import Journal
+    from snapmigrate.cutover import Cutover, CutoverOptions
     from snapmigrate.report import cutover as cutover_report
-    from snapmigrate.steps.phase import CutoverOptions
+    from snapmigrate.workflow.journal import Journal
 
     if ctx.run is None or ctx.seed is None or not ctx.seed.dns_zone_id:
         raise StageSkipped("not run: no migration run (or no DNS record) to cut over")
@@ -357,7 +356,8 @@ def stage_cutover(ctx: DemoContext) -> str:
 
 def stage_summary(ctx: DemoContext) -> str:
     """Read back from AWS what the run created, while the lab is still up."""
-    from snapmigrate.discover import describe_cluster, describe_instances
+    from snapmigrate.aws.rds import find_cluster as describe_cluster
+    from snapmigrate.aws.rds import list_instances as describe_instances
 
     clients = ctx.lab.clients()
     cluster = describe_cluster(clients, ctx.target)

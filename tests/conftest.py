@@ -18,6 +18,26 @@ MUTATING_PREFIXES = (
 )  # fmt: skip
 
 
+#: Fixtures that start real PostgreSQL servers, the lab or a moto server: a test
+#: using one is slow and must say so, or ``-m "not slow"`` stops being the fast suite.
+SERVER_FIXTURES = frozenset(
+    {"lab", "lab_env", "lab_knobs", "lab_v1", "servers", "db", "empty_db", "server", "pair",
+     "moto_server", "moto_endpoint", "cli_env"}
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse to run a test that starts servers without the ``slow`` mark."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"these tests start servers but are not marked slow: {unmarked}")
+
+
 def _modes_above(*paths: Path) -> dict[Path, int]:
     return {p: p.stat().st_mode for path in paths for p in (path, *path.parents) if p.exists()}
 
@@ -33,7 +53,11 @@ def no_mode_changes_outside_our_own(tmp_path_factory: pytest.TempPathFactory) ->
     watched = (Path.cwd(), Path(sys.prefix), tmp_path_factory.getbasetemp(), runtime.root().parent)
     before = _modes_above(*watched)
     yield
-    changed = {str(p): f"{m:o} -> {p.stat().st_mode:o}" for p, m in before.items() if p.exists() and p.stat().st_mode != m}
+    changed = {
+        str(p): f"{m:o} -> {p.stat().st_mode:o}"
+        for p, m in before.items()
+        if p.exists() and p.stat().st_mode != m
+    }
     assert changed == {}, f"the test session changed modes outside its own directories: {changed}"
 
 
@@ -41,7 +65,13 @@ def no_mode_changes_outside_our_own(tmp_path_factory: pytest.TempPathFactory) ->
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No real AWS: dummy credentials, a fixed region, no user config leaking in."""
     empty = tmp_path_factory.getbasetemp() / "no-aws-config"
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "SNAPMIGRATE_CONNECT_MAP", "SNAPMIGRATE_STATE_DIR"):
+    for var in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_SESSION_TOKEN",
+        "SNAPMIGRATE_CONNECT_MAP",
+        "SNAPMIGRATE_STATE_DIR",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -111,7 +141,9 @@ def moto_endpoint(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
     """A clean moto server state for this test, with AWS_ENDPOINT_URL pointing at it."""
     import urllib.request
 
-    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).read()
+    urllib.request.urlopen(
+        urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    ).read()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     yield moto_server
 
@@ -119,4 +151,8 @@ def moto_endpoint(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
 @pytest.fixture
 def cli_env(moto_endpoint: str, tmp_path: Path) -> dict[str, str]:
     """Environment for running the real ``snapmigrate`` in a subprocess against moto."""
-    return {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint, "SNAPMIGRATE_STATE_DIR": str(tmp_path / "state")}
+    return {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "SNAPMIGRATE_STATE_DIR": str(tmp_path / "state"),
+    }

@@ -7,7 +7,9 @@ from typing import Any
 PASSWORD = "not-a-real-secret-1"
 
 
-def v1_cluster(rds: Any, identifier: str = "legacy", version: str = "13.12", **overrides: Any) -> dict[str, Any]:
+def v1_cluster(
+    rds: Any, identifier: str = "legacy", version: str = "13.12", **overrides: Any
+) -> dict[str, Any]:
     """An Aurora Serverless v1 PostgreSQL cluster (scaling 2-4 ACU, auto-pause)."""
     params: dict[str, Any] = {
         "DBClusterIdentifier": identifier,
@@ -16,7 +18,12 @@ def v1_cluster(rds: Any, identifier: str = "legacy", version: str = "13.12", **o
         "EngineMode": "serverless",
         "MasterUsername": "postgres",
         "MasterUserPassword": PASSWORD,
-        "ScalingConfiguration": {"MinCapacity": 2, "MaxCapacity": 4, "AutoPause": True, "SecondsUntilAutoPause": 300},
+        "ScalingConfiguration": {
+            "MinCapacity": 2,
+            "MaxCapacity": 4,
+            "AutoPause": True,
+            "SecondsUntilAutoPause": 300,
+        },
         "StorageEncrypted": True,
         "DeletionProtection": True,
         "BackupRetentionPeriod": 7,
@@ -27,7 +34,11 @@ def v1_cluster(rds: Any, identifier: str = "legacy", version: str = "13.12", **o
 
 
 def provisioned_cluster(
-    rds: Any, identifier: str = "prov", version: str = "15.4", instance_class: str = "db.r6g.xlarge", **overrides: Any
+    rds: Any,
+    identifier: str = "prov",
+    version: str = "15.4",
+    instance_class: str = "db.r6g.xlarge",
+    **overrides: Any,
 ) -> dict[str, Any]:
     """A provisioned Aurora PostgreSQL cluster with one writer instance."""
     params: dict[str, Any] = {
@@ -59,7 +70,11 @@ def v2_cluster(rds: Any, identifier: str = "already", version: str = "16.3") -> 
         EngineVersion=version,
         MasterUsername="postgres",
         MasterUserPassword=PASSWORD,
-        ServerlessV2ScalingConfiguration={"MinCapacity": 0, "MaxCapacity": 8, "SecondsUntilAutoPause": 600},
+        ServerlessV2ScalingConfiguration={
+            "MinCapacity": 0,
+            "MaxCapacity": 8,
+            "SecondsUntilAutoPause": 600,
+        },
     )["DBCluster"]
     rds.create_db_instance(
         DBInstanceIdentifier=f"{identifier}-1",

@@ -12,6 +12,8 @@ from snapmigrate.db.connect import resolve
 from snapmigrate_lab.postgres import PgServer, running
 from tests.lab_fixtures import need_majors
 
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
+
 
 @pytest.fixture(scope="module", params=[None, 11, 13], ids=lambda m: f"pg{m or 18}")
 def server(request: pytest.FixtureRequest):
@@ -36,7 +38,10 @@ def test_freeze_ends_writers_blocks_new_writes_and_unfreeze_restores_exactly(ser
     assert record.terminated >= 1 and record.confirmed_at
     with pytest.raises(psycopg.OperationalError):
         writer.execute("COMMIT")
-    with psycopg.connect(server.dsn("app"), autocommit=True) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+    with (
+        psycopg.connect(server.dsn("app"), autocommit=True) as conn,
+        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
+    ):
         conn.execute("INSERT INTO t VALUES (2)")
     assert fz.is_frozen(ep, "reports")
 
@@ -46,13 +51,21 @@ def test_freeze_ends_writers_blocks_new_writes_and_unfreeze_restores_exactly(ser
         conn.execute("INSERT INTO t VALUES (3)")
     assert not fz.is_frozen(ep, "app")
     assert fz.is_frozen(ep, "already_ro")  # was read-only before: stays so
-    assert server.psql(
-        "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
-        "WHERE d.datname = 'reports'"
-    ).strip() == "{default_transaction_read_only=off}"
-    assert server.psql(
-        "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'app'"
-    ).strip() == "0"
+    assert (
+        server.psql(
+            "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = "
+            "s.setdatabase "
+            "WHERE d.datname = 'reports'"
+        ).strip()
+        == "{default_transaction_read_only=off}"
+    )
+    assert (
+        server.psql(
+            "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
+            "WHERE d.datname = 'app'"
+        ).strip()
+        == "0"
+    )
 
 
 def test_long_transactions_are_reported(server: PgServer):

@@ -12,6 +12,9 @@ from snapmigrate.connectmap import ConnectMap, write
 from snapmigrate.db import freeze as fz
 from snapmigrate.db.connect import Endpoint, resolve
 from snapmigrate_lab.postgres import running
+from tests.waits import wait_until
+
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
 
 PW = "pw-load"
 NAME = "db.app.internal"
@@ -31,17 +34,24 @@ def test_load_survives_a_freeze_and_follows_the_name_to_another_server(pair, tmp
     write(path, {f"{NAME}:5432": f"127.0.0.1:{a.port}"})
     cmap = ConnectMap.load(path)
     ep = Endpoint("load", NAME, 5432, user="master", password=PW)
-    run = loadgen.LoadRun(ep, "postgres", loadgen.LoadOptions(workers=2, rate_per_worker=100), connect_map=cmap).start()
-    time.sleep(0.5)
+    run = loadgen.LoadRun(
+        ep, "postgres", loadgen.LoadOptions(workers=2, rate_per_worker=100), connect_map=cmap
+    ).start()
+    seen = run.result
+    wait_until("commits on the first server", lambda: len(seen.committed) >= 20)
     record = fz.freeze(resolve(a.dsn(), "source"), ["postgres"])
-    time.sleep(0.4)
+    frozen = time.monotonic()  # no write commits anywhere from here until the swap
+    wait_until("the frozen server to refuse writes", lambda: seen.errors >= 3)
+    before_swap = len(seen.committed)
     write(path, {f"{NAME}:5432": f"127.0.0.1:{b.port}"})  # the "swap"
-    time.sleep(0.6)
+    swapped = time.monotonic()
+    wait_until("commits on the second server", lambda: len(seen.committed) >= before_swap + 20)
     result = run.stop_and_collect()
     fz.unfreeze(resolve(a.dsn(), "source"), record)
 
     assert result.errors > 0
-    assert result.windows and 0.3 < result.longest_unavailability_s < 3
+    # the window runs from the last commit before the freeze to the first after the swap
+    assert result.windows and swapped - frozen <= result.longest_unavailability_s < 3
     on_a = loadgen.check_committed(resolve(a.dsn(), "a"), "postgres", result.committed)
     on_b = loadgen.check_committed(resolve(b.dsn(), "b"), "postgres", result.committed)
     assert on_a.present > 0 and on_b.present > 0

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from snapmigrate.cli import AppContext, cli
-from snapmigrate.model import Plan
+from snapmigrate.migrate import read_plan
 from tests import seed
 from tests.conftest import recording_clients
 
@@ -45,20 +45,28 @@ def test_plan_of_a_v1_cluster_prints_findings_settings_and_steps(rds):
 def test_plan_json_follows_the_contract_and_round_trips(rds, tmp_path: Path):
     seed.v1_cluster(rds)
     plan_file = tmp_path / "plan.json"
-    result, _ = invoke(["plan", "legacy", "--target", "fresh", "-o", "json", "--plan-file", str(plan_file)])
+    result, _ = invoke(
+        ["plan", "legacy", "--target", "fresh", "-o", "json", "--plan-file", str(plan_file)]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["source"]["identifier"] == "legacy"
     assert data["target"]["identifier"] == "fresh"
     assert {f["level"] for f in data["findings"]} <= {"ok", "warn", "block"}
     assert all({"level", "code", "message"} <= set(f) for f in data["findings"])
-    assert [s["name"] for s in data["steps"]] == ["snapshot", "restore", "instances", "settings", "verify"]
+    assert [s["name"] for s in data["steps"]] == [
+        "snapshot",
+        "restore",
+        "instances",
+        "settings",
+        "verify",
+    ]
     assert all("params" in s for s in data["steps"])
     restore = next(s for s in data["steps"] if s["name"] == "restore")["params"]
     assert restore["engine_mode"] == "provisioned"
     assert restore["serverless_v2_scaling"] == {"MinCapacity": 0.5, "MaxCapacity": 4.0}
     written = json.loads(plan_file.read_text())
-    assert Plan.from_dict(written).to_dict() == written
+    assert read_plan(written).to_dict() == written
 
 
 def test_pg11_source_plans_an_upgrade_step(rds):
@@ -97,9 +105,26 @@ def test_mysql_source_exits_4(rds):
         (["plan", "legacy", "--target", "Bad--name"], "two hyphens"),
         (["plan", "missing", "--target", "fresh"], "not found"),
         (["plan", "legacy", "--target", "fresh", "--min-acu", "0.2"], "multiple of 0.5"),
-        (["plan", "legacy", "--target", "fresh", "--snapshot", "nope"], "snapshot 'nope' not found"),
+        (
+            ["plan", "legacy", "--target", "fresh", "--snapshot", "nope"],
+            "snapshot 'nope' not found",
+        ),
         (["plan", "legacy", "--target", "fresh", "--cutover", "dns"], "--dns-zone-id"),
-        (["plan", "legacy", "--target", "fresh", "--cutover", "dns", "--dns-zone-id", "ZNOPE", "--dns-name", "db.example.com"], "does not exist"),
+        (
+            [
+                "plan",
+                "legacy",
+                "--target",
+                "fresh",
+                "--cutover",
+                "dns",
+                "--dns-zone-id",
+                "ZNOPE",
+                "--dns-name",
+                "db.example.com",
+            ],
+            "does not exist",
+        ),
         (["plan", "legacy", "--target", "fresh", "--tag", "novalue"], "KEY=VALUE"),
         (["plan", "legacy", "--target", "fresh", "--engine-version", "12.1"], "older than"),
     ],
@@ -116,8 +141,12 @@ def test_bad_input_exits_2_with_a_message_and_no_mutating_call(rds, args, messag
 def test_target_taken_by_a_foreign_cluster_exits_2_and_changes_nothing(rds):
     seed.v1_cluster(rds)
     seed.provisioned_cluster(rds, identifier="taken")
+
     def state():
-        return [(c["DBClusterIdentifier"], c["Status"], c["TagList"]) for c in rds.describe_db_clusters()["DBClusters"]]
+        return [
+            (c["DBClusterIdentifier"], c["Status"], c["TagList"])
+            for c in rds.describe_db_clusters()["DBClusters"]
+        ]
 
     before = state()
     result, recorder = invoke(["plan", "legacy", "--target", "taken"])
@@ -131,14 +160,38 @@ def test_dns_cutover_checks_the_record(rds):
     seed.v1_cluster(rds)
     endpoint = rds.describe_db_clusters(DBClusterIdentifier="legacy")["DBClusters"][0]["Endpoint"]
     r53 = boto3.client("route53")
-    zone = r53.create_hosted_zone(Name="example.com", CallerReference="1")["HostedZone"]["Id"].split("/")[-1]
-    args = ["plan", "legacy", "--target", "fresh", "--cutover", "dns", "--dns-zone-id", zone, "--dns-name", "db.example.com"]
+    zone = r53.create_hosted_zone(Name="example.com", CallerReference="1")["HostedZone"][
+        "Id"
+    ].split("/")[-1]
+    args = [
+        "plan",
+        "legacy",
+        "--target",
+        "fresh",
+        "--cutover",
+        "dns",
+        "--dns-zone-id",
+        zone,
+        "--dns-name",
+        "db.example.com",
+    ]
     result, _ = invoke(args)
     assert result.exit_code == 2 and "does not exist in zone" in result.output
     r53.change_resource_record_sets(
         HostedZoneId=zone,
-        ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
-            "Name": "db.example.com", "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": endpoint}]}}]},
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": "db.example.com",
+                        "Type": "CNAME",
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": endpoint}],
+                    },
+                }
+            ]
+        },
     )
     result, recorder = invoke(args)
     assert result.exit_code == 0, result.output
@@ -160,12 +213,26 @@ def test_unknown_profile_is_bad_input(monkeypatch):
     assert "profile 'nobody' not found" in result.output
 
 
+@pytest.mark.slow
 def test_real_command_against_the_moto_server(cli_env):
     rds = boto3.client("rds", endpoint_url=cli_env["AWS_ENDPOINT_URL"])
     seed.v1_cluster(rds)
     done = subprocess.run(
-        [sys.executable, "-m", "snapmigrate", "plan", "legacy", "--target", "fresh", "--output", "json"],
-        env=cli_env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "snapmigrate",
+            "plan",
+            "legacy",
+            "--target",
+            "fresh",
+            "--output",
+            "json",
+        ],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
@@ -173,19 +240,34 @@ def test_real_command_against_the_moto_server(cli_env):
     assert any(f["code"] == "engine-facts" and f["level"] == "warn" for f in data["findings"])
     done = subprocess.run(
         [sys.executable, "-m", "snapmigrate", "plan", "legacy", "--target", "Bad_Name"],
-        env=cli_env, capture_output=True, text=True, timeout=60,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith("snapmigrate: error: target cluster identifier")
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("snapmigrate: error: target cluster identifier")
+    )
 
 
 def test_help_lists_every_command_quickly():
-    done = subprocess.run([sys.executable, "-m", "snapmigrate", "--help"], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-m", "snapmigrate", "--help"], capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 0
     assert "plan" in done.stdout
     # the CLI imports no AWS SDK just to print help
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys, snapmigrate.cli; print('boto3' in sys.modules, 'psycopg' in sys.modules)"],
-        capture_output=True, text=True, timeout=30,
+        [
+            sys.executable,
+            "-c",
+            "import sys, snapmigrate.cli; print('boto3' in sys.modules, 'psycopg' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert probe.stdout.strip() == "False False"

@@ -7,20 +7,13 @@ from datetime import date
 
 import pytest
 
-from snapmigrate import facts
-from snapmigrate.discover import NameState, ZoneState
 from snapmigrate.errors import BadInput
 from snapmigrate.model import Instance, Snapshot, SourceCluster, V1Scaling, V2Scaling
-from snapmigrate.preflight import (
-    Inputs,
-    PlanOptions,
-    check_identifier,
-    choose_versions,
-    input_blockers,
-    preflight,
-    target_versions,
-    validate_options,
-)
+from snapmigrate.plan import facts
+from snapmigrate.plan.discover import NameState, ZoneState
+from snapmigrate.plan.options import PlanOptions, check_identifier, validate_options
+from snapmigrate.plan.rules import Inputs, input_blockers
+from snapmigrate.plan.spec import choose_versions, preflight, target_versions
 
 TODAY = date(2026, 11, 24)
 
@@ -44,8 +37,13 @@ def v1_source(**kw: object) -> SourceCluster:
     return SourceCluster(**base)  # type: ignore[arg-type]
 
 
-def run(source: SourceCluster | None = None, snap: Snapshot | None = None, name: NameState | None = None,
-        zone: ZoneState | None = None, **opts: object):
+def run(
+    source: SourceCluster | None = None,
+    snap: Snapshot | None = None,
+    name: NameState | None = None,
+    zone: ZoneState | None = None,
+    **opts: object,
+):
     source = source or v1_source()
     options = validate_options(PlanOptions(**{"target": "fresh", **opts}), source.identifier)  # type: ignore[arg-type]
     _, version, _ = target_versions(source, snap, options.engine_version)
@@ -227,7 +225,10 @@ def test_target_name_taken_by_someone_else_is_bad_input_but_ours_is_resumable():
     _, by_code, findings = run(name=NameState("fresh", exists=True))
     assert by_code["target-name"].level == "block" and input_blockers(findings)
     _, by_code, _ = run(name=NameState("fresh", exists=True, run_id="abcd1234", role="target"))
-    assert by_code["target-name"].level == "warn" and "--resume abcd1234" in by_code["target-name"].message
+    assert (
+        by_code["target-name"].level == "warn"
+        and "--resume abcd1234" in by_code["target-name"].message
+    )
 
 
 def test_snapshot_checks():
@@ -240,7 +241,11 @@ def test_snapshot_checks():
     assert by_code["snapshot-status"].level == "block"
     _, by_code, _ = run(snap=dataclasses.replace(good, engine="aurora-mysql"), snapshot="s1")
     assert by_code["snapshot"].level == "block"
-    _, by_code, _ = run(snap=dataclasses.replace(good, engine_version="13.15"), snapshot="s1", engine_version="13.12")
+    _, by_code, _ = run(
+        snap=dataclasses.replace(good, engine_version="13.15"),
+        snapshot="s1",
+        engine_version="13.12",
+    )
     assert by_code["engine-version-input"].level == "block"
 
 
@@ -260,7 +265,9 @@ def test_dns_cutover_needs_an_existing_zone_and_record():
     _, by_code, _ = run(zone=ZoneState("Z1", exists=True, name="example.com."), **opts)
     assert by_code["cutover"].level == "block"
     endpoint = "legacy.cluster-abc.us-east-1.rds.amazonaws.com"
-    zone = ZoneState("Z1", exists=True, name="example.com.", record_exists=True, record_value=endpoint)
+    zone = ZoneState(
+        "Z1", exists=True, name="example.com.", record_exists=True, record_value=endpoint
+    )
     spec, by_code, _ = run(zone=zone, **opts)
     assert by_code["cutover"].level == "ok" and spec.cutover.record_name == "db.example.com"
 
@@ -282,7 +289,12 @@ def test_provisioned_source_sized_from_instance_memory():
 
 
 def test_already_v2_source_is_a_clone():
-    src = v1_source(engine_mode="provisioned", v1_scaling=None, v2_scaling=V2Scaling(0, 8, 600), engine_version="16.3")
+    src = v1_source(
+        engine_mode="provisioned",
+        v1_scaling=None,
+        v2_scaling=V2Scaling(0, 8, 600),
+        engine_version="16.3",
+    )
     spec, by_code, _ = run(source=src)
     assert by_code["source-mode"].level == "warn"
     assert spec.scaling == V2Scaling(0, 8, 600)
@@ -294,11 +306,24 @@ def test_performance_insights_needs_two_acu():
 
 
 def test_carried_settings_and_the_managed_password_are_reported():
-    src = v1_source(deletion_protection=True, backup_retention_period=14, iam_auth=True, master_user_secret_arn="arn:secret")
+    src = v1_source(
+        deletion_protection=True,
+        backup_retention_period=14,
+        iam_auth=True,
+        master_user_secret_arn="arn:secret",
+    )
     spec, by_code, _ = run(source=src)
     carried = by_code["carried-settings"].message
-    assert "deletion protection on" in carried and "backups 14 day(s)" in carried and "IAM auth on" in carried
-    assert (spec.deletion_protection, spec.backup_retention_period, spec.iam_auth) == (True, 14, True)
+    assert (
+        "deletion protection on" in carried
+        and "backups 14 day(s)" in carried
+        and "IAM auth on" in carried
+    )
+    assert (spec.deletion_protection, spec.backup_retention_period, spec.iam_auth) == (
+        True,
+        14,
+        True,
+    )
     assert by_code["master-password"].level == "ok" and spec.manage_master_user_password
     _, by_code, _ = run()
     assert "master-password" not in by_code

@@ -26,20 +26,45 @@ from snapmigrate.errors import (
 
 if TYPE_CHECKING:
     from snapmigrate.aws import Clients
+    from snapmigrate.commands import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: name -> (module:attribute, one-line help). Imported on demand.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "plan": ("snapmigrate.cli.plan:plan", "Inspect a source cluster, run the preflight, print the plan."),
-    "lab": ("snapmigrate_lab.cli:lab", "The local Aurora (moto + real PostgreSQL): up, down, env, knobs, load, demo."),
-    "verify": ("snapmigrate.cli.verify:verify", "Compare two databases or clusters: schema, row counts, checksums."),
-    "migrate": ("snapmigrate.cli.migrate:migrate", "Plan, ask, then apply: snapshot, restore as Serverless v2, instances, settings."),
-    "status": ("snapmigrate.cli.migrate:status", "Show a run's journal, or list the runs."),
-    "cleanup": ("snapmigrate.cli.cleanup:cleanup", "Delete what a run created (by its tags), nothing else."),
-    "permissions": ("snapmigrate.cli.permissions:permissions", "Print the least-privilege IAM policy snapmigrate needs."),
-    "cutover": ("snapmigrate.cli.cutover:cutover", "Freeze the source, verify, swap DNS or names, prove; rolls back on failure."),
-    "rollback": ("snapmigrate.cli.cutover:rollback", "Undo a cutover: swap back, unfreeze the source."),
+    "plan": (
+        "snapmigrate.cli.plan:plan",
+        "Inspect a source cluster, run the preflight, print the plan.",
+    ),
+    "lab": (
+        "snapmigrate_lab.cli:lab",
+        "The local Aurora (moto + real PostgreSQL): up, down, env, knobs, load, demo.",
+    ),
+    "verify": (
+        "snapmigrate.cli.verify:verify",
+        "Compare two databases or clusters: schema, row counts, checksums.",
+    ),
+    "migrate": (
+        "snapmigrate.cli.migrate:migrate",
+        "Plan, ask, then apply: snapshot, restore as Serverless v2, instances, settings.",
+    ),
+    "status": ("snapmigrate.cli.status:status", "Show a run's journal, or list the runs."),
+    "cleanup": (
+        "snapmigrate.cli.cleanup:cleanup",
+        "Delete what a run created (by its tags), nothing else.",
+    ),
+    "permissions": (
+        "snapmigrate.cli.permissions:permissions",
+        "Print the least-privilege IAM policy snapmigrate needs.",
+    ),
+    "cutover": (
+        "snapmigrate.cli.cutover:cutover",
+        "Freeze the source, verify, swap DNS or names, prove; rolls back on failure.",
+    ),
+    "rollback": (
+        "snapmigrate.cli.cutover:rollback",
+        "Undo a cutover: swap back, unfreeze the source.",
+    ),
 }
 
 log = logging.getLogger("snapmigrate")
@@ -65,15 +90,23 @@ class AppContext:
     def quiet(self) -> bool:
         return self.verbosity < 0
 
-    def clients(self) -> Clients:
-        """The boto3 client factory for these options (built once)."""
-        if self._clients is None:
-            from snapmigrate.aws import AwsSettings, Clients
+    def config(self, state_dir: str | None = None) -> Config:
+        """What the commands start from: these options, the state directory, the
+        progress display (bars on a terminal, log lines otherwise, nothing with -q)."""
+        from snapmigrate.commands import Config
+        from snapmigrate.progress import progress_for
 
-            self._clients = Clients(
-                AwsSettings(profile=self.profile, region=self.region, endpoint_url=self.endpoint_url)
-            )
-        return self._clients
+        config = Config.from_options(
+            profile=self.profile,
+            region=self.region,
+            endpoint_url=self.endpoint_url,
+            state_dir=state_dir,
+            connect_map=self.connect_map,
+            progress=progress_for(quiet=self.quiet),
+            clients=self._clients,
+        )
+        self._clients = config.clients()
+        return config
 
 
 def _setter(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
@@ -97,8 +130,20 @@ def _setter(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
 def global_options(f: F) -> F:
     """The global options, accepted before or after the command name."""
     options = [
-        click.option("--profile", envvar="AWS_PROFILE", help="AWS named profile.", expose_value=False, callback=_setter("profile")),
-        click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], help="AWS region.", expose_value=False, callback=_setter("region")),
+        click.option(
+            "--profile",
+            envvar="AWS_PROFILE",
+            help="AWS named profile.",
+            expose_value=False,
+            callback=_setter("profile"),
+        ),
+        click.option(
+            "--region",
+            envvar=["AWS_REGION", "AWS_DEFAULT_REGION"],
+            help="AWS region.",
+            expose_value=False,
+            callback=_setter("region"),
+        ),
         click.option(
             "--endpoint-url",
             envvar="AWS_ENDPOINT_URL",
@@ -110,7 +155,8 @@ def global_options(f: F) -> F:
             "--connect-map",
             envvar="SNAPMIGRATE_CONNECT_MAP",
             type=click.Path(dir_okay=False),
-            help="JSON file routing endpoint host:port to where to really connect (tunnels, the lab).",
+            help="JSON file routing endpoint host:port to where to really connect "
+            "(tunnels, the lab).",
             expose_value=False,
             callback=_setter("connect_map"),
         ),
@@ -122,8 +168,23 @@ def global_options(f: F) -> F:
             expose_value=False,
             callback=_setter("output"),
         ),
-        click.option("-v", "--verbose", count=True, help="More logs; tracebacks on errors.", expose_value=False, callback=_setter("verbosity")),
-        click.option("-q", "--quiet", is_flag=True, default=None, help="Only the result and errors.", expose_value=False, callback=_setter("quiet")),
+        click.option(
+            "-v",
+            "--verbose",
+            count=True,
+            help="More logs; tracebacks on errors.",
+            expose_value=False,
+            callback=_setter("verbosity"),
+        ),
+        click.option(
+            "-q",
+            "--quiet",
+            is_flag=True,
+            default=None,
+            help="Only the result and errors.",
+            expose_value=False,
+            callback=_setter("quiet"),
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -133,7 +194,9 @@ def global_options(f: F) -> F:
 class LazyGroup(click.Group):
     """The top-level group: commands imported only when they run, errors mapped to exit codes."""
 
-    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy or {}
 

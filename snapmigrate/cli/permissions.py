@@ -6,7 +6,10 @@ import json
 
 import click
 
+from snapmigrate import commands as run
 from snapmigrate.cli import app_context, emit, global_options
+from snapmigrate.permissions import COMMANDS
+from snapmigrate.report import format_table
 
 
 @click.command(short_help="Print the least-privilege IAM policy snapmigrate needs.")
@@ -14,7 +17,7 @@ from snapmigrate.cli import app_context, emit, global_options
     "--command",
     "commands",
     multiple=True,
-    type=click.Choice(["plan", "migrate", "cleanup", "cutover", "rollback", "verify"]),
+    type=click.Choice(COMMANDS),
     help="Only what these commands need (repeatable; default: all).",
 )
 @global_options
@@ -22,19 +25,15 @@ def permissions(commands: tuple[str, ...]) -> None:
     """Print the IAM actions each step needs and the policy document that
     grants exactly those (with -o json: the policy document alone, ready for
     'aws iam create-policy --policy-document file://...')."""
-    from snapmigrate import permissions as perms
-    from snapmigrate.report import format_table
-
     app = app_context()
-    wanted = commands or perms.COMMANDS
-    document = perms.policy(wanted)
+    policy = run.permissions(commands or COMMANDS)
 
     def text() -> str:
-        rows = [(g.command, g.part, ", ".join(g.actions)) for g in perms.grants(wanted)]
+        rows = [(g.command, g.part, ", ".join(g.actions)) for g in policy.grants]
         return (
             format_table(["COMMAND", "STEP", "IAM ACTIONS"], rows)
             + "\n\nPolicy document:\n"
-            + json.dumps(document, indent=2)
+            + json.dumps(policy.document, indent=2)
         )
 
-    emit(app, document, text)
+    emit(app, policy.document, text)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any, TypeVar
 
 import click
 
+from snapmigrate import commands
 from snapmigrate.cli import app_context, configure_logging, emit, global_options
+from snapmigrate.cutover.swap import MODES, NO_CUTOVER
+from snapmigrate.plan.options import PlanOptions
+from snapmigrate.report import plan as plan_report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _parse_tags(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+def _parse_tags(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
     tags = {}
     for item in values:
         key, sep, value = item.partition("=")
@@ -22,7 +29,9 @@ def _parse_tags(ctx: click.Context, param: click.Parameter, values: tuple[str, .
     return tags
 
 
-def _parse_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...] | None:
+def _parse_list(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
     if value is None:
         return None
     return tuple(v.strip() for v in value.split(",") if v.strip())
@@ -30,66 +39,106 @@ def _parse_list(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 def plan_options(f: F) -> F:
     """The options that shape a plan (shared by ``plan`` and ``migrate``)."""
+    lifecycles = ["open-source-rds-extended-support", "open-source-rds-extended-support-disabled"]
     options = [
         click.argument("source"),
         click.option("--target", "-t", required=True, help="Identifier of the new cluster."),
-        click.option("--min-acu", type=float, help="Serverless v2 minimum (0, 0.5 ... 256; default from v1)."),
-        click.option("--max-acu", type=float, help="Serverless v2 maximum (1 ... 256; default from v1)."),
-        click.option("--seconds-until-auto-pause", type=int, help="With a 0 ACU minimum: idle seconds before pausing (300-86400)."),
-        click.option("--readers", type=int, default=0, show_default=True, help="db.serverless readers, spread over AZs."),
+        click.option(
+            "--min-acu", type=float, help="Serverless v2 minimum (0, 0.5 ... 256; default from v1)."
+        ),
+        click.option(
+            "--max-acu", type=float, help="Serverless v2 maximum (1 ... 256; default from v1)."
+        ),
+        click.option(
+            "--seconds-until-auto-pause",
+            type=int,
+            help="With a 0 ACU minimum: idle seconds before pausing (300-86400).",
+        ),
+        click.option(
+            "--readers",
+            type=int,
+            default=0,
+            show_default=True,
+            help="db.serverless readers, spread over AZs.",
+        ),
         click.option("--snapshot", help="Reuse this cluster snapshot instead of taking one."),
-        click.option("--engine-version", help="Target version (default: the snapshot's, or the first with v2)."),
+        click.option(
+            "--engine-version",
+            help="Target version (default: the snapshot's, or the first with v2).",
+        ),
         click.option("--kms-key-id", help="Re-encrypt the copy with this KMS key."),
-        click.option("--db-cluster-parameter-group", "parameter_group", help="Cluster parameter group for the target."),
+        click.option(
+            "--db-cluster-parameter-group",
+            "parameter_group",
+            help="Cluster parameter group for the target.",
+        ),
         click.option(
             "--engine-lifecycle-support",
-            type=click.Choice(["open-source-rds-extended-support", "open-source-rds-extended-support-disabled"]),
+            type=click.Choice(lifecycles),
             help="Extended Support enrolment of the target (default: AWS's, which enrols).",
         ),
-        click.option("--manage-master-password", "manage_master_user_password", is_flag=True, help="Keep the master password in Secrets Manager."),
-        click.option("--performance-insights/--no-performance-insights", default=None, help="Default: as the source."),
-        click.option("--log-exports", callback=_parse_list, help="CloudWatch log exports, comma separated ('' for none)."),
-        click.option("--bridge-instance-class", default="db.r6g.large", show_default=True, help="Provisioned writer used once after a major upgrade."),
-        click.option("--cutover", type=click.Choice(["none", "dns", "rename"]), default="none", show_default=True, help="How clients will move."),
-        click.option("--dns-zone-id", help="Route 53 hosted zone of the record clients use (--cutover dns)."),
+        click.option(
+            "--manage-master-password",
+            "manage_master_user_password",
+            is_flag=True,
+            help="Keep the master password in Secrets Manager.",
+        ),
+        click.option(
+            "--performance-insights/--no-performance-insights",
+            default=None,
+            help="Default: as the source.",
+        ),
+        click.option(
+            "--log-exports",
+            callback=_parse_list,
+            help="CloudWatch log exports, comma separated ('' for none).",
+        ),
+        click.option(
+            "--bridge-instance-class",
+            default="db.r6g.large",
+            show_default=True,
+            help="Provisioned writer used once after a major upgrade.",
+        ),
+        click.option(
+            "--cutover",
+            type=click.Choice([NO_CUTOVER, *MODES]),
+            default=NO_CUTOVER,
+            show_default=True,
+            help="How clients will move.",
+        ),
+        click.option(
+            "--dns-zone-id", help="Route 53 hosted zone of the record clients use (--cutover dns)."
+        ),
         click.option("--dns-name", help="The record clients use (--cutover dns)."),
-        click.option("--tag", "tags", multiple=True, callback=_parse_tags, metavar="KEY=VALUE", help="Extra tag on what is created (repeatable)."),
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            callback=_parse_tags,
+            metavar="KEY=VALUE",
+            help="Extra tag on what is created (repeatable).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
-def options_from(kwargs: dict[str, Any]) -> Any:
+def options_from(kwargs: dict[str, Any]) -> PlanOptions:
     """A :class:`PlanOptions` from the parsed plan options (removed from ``kwargs``)."""
-    from dataclasses import fields
-
-    from snapmigrate.preflight import PlanOptions
-
     names = {f.name for f in fields(PlanOptions)}
     values = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
-    values["cutover"] = values.get("cutover") or "none"
+    values["cutover"] = values.get("cutover") or NO_CUTOVER
     return PlanOptions(**values)
-
-
-def fail_if_blocked(plan: Any) -> None:
-    """Raise the error matching the plan's blocking findings (exit 2 for bad input, else 4)."""
-    from snapmigrate.errors import BadInput, PreflightBlocked
-    from snapmigrate.preflight import input_blockers
-
-    if not plan.blocked:
-        return
-    bad = input_blockers(plan.findings)
-    if bad:
-        raise BadInput(bad[0].message)
-    first = next(f for f in plan.findings if f.level == "block")
-    count = sum(f.level == "block" for f in plan.findings)
-    raise PreflightBlocked(f"preflight blocked the plan ({count} blocking finding(s)); first: [{first.code}] {first.message}")
 
 
 @click.command(short_help="Inspect a source cluster, run the preflight, print the plan.")
 @plan_options
-@click.option("--plan-file", type=click.Path(dir_okay=False, writable=True), help="Also write the plan JSON here (for migrate --plan-file).")
+@click.option(
+    "--plan-file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write the plan JSON here (for migrate --plan-file).",
+)
 @global_options
 def plan(source: str, plan_file: str | None, **kwargs: Any) -> None:
     """Inspect SOURCE (read-only), run the preflight and print what a migration
@@ -97,16 +146,11 @@ def plan(source: str, plan_file: str | None, **kwargs: Any) -> None:
 
     Exit 0 when the plan can run, 4 when a finding blocks it, 2 on bad input.
     """
-    from snapmigrate.files import atomic_write_json
-    from snapmigrate.planner import make_plan
-    from snapmigrate.report import plan as plan_report
-
     app = app_context()
     configure_logging(app)
-    options = options_from(kwargs)
-    result = make_plan(app.clients(), source, options)
-    emit(app, result.to_dict(), lambda: plan_report.table(result))
-    if plan_file and not result.blocked:
-        atomic_write_json(plan_file, result.to_dict())
+    done = commands.plan(app.config(), source, options_from(kwargs), plan_file=plan_file)
+    emit(app, done.plan.to_dict(), lambda: plan_report.table(done.plan))
+    if plan_file and done.blocked is None:
         click.echo(f"plan written to {plan_file}", err=True)
-    fail_if_blocked(result)
+    if done.blocked is not None:
+        raise done.blocked

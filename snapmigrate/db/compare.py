@@ -16,197 +16,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any
 
-from snapmigrate.db.dialect import Bound, Dialect, HashColumn, KeyRange, Query, Table
-from snapmigrate.errors import OperationFailed
-
-if TYPE_CHECKING:
-    import psycopg
-
-T = TypeVar("T")
-Kind = Literal["missing_on_target", "extra_on_target", "changed"]
-
-
-@dataclass(frozen=True)
-class CompareSettings:
-    """How hard to look; checks itself."""
-
-    mode: str = "checksum"
-    leaf_rows: int = 5000
-    fanout: int = 16
-    max_buckets: int = 4096
-    bucketed_min_rows: int = 20000
-    max_differing_rows: int = 20
-    preview_chars: int = 80
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("counts", "checksum"):
-            raise ValueError(f"mode must be counts or checksum, not {self.mode!r}")
-        if self.leaf_rows < self.fanout or self.fanout < 2 or self.max_buckets < 2:
-            raise ValueError("leaf_rows >= fanout >= 2 and max_buckets >= 2")
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """What to compare for one table present on both sides."""
-
-    database: str
-    schema: str
-    name: str
-    kind: str
-    columns: tuple[HashColumn, ...]
-    key: tuple[str, ...] | None
-    integer_key: bool
-    estimated_rows: float = -1
-    unlogged: bool = False
-
-    @property
-    def table(self) -> Table:
-        return Table(self.schema, self.name)
-
-
-@dataclass(frozen=True)
-class RowDifference:
-    """A row missing on the target, extra on it, or changed (with the columns that differ)."""
-
-    database: str
-    schema: str
-    table: str
-    key: tuple[tuple[str, Any], ...]
-    kind: Kind
-    columns: tuple[str, ...] = ()
-    source: tuple[tuple[str, str | None], ...] | None = None
-    target: tuple[tuple[str, str | None], ...] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "database": self.database,
-            "schema": self.schema,
-            "table": self.table,
-            "key": {k: _jsonable(v) for k, v in self.key},
-            "kind": self.kind,
-            "columns": list(self.columns),
-            "source": dict(self.source) if self.source is not None else None,
-            "target": dict(self.target) if self.target is not None else None,
-        }
-
-
-def _jsonable(value: Any) -> Any:
-    return value if isinstance(value, int | float | str | bool) or value is None else str(value)
-
-
-@dataclass(frozen=True)
-class TableResult:
-    """The comparison of one table (``None`` rows: the table is missing on that side)."""
-
-    database: str
-    schema: str
-    name: str
-    kind: str = "table"
-    source_rows: int | None = None
-    target_rows: int | None = None
-    checksum_equal: bool | None = None
-    method: str = "count"
-    key: tuple[str, ...] | None = None
-    differing_rows: int = 0
-    differing_rows_exact: bool = True
-    samples: tuple[RowDifference, ...] = ()
-    elapsed_s: float = 0.0
-    note: str | None = None
-    error: str | None = None
-    drift: bool = False
-
-    @property
-    def rows_equal(self) -> bool:
-        return self.source_rows is not None and self.source_rows == self.target_rows
-
-    @property
-    def equal(self) -> bool:
-        return self.error is None and self.rows_equal and self.checksum_equal is not False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "database": self.database,
-            "schema": self.schema,
-            "name": self.name,
-            "kind": self.kind,
-            "source_rows": self.source_rows,
-            "target_rows": self.target_rows,
-            "equal": self.equal,
-            "rows_equal": self.rows_equal,
-            "checksum_equal": self.checksum_equal,
-            "method": self.method,
-            "key": list(self.key) if self.key else None,
-            "differing_rows": self.differing_rows,
-            "differing_rows_exact": self.differing_rows_exact,
-            "drift": self.drift,
-            "elapsed_s": round(self.elapsed_s, 3),
-            "note": self.note,
-            "error": self.error,
-        }
-
-
-# -- running queries ---------------------------------------------------------------
-
-
-class Side:
-    """One side's connection: runs a query, failures named by side."""
-
-    def __init__(self, label: str, conn: psycopg.Connection[Any]) -> None:
-        self.label = label
-        self.conn = conn
-
-    def run(self, query: Query) -> list[tuple[Any, ...]]:
-        import psycopg
-
-        try:
-            cur = self.conn.execute(query.text, query.params or None)
-            return cur.fetchall() if cur.description else []
-        except psycopg.Error as e:
-            raise QueryError(self.label, e) from e
-
-    def one(self, query: Query) -> tuple[Any, ...]:
-        rows = self.run(query)
-        return rows[0] if rows else ()
-
-
-class QueryError(OperationFailed):
-    """A query failed on one side."""
-
-    def __init__(self, side: str, error: Exception) -> None:
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        super().__init__(f"{side}: {first}")
-        self.side = side
-
-
-class Pair:
-    """A source and a target connection used together: both sides queried at once."""
-
-    def __init__(self, source: Side, target: Side) -> None:
-        self.source = source
-        self.target = target
-        self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapmigrate-source")
-
-    def both(self, fn: Callable[[Side], T]) -> tuple[T, T]:
-        """``fn`` on the source (in a helper thread) and the target (here), concurrently."""
-        future = self._helper.submit(fn, self.source)
-        try:
-            on_target = fn(self.target)
-        except BaseException:
-            future.exception()  # let the source finish before the connection is reused
-            raise
-        return future.result(), on_target
-
-    def run_both(self, query: Query) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        return self.both(lambda side: side.run(query))
-
-    def close(self) -> None:
-        self._helper.shutdown(wait=True)
-
+from snapmigrate.db.dialect import Bound, Dialect, KeyRange
+from snapmigrate.db.results import Kind, RowDifference, TableResult
+from snapmigrate.db.scope import CompareSettings, TableSpec
+from snapmigrate.db.sessions import Pair, Side
 
 # -- the algorithm -------------------------------------------------------------------
 
@@ -239,15 +56,22 @@ class _Found:
             self.keys.append((key, kind))
 
 
-def compare_table(pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings) -> TableResult:
+def compare_table(
+    pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings
+) -> TableResult:
     """Count (and checksum) one table on both sides; locate differing rows by bisection."""
     started = time.monotonic()
     base = TableResult(spec.database, spec.schema, spec.name, spec.kind, key=spec.key)
     if settings.mode == "counts":
         (s,), (t,) = pair.both(lambda side: side.one(dialect.count(spec.table)))
         return replace(
-            base, source_rows=s, target_rows=t, method="count", elapsed_s=time.monotonic() - started,
-            differing_rows=abs(s - t), differing_rows_exact=s == t,
+            base,
+            source_rows=s,
+            target_rows=t,
+            method="count",
+            elapsed_s=time.monotonic() - started,
+            differing_rows=abs(s - t),
+            differing_rows_exact=s == t,
         )
     comparer = _Comparer(pair, dialect, spec, settings)
     result = comparer.run(base)
@@ -258,7 +82,9 @@ def compare_table(pair: Pair, dialect: Dialect, spec: TableSpec, settings: Compa
 
 
 class _Comparer:
-    def __init__(self, pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings) -> None:
+    def __init__(
+        self, pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings
+    ) -> None:
         self.pair = pair
         self.dialect = dialect
         self.spec = spec
@@ -267,11 +93,17 @@ class _Comparer:
 
     def run(self, base: TableResult) -> TableResult:
         spec = self.spec
-        if spec.integer_key and (spec.estimated_rows >= self.settings.bucketed_min_rows or spec.estimated_rows < 0):
+        if spec.integer_key and (
+            spec.estimated_rows >= self.settings.bucketed_min_rows or spec.estimated_rows < 0
+        ):
             return self._bucketed(base)
-        (cs, hs), (ct, ht) = self.pair.both(lambda side: side.one(self.dialect.checksum(spec.table, spec.columns)))
+        (cs, hs), (ct, ht) = self.pair.both(
+            lambda side: side.one(self.dialect.checksum(spec.table, spec.columns))
+        )
         equal = cs == ct and hs == ht
-        result = replace(base, source_rows=cs, target_rows=ct, checksum_equal=equal, method="checksum")
+        result = replace(
+            base, source_rows=cs, target_rows=ct, checksum_equal=equal, method="checksum"
+        )
         if equal:
             return result
         if not spec.key:
@@ -291,11 +123,15 @@ class _Comparer:
         """One grouped scan per side: every integer-key bucket's rows and hash."""
         spec = self.spec
         key0 = spec.key[0] if spec.key else ""
-        (smin, smax), (tmin, tmax) = self.pair.both(lambda side: side.one(self.dialect.key_bounds(spec.table, key0)))
+        (smin, smax), (tmin, tmax) = self.pair.both(
+            lambda side: side.one(self.dialect.key_bounds(spec.table, key0))
+        )
         lows = [v for v in (smin, tmin) if v is not None]
         highs = [v for v in (smax, tmax) if v is not None]
         if not lows:
-            return replace(base, source_rows=0, target_rows=0, checksum_equal=True, method="checksum")
+            return replace(
+                base, source_rows=0, target_rows=0, checksum_equal=True, method="checksum"
+            )
         lo, hi = min(lows), max(highs)
         # Unknown statistics (never analyzed): assume the keys are dense.
         rows = spec.estimated_rows if spec.estimated_rows >= 0 else hi - lo + 1
@@ -304,10 +140,16 @@ class _Comparer:
         cs = sum(v[0] for v in src.values())
         ct = sum(v[0] for v in tgt.values())
         differing = sorted(b for b in src.keys() | tgt.keys() if src.get(b) != tgt.get(b))
-        result = replace(base, source_rows=cs, target_rows=ct, checksum_equal=not differing, method="checksum (bucketed)")
+        result = replace(
+            base,
+            source_rows=cs,
+            target_rows=ct,
+            checksum_equal=not differing,
+            method="checksum (bucketed)",
+        )
         if not differing:
             return result
-        self._locate(self._bucket_segments(lo, hi, width, src, tgt, differing))
+        self._locate(_bucket_segments(lo, hi, width, src, tgt, differing))
         return self._finish(replace(result, method="checksum (bucketed) + bisection"))
 
     def _bucket_count(self, lo: int, hi: int, rows: float) -> int:
@@ -320,7 +162,9 @@ class _Comparer:
     ) -> tuple[dict[int, tuple[int, Any]], dict[int, tuple[int, Any]]]:
         """Rows and hash per bucket of ``width`` keys over [lo, hi], one scan per side."""
         key0 = (self.spec.key or ("",))[0]
-        query = self.dialect.buckets(self.spec.table, self.spec.columns, key0, lo, width, hi, whole_table=whole_table)
+        query = self.dialect.buckets(
+            self.spec.table, self.spec.columns, key0, lo, width, hi, whole_table=whole_table
+        )
 
         def grouped(side: Side) -> dict[int, tuple[int, Any]]:
             # The planner guesses one group per key and would sort the rows;
@@ -332,19 +176,6 @@ class _Comparer:
                 side.run(self.dialect.set_enable_sort(True))
 
         return self.pair.both(grouped)
-
-    @staticmethod
-    def _bucket_segments(
-        lo: int, hi: int, width: int, src: dict[int, tuple[int, Any]], tgt: dict[int, tuple[int, Any]], buckets: Sequence[int]
-    ) -> list[Segment]:
-        return [
-            Segment(
-                KeyRange((lo + b * width,), (min(lo + (b + 1) * width, hi + 1),)),
-                src.get(b, (0, 0))[0],
-                tgt.get(b, (0, 0))[0],
-            )
-            for b in buckets
-        ]
 
     # -- bisection ------------------------------------------------------------------
 
@@ -364,10 +195,18 @@ class _Comparer:
 
     def _one_sided(self, seg: Segment) -> None:
         """Every row of the range is on one side only: no need to look closer."""
-        side, kind = (self.pair.target, "extra_on_target") if seg.source_rows == 0 else (self.pair.source, "missing_on_target")
+        side, kind = (
+            (self.pair.target, "extra_on_target")
+            if seg.source_rows == 0
+            else (self.pair.source, "missing_on_target")
+        )
         total = max(seg.source_rows, seg.target_rows)
         want = max(0, self.found.limit - len(self.found.keys))
-        keys = side.run(self.dialect.first_keys(self.spec.table, self.spec.key or (), seg.range, want)) if want else []
+        keys = (
+            side.run(self.dialect.first_keys(self.spec.table, self.spec.key or (), seg.range, want))
+            if want
+            else []
+        )
         for k in keys:
             self.found.keys.append((tuple(k), kind))  # type: ignore[arg-type]
         self.found.count += total
@@ -396,14 +235,25 @@ class _Comparer:
         spec = self.spec
         key = spec.key or ()
         rng = seg.range
-        if spec.integer_key and rng.lo is not None and rng.hi is not None and len(rng.lo) == 1 and len(rng.hi) == 1:
+        if (
+            spec.integer_key
+            and rng.lo is not None
+            and rng.hi is not None
+            and len(rng.lo) == 1
+            and len(rng.hi) == 1
+        ):
             lo, hi = int(rng.lo[0]), int(rng.hi[0]) - 1
             if hi > lo:
                 return self._split_integer(lo, hi, max(seg.source_rows, seg.target_rows))
         bigger = self.pair.source if seg.source_rows >= seg.target_rows else self.pair.target
         rows = max(seg.source_rows, seg.target_rows)
         step = max(1, math.ceil(rows / self.settings.fanout))
-        cuts = [tuple(r) for r in bigger.run(self.dialect.quantiles(spec.table, key, rng, step, self.settings.fanout - 1))]
+        cuts = [
+            tuple(r)
+            for r in bigger.run(
+                self.dialect.quantiles(spec.table, key, rng, step, self.settings.fanout - 1)
+            )
+        ]
         bounds: list[Bound | None] = [rng.lo, *cuts, rng.hi]
         ranges = [KeyRange(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
         src, tgt = self.pair.run_both(self.dialect.segments(spec.table, spec.columns, key, ranges))
@@ -412,11 +262,18 @@ class _Comparer:
         return [Segment(ranges[i], s[i][0], t[i][0]) for i in range(len(ranges)) if s[i] != t[i]]
 
     def _split_integer(self, lo: int, hi: int, rows: int) -> list[Segment]:
-        n = max(2, min(self.settings.max_buckets, math.ceil(rows / self.settings.leaf_rows) * 2, hi - lo + 1))
+        n = max(
+            2,
+            min(
+                self.settings.max_buckets,
+                math.ceil(rows / self.settings.leaf_rows) * 2,
+                hi - lo + 1,
+            ),
+        )
         width = _width(lo, hi, n)
         src, tgt = self._grouped(lo, hi, width)
         differing = sorted(b for b in src.keys() | tgt.keys() if src.get(b) != tgt.get(b))
-        return self._bucket_segments(lo, hi, width, src, tgt, differing)
+        return _bucket_segments(lo, hi, width, src, tgt, differing)
 
     # -- the differing rows ---------------------------------------------------------
 
@@ -436,7 +293,9 @@ class _Comparer:
         if not keys:
             return []
         wanted = [k for k, _ in keys]
-        query = self.dialect.rows(spec.table, spec.columns, key, wanted, self.settings.preview_chars)
+        query = self.dialect.rows(
+            spec.table, spec.columns, key, wanted, self.settings.preview_chars
+        )
         src_rows, tgt_rows = self.pair.run_both(query)
         n = len(key)
         src = {_freeze(r[:n]): r[n:] for r in src_rows}
@@ -463,6 +322,25 @@ class _Comparer:
         return out
 
 
+def _bucket_segments(
+    lo: int,
+    hi: int,
+    width: int,
+    src: dict[int, tuple[int, Any]],
+    tgt: dict[int, tuple[int, Any]],
+    buckets: Sequence[int],
+) -> list[Segment]:
+    """The key ranges of the differing buckets, with each side's row count."""
+    return [
+        Segment(
+            KeyRange((lo + b * width,), (min(lo + (b + 1) * width, hi + 1),)),
+            src.get(b, (0, 0))[0],
+            tgt.get(b, (0, 0))[0],
+        )
+        for b in buckets
+    ]
+
+
 _MISSING = object()
 
 
@@ -478,7 +356,9 @@ def _sort_key(key: Bound) -> tuple[Any, ...]:
     return tuple((type(v).__name__, v if isinstance(v, int | float | str) else str(v)) for v in key)
 
 
-def _preview(names: Sequence[str], row: Sequence[Any] | None, which: Sequence[str]) -> tuple[tuple[str, str | None], ...] | None:
+def _preview(
+    names: Sequence[str], row: Sequence[Any] | None, which: Sequence[str]
+) -> tuple[tuple[str, str | None], ...] | None:
     if row is None:
         return None
     chosen = set(which)

@@ -9,19 +9,22 @@ host and the reason -- never the password.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from snapmigrate.connectmap import ConnectMap
+from snapmigrate.db.dialect import Dialect
 from snapmigrate.errors import BadInput, ConnectError, NotFound
 
 if TYPE_CHECKING:
-    import psycopg
-
-    from snapmigrate.aws import Clients
+    from snapmigrate.aws import Aws, Clients
 
 AWS_HOST_SUFFIXES = (".rds.amazonaws.com", ".rds.amazonaws.com.cn")
 URI_PREFIXES = ("postgresql://", "postgres://")
@@ -55,7 +58,9 @@ class Endpoint:
     def with_db(self, dbname: str) -> Endpoint:
         return replace(self, dbname=dbname)
 
-    def connect_kwargs(self, dbname: str | None = None, connect_map: ConnectMap | None = None) -> dict[str, Any]:
+    def connect_kwargs(
+        self, dbname: str | None = None, connect_map: ConnectMap | None = None
+    ) -> dict[str, Any]:
         """psycopg ``connect()`` keywords, the connect map applied.
 
         A mapped endpoint keeps its name in ``host`` (TLS checks, pgpass) and
@@ -73,9 +78,12 @@ class Endpoint:
             kwargs["user"] = self.user
         if self.password is not None:
             kwargs["password"] = self.password
-        # TLS by default towards AWS; an explicit PGSSLMODE (libpq's own variable) wins over that default.
+        # TLS by default towards AWS; an explicit PGSSLMODE (libpq's own variable)
+        # wins over that default.
         aws_default = os.environ.get("PGSSLMODE") or "require"
-        sslmode = self.sslmode or ("verify-full" if self.sslrootcert else aws_default if self.is_aws else None)
+        sslmode = self.sslmode or (
+            "verify-full" if self.sslrootcert else aws_default if self.is_aws else None
+        )
         if sslmode:
             kwargs["sslmode"] = sslmode
         if self.sslrootcert:
@@ -102,12 +110,12 @@ def is_uri(spec: str) -> bool:
 
 def from_uri(spec: str, label: str) -> Endpoint:
     """An :class:`Endpoint` from a libpq URI or ``key=value`` conninfo."""
-    from psycopg.conninfo import conninfo_to_dict
-
     try:
         params = {k: str(v) for k, v in conninfo_to_dict(spec).items() if v is not None}
     except Exception as e:
-        raise BadInput(f"the {label} is not a valid PostgreSQL URI: {_scrub(str(e), None)}") from None
+        raise BadInput(
+            f"the {label} is not a valid PostgreSQL URI: {_scrub(str(e), None)}"
+        ) from None
     host = params.pop("host", "") or os.environ.get("PGHOST", "localhost")
     try:
         port = int(params.pop("port", "") or os.environ.get("PGPORT", "5432"))
@@ -127,7 +135,7 @@ def from_uri(spec: str, label: str) -> Endpoint:
 
 
 def from_cluster(
-    clients: Clients,
+    clients: Clients | Aws,
     cluster_id: str,
     label: str,
     *,
@@ -138,24 +146,32 @@ def from_cluster(
 ) -> Endpoint:
     """An :class:`Endpoint` for an Aurora cluster: its writer (or reader) endpoint
     and credentials from its managed secret, an IAM token, or libpq's own ways."""
-    from snapmigrate.aws import aws_errors
-    from snapmigrate.discover import describe_cluster
+    # The AWS layer only when a cluster is named: verify of two URIs starts without it.
+    from snapmigrate.aws import Aws, rds
 
-    cluster = describe_cluster(clients, cluster_id)
+    aws = Aws.of(clients)
+    cluster = rds.find_cluster(aws, cluster_id)
     if cluster is None:
-        raise NotFound(f"the {label} cluster {cluster_id!r} was not found in {clients.region}")
+        raise NotFound(f"the {label} cluster {cluster_id!r} was not found in {aws.region}")
     host = cluster.get("ReaderEndpoint" if reader else "Endpoint")
     if not host:
-        raise ConnectError(f"the {label} cluster {cluster_id} has no endpoint yet (status {cluster.get('Status')})")
+        raise ConnectError(
+            f"the {label} cluster {cluster_id} has no endpoint yet (status {cluster.get('Status')})"
+        )
     port = int(cluster.get("Port") or 5432)
     login = user or cluster.get("MasterUsername")
     password: str | None = None
     secret_arn = (cluster.get("MasterUserSecret") or {}).get("SecretArn")
     if iam_auth:
-        with aws_errors(f"generate an IAM auth token for the {label}"):
-            password = clients.rds().generate_db_auth_token(DBHostname=host, Port=port, DBUsername=login)
+        password = aws.call(
+            f"generate an IAM auth token for the {label}",
+            aws.rds().generate_db_auth_token,
+            DBHostname=host,
+            Port=port,
+            DBUsername=login,
+        )
     elif secret_arn and not user:
-        login, password = read_secret(clients, secret_arn, label)
+        login, password = read_secret(aws, secret_arn, label)
     return Endpoint(
         label=label,
         host=host,
@@ -167,18 +183,19 @@ def from_cluster(
     )
 
 
-def read_secret(clients: Clients, secret_arn: str, label: str) -> tuple[str | None, str | None]:
+def read_secret(aws: Aws, secret_arn: str, label: str) -> tuple[str | None, str | None]:
     """(username, password) from a Secrets Manager secret of the RDS shape."""
-    import json
-
-    from snapmigrate.aws import aws_errors
-
-    with aws_errors(f"read the {label}'s master secret"):
-        value = clients.secretsmanager().get_secret_value(SecretId=secret_arn)
+    value = aws.call(
+        f"read the {label}'s master secret",
+        aws.secretsmanager().get_secret_value,
+        SecretId=secret_arn,
+    )
     try:
         data = json.loads(value.get("SecretString") or "{}")
     except ValueError:
-        raise ConnectError(f"the {label}'s master secret is not JSON with username/password") from None
+        raise ConnectError(
+            f"the {label}'s master secret is not JSON with username/password"
+        ) from None
     return data.get("username"), data.get("password")
 
 
@@ -210,8 +227,6 @@ def connect(
     application_name: str = "snapmigrate",
 ) -> psycopg.Connection[Any]:
     """Open a connection; failures become :class:`ConnectError` with the side named."""
-    import psycopg
-
     kwargs = endpoint.connect_kwargs(dbname, connect_map.reload() if connect_map else None)
     kwargs.setdefault("connect_timeout", timeout)
     kwargs.setdefault("application_name", application_name)
@@ -219,7 +234,8 @@ def connect(
         return psycopg.connect(autocommit=autocommit, **kwargs)
     except psycopg.OperationalError as e:
         raise ConnectError(
-            f"cannot connect to the {endpoint.describe(dbname)}: {_scrub(_first_line(e), endpoint.password)}"
+            "cannot connect to "
+            f"the {endpoint.describe(dbname)}: {_scrub(_first_line(e), endpoint.password)}"
         ) from None
 
 
@@ -242,10 +258,6 @@ def _scrub(text: str, password: str | None) -> str:
 def list_databases(endpoint: Endpoint, *, connect_map: ConnectMap | None = None) -> list[str]:
     """The user databases of a server: not templates, not ``rdsadmin``; ``postgres`` included
     (Aurora's default database, where users do keep data)."""
-    import psycopg
-
-    from snapmigrate.db.dialect import Dialect
-
     first = endpoint.dbname or "postgres"
     try:
         conn = connect(endpoint, first, connect_map=connect_map)
@@ -258,4 +270,6 @@ def list_databases(endpoint: Endpoint, *, connect_map: ConnectMap | None = None)
         try:
             return [row[0] for row in conn.execute(query.text).fetchall()]
         except psycopg.Error as e:
-            raise ConnectError(f"cannot list the databases of the {endpoint.describe()}: {_first_line(e)}") from None
+            raise ConnectError(
+                f"cannot list the databases of the {endpoint.describe()}: {_first_line(e)}"
+            ) from None

@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg import sql
 
-PG12 = 120000
+from snapmigrate.db.catalog_sql import PG12, CatalogQueries, Query
 
 #: Hash functions of a type, where hashing the value is exact enough and
 #: stable across versions (hash partitioning depends on that stability).
@@ -53,21 +53,15 @@ def _signed64(value: int) -> int:
 
 
 def null_marker(seed: int) -> int:
-    """The 64-bit stand-in hashed for NULL in column ``seed`` (distinct from any text, '' included)."""
+    """The 64-bit stand-in hashed for NULL in column ``seed`` (distinct from any text, ''
+    included)."""
     return _signed64((seed * 0x9E3779B97F4A7C15) ^ 0x5BD1E9955BD1E995)
 
 
 @dataclass(frozen=True)
-class Query:
-    """A statement and its parameters."""
-
-    text: sql.SQL | sql.Composed
-    params: tuple[Any, ...] = ()
-
-
-@dataclass(frozen=True)
 class HashColumn:
-    """A column as both sides hash it: its name, the type to hash it as, and whether it may be NULL."""
+    """A column as both sides hash it: its name, the type to hash it as, and whether it may be
+    NULL."""
 
     name: str
     base_type: str | None  # pg_catalog type name after domains; None = hash its text
@@ -138,14 +132,19 @@ def _bound_expr(width: int) -> sql.Composable:
 
 
 def range_predicate(key: Sequence[str], rng: KeyRange) -> tuple[sql.Composable, tuple[Any, ...]]:
-    """``WHERE`` text and parameters selecting the rows of ``rng`` (row comparisons use the key's index)."""
+    """``WHERE`` text and parameters selecting the rows of ``rng`` (row comparisons use the key's
+    index)."""
     parts: list[sql.Composable] = []
     params: list[Any] = []
     if rng.lo is not None:
-        parts.append(sql.SQL("{} >= {}").format(_key_expr(key, len(rng.lo)), _bound_expr(len(rng.lo))))
+        parts.append(
+            sql.SQL("{} >= {}").format(_key_expr(key, len(rng.lo)), _bound_expr(len(rng.lo)))
+        )
         params += rng.lo
     if rng.hi is not None:
-        parts.append(sql.SQL("{} < {}").format(_key_expr(key, len(rng.hi)), _bound_expr(len(rng.hi))))
+        parts.append(
+            sql.SQL("{} < {}").format(_key_expr(key, len(rng.hi)), _bound_expr(len(rng.hi)))
+        )
         params += rng.hi
     if not parts:
         return sql.SQL("true"), ()
@@ -153,8 +152,10 @@ def range_predicate(key: Sequence[str], rng: KeyRange) -> tuple[sql.Composable, 
 
 
 @dataclass(frozen=True)
-class Dialect:
-    """The SQL for one pair of servers: ``version`` is the lower ``server_version_num``."""
+class Dialect(CatalogQueries):
+    """The SQL for one pair of servers: ``version`` is the lower ``server_version_num``.
+
+    Sessions and data here; the catalog's queries come from :class:`CatalogQueries`."""
 
     version: int
     settings: tuple[tuple[str, str], ...] = field(default=())
@@ -187,7 +188,8 @@ class Dialect:
         """Pin every setting that changes a value's text form, and make the session read-only."""
         return Query(
             sql.SQL("; ").join(
-                sql.SQL("SET {} = {}").format(sql.Identifier(k), sql.Literal(v)) for k, v in self.settings
+                sql.SQL("SET {} = {}").format(sql.Identifier(k), sql.Literal(v))
+                for k, v in self.settings
             )
         )
 
@@ -227,163 +229,6 @@ class Dialect:
     def set_enable_sort(on: bool) -> Query:
         return Query(sql.SQL("SET enable_sort = {}").format(sql.Literal("on" if on else "off")))
 
-    @staticmethod
-    def list_databases() -> Query:
-        return Query(
-            sql.SQL(
-                "SELECT datname FROM pg_database"
-                " WHERE datallowconn AND NOT datistemplate AND datname <> 'rdsadmin' ORDER BY 1"
-            )
-        )
-
-    # -- catalog ----------------------------------------------------------------
-
-    @staticmethod
-    def schemas() -> Query:
-        return Query(sql.SQL(_USER_NSP_CTE + "SELECT nspname FROM nsp ORDER BY 1"))
-
-    @staticmethod
-    def relations() -> Query:
-        return Query(
-            sql.SQL(
-                _USER_NSP_CTE
-                + """
-SELECT nsp.nspname, c.relname, c.relkind::text, c.relpersistence::text, c.relispartition,
-       c.reltuples::float8,
-       pg_get_expr(c.relpartbound, c.oid),
-       ARRAY(SELECT quote_ident(pn.nspname) || '.' || quote_ident(pc.relname)
-               FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
-               JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-              WHERE i.inhrelid = c.oid ORDER BY 1),
-       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
-       c.relispopulated
-  FROM pg_class c JOIN nsp ON nsp.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
- ORDER BY 1, 2"""
-            )
-        )
-
-    def columns(self) -> Query:
-        generated = "a.attgenerated::text" if self.version >= PG12 else "''"
-        return Query(
-            sql.SQL(
-                _USER_NSP_CTE
-                + """
-SELECT nsp.nspname, c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),
-       a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, """
-                + generated
-                + """,
-       CASE WHEN bn.nspname = 'pg_catalog' AND bt.typelem = 0 THEN bt.typname::text END
-  FROM pg_attribute a
-  JOIN pg_class c ON c.oid = a.attrelid
-  JOIN nsp ON nsp.oid = c.relnamespace
-  JOIN pg_type t ON t.oid = a.atttypid
-  JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-  JOIN pg_namespace bn ON bn.oid = bt.typnamespace
-  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
- WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
- ORDER BY 1, 2, 3"""
-            )
-        )
-
-    @staticmethod
-    def constraints() -> Query:
-        # 'n' (NOT NULL, catalogued from 18) is compared through the columns.
-        return Query(
-            sql.SQL(
-                _USER_NSP_CTE
-                + """
-SELECT nsp.nspname, c.relname, con.conname, con.contype::text, pg_get_constraintdef(con.oid, true)
-  FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
-  JOIN nsp ON nsp.oid = c.relnamespace
- WHERE con.contype IN ('p', 'u', 'f', 'c', 'x')
- ORDER BY 1, 2, 3"""
-            )
-        )
-
-    @staticmethod
-    def indexes() -> Query:
-        return Query(
-            sql.SQL(
-                _USER_NSP_CTE
-                + """
-SELECT nsp.nspname, c.relname, ic.relname, pg_get_indexdef(i.indexrelid),
-       i.indisprimary, i.indisunique, i.indisvalid,
-       i.indpred IS NOT NULL OR i.indexprs IS NOT NULL,
-       ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
-               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-              ORDER BY k.ord),
-       coalesce((SELECT bool_and(a.attnotnull) FROM unnest(i.indkey::int2[]) k(attnum)
-                  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum), false)
-  FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-  JOIN pg_class ic ON ic.oid = i.indexrelid
-  JOIN nsp ON nsp.oid = c.relnamespace
- ORDER BY 1, 2, 3"""
-            )
-        )
-
-    @staticmethod
-    def sequences() -> Query:
-        return Query(
-            sql.SQL(
-                _USER_NSP_CTE
-                + """
-SELECT s.schemaname::text, s.sequencename::text, s.data_type::text, s.increment_by, s.last_value,
-       (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname)
-          FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
-          JOIN pg_namespace tn ON tn.oid = t.relnamespace
-         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-           AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1)
-  FROM pg_sequences s
-  JOIN nsp ON nsp.nspname = s.schemaname
-  JOIN pg_class c ON c.relnamespace = nsp.oid AND c.relname = s.sequencename
- ORDER BY 1, 2"""
-            )
-        )
-
-    @staticmethod
-    def extensions() -> Query:
-        return Query(sql.SQL("SELECT extname::text, extversion FROM pg_extension ORDER BY 1"))
-
-    @staticmethod
-    def functions() -> Query:
-        return Query(
-            sql.SQL(
-                _USER_NSP_CTE
-                + """
-SELECT nsp.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
-       pg_get_function_result(p.oid), l.lanname::text, p.prokind::text,
-       hashtextextended(coalesce(p.prosrc, ''), 0)
-  FROM pg_proc p JOIN nsp ON nsp.oid = p.pronamespace
-  JOIN pg_language l ON l.oid = p.prolang
- WHERE NOT EXISTS (SELECT 1 FROM pg_depend d
-                    WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
- ORDER BY 1, 2, 3"""
-            )
-        )
-
-    # -- write counters -----------------------------------------------------------
-
-    @staticmethod
-    def write_counters() -> Query:
-        return Query(
-            sql.SQL(
-                "SELECT schemaname::text, relname::text, n_tup_ins, n_tup_upd, n_tup_del,"
-                " (SELECT stats_reset::text FROM pg_stat_database WHERE datname = current_database()),"
-                " now()::text"
-                " FROM pg_stat_user_tables ORDER BY 1, 2"
-            )
-        )
-
-    @staticmethod
-    def sequence_values() -> Query:
-        return Query(
-            sql.SQL(
-                "SELECT schemaname::text, sequencename::text, last_value FROM pg_sequences"
-                " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
-            )
-        )
-
     # -- data ---------------------------------------------------------------------
 
     @staticmethod
@@ -391,11 +236,18 @@ SELECT nsp.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
         return Query(sql.SQL("SELECT count(*) FROM ONLY {}").format(table.ident))
 
     @staticmethod
-    def checksum(table: Table, columns: Sequence[HashColumn], key: Sequence[str] = (), rng: KeyRange | None = None) -> Query:
+    def checksum(
+        table: Table,
+        columns: Sequence[HashColumn],
+        key: Sequence[str] = (),
+        rng: KeyRange | None = None,
+    ) -> Query:
         """Rows and the sum of row hashes (order-free, exact: ``sum(bigint)`` is numeric)."""
         where, params = range_predicate(key, rng or KeyRange())
         return Query(
-            sql.SQL("SELECT count(*), sum({}) FROM ONLY {} WHERE {}").format(row_hash(columns), table.ident, where),
+            sql.SQL("SELECT count(*), sum({}) FROM ONLY {} WHERE {}").format(
+                row_hash(columns), table.ident, where
+            ),
             params,
         )
 
@@ -407,19 +259,35 @@ SELECT nsp.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
 
     @staticmethod
     def buckets(
-        table: Table, columns: Sequence[HashColumn], column: str, lo: int, width: int, hi: int, *, whole_table: bool = False
+        table: Table,
+        columns: Sequence[HashColumn],
+        column: str,
+        lo: int,
+        width: int,
+        hi: int,
+        *,
+        whole_table: bool = False,
     ) -> Query:
-        """Rows and row-hash sums per integer key bucket ``(k - lo) / width`` over ``lo <= k <= hi``, in one scan.
+        """Rows and row-hash sums per integer key bucket ``(k - lo) / width`` over
+        ``lo <= k <= hi``, in one scan.
 
         ``whole_table``: lo and hi are the key's min and max, so no filter is needed."""
         col = sql.Identifier(column)
         if hi - lo < (1 << 31) - 1:  # k - lo fits the key's own type: no cast
             bucket = sql.SQL("({} - {}) / {}").format(col, sql.Literal(lo), sql.Literal(width))
         elif hi - lo < (1 << 62):
-            bucket = sql.SQL("({}::int8 - {}) / {}").format(col, sql.Literal(lo), sql.Literal(width))
+            bucket = sql.SQL("({}::int8 - {}) / {}").format(
+                col, sql.Literal(lo), sql.Literal(width)
+            )
         else:
-            bucket = sql.SQL("div({}::numeric - {}, {})::int8").format(col, sql.Literal(lo), sql.Literal(width))
-        where = sql.SQL("true") if whole_table else sql.SQL("{} BETWEEN {} AND {}").format(col, sql.Literal(lo), sql.Literal(hi))
+            bucket = sql.SQL("div({}::numeric - {}, {})::int8").format(
+                col, sql.Literal(lo), sql.Literal(width)
+            )
+        where = (
+            sql.SQL("true")
+            if whole_table
+            else sql.SQL("{} BETWEEN {} AND {}").format(col, sql.Literal(lo), sql.Literal(hi))
+        )
         return Query(
             sql.SQL("SELECT {} AS b, count(*), sum({}) FROM ONLY {} WHERE {} GROUP BY 1").format(
                 bucket, row_hash(columns), table.ident, where
@@ -427,7 +295,9 @@ SELECT nsp.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
         )
 
     @staticmethod
-    def segments(table: Table, columns: Sequence[HashColumn], key: Sequence[str], ranges: Sequence[KeyRange]) -> Query:
+    def segments(
+        table: Table, columns: Sequence[HashColumn], key: Sequence[str], ranges: Sequence[KeyRange]
+    ) -> Query:
         """Rows and row-hash sums for each range, in one round trip."""
         parts: list[sql.Composable] = []
         params: list[Any] = []
@@ -444,24 +314,36 @@ SELECT nsp.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
 
     @staticmethod
     def quantiles(table: Table, key: Sequence[str], rng: KeyRange, step: int, limit: int) -> Query:
-        """Every ``step``-th key of the range in key order, computed server-side (no OFFSET paging)."""
+        """Every ``step``-th key of the range in key order, computed server-side (no OFFSET
+        paging)."""
         where, params = range_predicate(key, rng)
         cols = sql.SQL(", ").join(sql.Identifier(k) for k in key)
         return Query(
             sql.SQL(
                 "SELECT {cols} FROM (SELECT {cols}, row_number() OVER (ORDER BY {cols}) AS rn"
-                " FROM ONLY {t} WHERE {where}) s WHERE mod(rn, {step}) = 0 ORDER BY {cols} LIMIT {limit}"
-            ).format(cols=cols, t=table.ident, where=where, step=sql.Literal(step), limit=sql.Literal(limit)),
+                " FROM ONLY {t} WHERE {where}) s WHERE mod(rn, {step}) = 0 ORDER BY {cols} LIMIT "
+                "{limit}"
+            ).format(
+                cols=cols,
+                t=table.ident,
+                where=where,
+                step=sql.Literal(step),
+                limit=sql.Literal(limit),
+            ),
             params,
         )
 
     @staticmethod
-    def row_hashes(table: Table, columns: Sequence[HashColumn], key: Sequence[str], rng: KeyRange) -> Query:
+    def row_hashes(
+        table: Table, columns: Sequence[HashColumn], key: Sequence[str], rng: KeyRange
+    ) -> Query:
         """Each row's key and hash in a range (the leaves of the bisection)."""
         where, params = range_predicate(key, rng)
         cols = sql.SQL(", ").join(sql.Identifier(k) for k in key)
         return Query(
-            sql.SQL("SELECT {}, {} FROM ONLY {} WHERE {}").format(cols, row_hash(columns), table.ident, where),
+            sql.SQL("SELECT {}, {} FROM ONLY {} WHERE {}").format(
+                cols, row_hash(columns), table.ident, where
+            ),
             params,
         )
 
@@ -478,13 +360,21 @@ SELECT nsp.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
         )
 
     @staticmethod
-    def rows(table: Table, columns: Sequence[HashColumn], key: Sequence[str], keys: Sequence[Bound], preview: int) -> Query:
+    def rows(
+        table: Table,
+        columns: Sequence[HashColumn],
+        key: Sequence[str],
+        keys: Sequence[Bound],
+        preview: int,
+    ) -> Query:
         """Per column: its hash and the start of its text, for the rows with these keys."""
         key_cols = sql.SQL(", ").join(sql.Identifier(k) for k in key)
         per_col: list[sql.Composable] = []
         for i, c in enumerate(columns, 1):
             per_col.append(c.expression(i))
-            per_col.append(sql.SQL("left({}::text, {})").format(sql.Identifier(c.name), sql.Literal(preview)))
+            per_col.append(
+                sql.SQL("left({}::text, {})").format(sql.Identifier(c.name), sql.Literal(preview))
+            )
         tuple_marks = sql.SQL(", ").join(_bound_expr(len(key)) for _ in keys)
         params = tuple(v for k in keys for v in k)
         return Query(
@@ -497,10 +387,3 @@ SELECT nsp.nspname, p.proname, pg_get_function_identity_arguments(p.oid),
             ),
             params,
         )
-
-
-_USER_NSP_CTE = """WITH nsp AS (
-  SELECT oid, nspname::text AS nspname FROM pg_namespace
-   WHERE nspname NOT IN ('information_schema', 'pg_catalog', 'pg_toast')
-     AND nspname !~ '^pg_(toast_)?temp_')
-"""

@@ -83,7 +83,9 @@ class FreezeRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FreezeRecord:
         return cls(
-            databases=tuple(DatabaseFreeze(d["name"], d.get("previous")) for d in data["databases"]),
+            databases=tuple(
+                DatabaseFreeze(d["name"], d.get("previous")) for d in data["databases"]
+            ),
             terminated=int(data.get("terminated", 0)),
             frozen_at=data["frozen_at"],
             confirmed_at=data.get("confirmed_at"),
@@ -163,7 +165,11 @@ def apply(
     names = [d.name for d in record.databases]
     with _admin_session(endpoint, connect_map) as conn:
         for name in names:
-            conn.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(
+                    sql.Identifier(name)
+                )
+            )
         frozen_at = _now()
         terminated = int(conn.execute(TERMINATE, (names, list(PROTECTED_USERS))).fetchone()[0])
         log.info("froze %d database(s), ended %d session(s)", len(names), terminated)
@@ -176,7 +182,8 @@ def apply(
             if opts.clock() >= deadline:
                 pids = ", ".join(f"{r[0]} ({r[2]}@{r[1]})" for r in writers)
                 raise FreezeNotConfirmed(
-                    f"write transactions still open {opts.confirm_timeout_s:.0f} s after the freeze: {pids}",
+                    f"write transactions still open {opts.confirm_timeout_s:.0f} s after the "
+                    f"freeze: {pids}",
                     record=done,
                 )
             conn.execute(TERMINATE, (names, list(PROTECTED_USERS)))
@@ -193,10 +200,17 @@ def freeze(
 ) -> FreezeRecord:
     """Make ``databases`` (default: all user databases) read-only for new sessions,
     end the other sessions, and wait until no write transaction is open."""
-    return apply(endpoint, prepare(endpoint, databases, connect_map=connect_map), connect_map=connect_map, options=options)
+    return apply(
+        endpoint,
+        prepare(endpoint, databases, connect_map=connect_map),
+        connect_map=connect_map,
+        options=options,
+    )
 
 
-def unfreeze(endpoint: Endpoint, record: FreezeRecord, *, connect_map: ConnectMap | None = None) -> None:
+def unfreeze(
+    endpoint: Endpoint, record: FreezeRecord, *, connect_map: ConnectMap | None = None
+) -> None:
     """Put every frozen database's setting back to what it was. Idempotent."""
     with _admin_session(endpoint, connect_map) as conn:
         existing = {r[0] for r in conn.execute(LIST_DATABASES, (EXCLUDED_DATABASES,)).fetchall()}
@@ -206,15 +220,21 @@ def unfreeze(endpoint: Endpoint, record: FreezeRecord, *, connect_map: ConnectMa
                 continue
             name = sql.Identifier(db.name)
             if db.previous is None:
-                conn.execute(sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(name))
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(name)
+                )
             else:
                 conn.execute(
-                    sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = {}").format(name, sql.Literal(db.previous))
+                    sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = {}").format(
+                        name, sql.Literal(db.previous)
+                    )
                 )
     log.info("unfroze %d database(s)", len(record.databases))
 
 
-def read_only_databases(endpoint: Endpoint, names: list[str], *, connect_map: ConnectMap | None = None) -> list[str]:
+def read_only_databases(
+    endpoint: Endpoint, names: list[str], *, connect_map: ConnectMap | None = None
+) -> list[str]:
     """Which of ``names`` are set read-only for new sessions now."""
     with _admin_session(endpoint, connect_map) as conn:
         return [name for name in names if _current_setting(conn, name) in ("on", "true", "1")]

@@ -36,17 +36,33 @@ class ServerIdentity:
         return (self.address, self.port, self.started) == (other.address, other.port, other.started)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"address": self.address, "port": self.port, "started": self.started, "in_recovery": self.in_recovery}
+        return {
+            "address": self.address,
+            "port": self.port,
+            "started": self.started,
+            "in_recovery": self.in_recovery,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ServerIdentity:
-        return cls(str(data["address"]), int(data["port"]), str(data["started"]), bool(data.get("in_recovery")))
+        return cls(
+            str(data["address"]),
+            int(data["port"]),
+            str(data["started"]),
+            bool(data.get("in_recovery")),
+        )
 
     def __str__(self) -> str:
         return f"{self.address}:{self.port} (up since {self.started})"
 
 
-def identity(endpoint: Endpoint, *, dbname: str = "postgres", connect_map: ConnectMap | None = None, timeout: int = 10) -> ServerIdentity:
+def identity(
+    endpoint: Endpoint,
+    *,
+    dbname: str = "postgres",
+    connect_map: ConnectMap | None = None,
+    timeout: int = 10,
+) -> ServerIdentity:
     """Who answers at ``endpoint`` (through the connect map)."""
     with connect(endpoint, dbname, connect_map=connect_map, timeout=timeout) as conn:
         row = conn.execute(IDENTITY).fetchone()
@@ -54,10 +70,18 @@ def identity(endpoint: Endpoint, *, dbname: str = "postgres", connect_map: Conne
     return ServerIdentity(str(row[0]), int(row[1] or 0), str(row[2]), bool(row[3]))
 
 
-def write_refusal(endpoint: Endpoint, *, dbname: str = "postgres", connect_map: ConnectMap | None = None, timeout: int = 10) -> str | None:
+def write_refusal(
+    endpoint: Endpoint,
+    *,
+    dbname: str = "postgres",
+    connect_map: ConnectMap | None = None,
+    timeout: int = 10,
+) -> str | None:
     """None when a write is accepted at ``endpoint`` (then rolled back), else why not."""
     try:
-        with connect(endpoint, dbname, connect_map=connect_map, autocommit=False, timeout=timeout) as conn:
+        with connect(
+            endpoint, dbname, connect_map=connect_map, autocommit=False, timeout=timeout
+        ) as conn:
             try:
                 conn.execute(WRITE_PROBE)
             except Exception as e:

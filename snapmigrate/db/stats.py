@@ -30,12 +30,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import psycopg
+
+from snapmigrate.db.connect import Endpoint, connect, list_databases
 from snapmigrate.db.dialect import Dialect
 from snapmigrate.errors import BadInput, OperationFailed
+from snapmigrate.files import read_json
 
 if TYPE_CHECKING:
     from snapmigrate.connectmap import ConnectMap
-    from snapmigrate.db.connect import Endpoint
 
 #: How long after a write its counters surely show (PG 15+: the 10 s idle flush, plus margin).
 FLUSH_DELAY_S = 11.0
@@ -76,8 +79,14 @@ class WriteCounters:
             "server": self.server,
             "stats_reset": dict(self.stats_reset),
             "tables": [
-                {"database": k.database, "schema": k.schema, "table": k.table,
-                 "n_tup_ins": c.inserted, "n_tup_upd": c.updated, "n_tup_del": c.deleted}
+                {
+                    "database": k.database,
+                    "schema": k.schema,
+                    "table": k.table,
+                    "n_tup_ins": c.inserted,
+                    "n_tup_upd": c.updated,
+                    "n_tup_del": c.deleted,
+                }
                 for k, c in sorted(self.tables.items())
             ],
             "sequences": [
@@ -90,27 +99,41 @@ class WriteCounters:
     def from_dict(cls, data: Mapping[str, Any]) -> WriteCounters:
         try:
             tables = {
-                TableKey(t["database"], t["schema"], t["table"]): Counts(int(t["n_tup_ins"]), int(t["n_tup_upd"]), int(t["n_tup_del"]))
+                TableKey(t["database"], t["schema"], t["table"]): Counts(
+                    int(t["n_tup_ins"]), int(t["n_tup_upd"]), int(t["n_tup_del"])
+                )
                 for t in data["tables"]
             }
             sequences = {
-                TableKey(q["database"], q["schema"], q["sequence"]): None if q["last_value"] is None else int(q["last_value"])
+                TableKey(q["database"], q["schema"], q["sequence"]): None
+                if q["last_value"] is None
+                else int(q["last_value"])
                 for q in data.get("sequences") or ()
             }
-            return cls(str(data["captured_at"]), str(data.get("server", "")), tables, dict(data.get("stats_reset") or {}), sequences)
+            return cls(
+                str(data["captured_at"]),
+                str(data.get("server", "")),
+                tables,
+                dict(data.get("stats_reset") or {}),
+                sequences,
+            )
         except (KeyError, TypeError, ValueError) as e:
             raise BadInput(f"write counters are not in the expected shape ({e!r})") from None
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """The source's counters around the snapshot: ``before`` (optional) and ``after`` it was requested."""
+    """The source's counters around the snapshot: ``before`` (optional) and ``after`` it was
+    requested."""
 
     after: WriteCounters
     before: WriteCounters | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"before": self.before.to_dict() if self.before else None, "after": self.after.to_dict()}
+        return {
+            "before": self.before.to_dict() if self.before else None,
+            "after": self.after.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Baseline:
@@ -119,13 +142,14 @@ class Baseline:
             raise BadInput("a baseline must be a JSON object")
         if "after" in data:
             before = data.get("before")
-            return cls(WriteCounters.from_dict(data["after"]), WriteCounters.from_dict(before) if before else None)
+            return cls(
+                WriteCounters.from_dict(data["after"]),
+                WriteCounters.from_dict(before) if before else None,
+            )
         return cls(WriteCounters.from_dict(data))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Baseline:
-        from snapmigrate.files import read_json
-
         return cls.from_dict(read_json(path, "baseline"))
 
     def drifted(self, now: WriteCounters) -> tuple[list[TableKey], list[TableKey]]:
@@ -139,9 +163,17 @@ class Baseline:
 
     def moved_sequences(self, now: WriteCounters) -> list[TableKey]:
         """Sequences whose last value changed since the snapshot (or around it)."""
-        moved = {k for k, v in now.sequences.items() if k in self.after.sequences and self.after.sequences[k] != v}
+        moved = {
+            k
+            for k, v in now.sequences.items()
+            if k in self.after.sequences and self.after.sequences[k] != v
+        }
         if self.before is not None:
-            moved |= {k for k, v in self.after.sequences.items() if k in self.before.sequences and self.before.sequences[k] != v}
+            moved |= {
+                k
+                for k, v in self.after.sequences.items()
+                if k in self.before.sequences and self.before.sequences[k] != v
+            }
         return sorted(moved)
 
 
@@ -167,16 +199,23 @@ def reset_since(before: WriteCounters, after: WriteCounters) -> list[TableKey]:
     out = []
     for key, then in before.tables.items():
         now = after.tables.get(key)
-        reset = before.stats_reset.get(key.database) != after.stats_reset.get(key.database) and key.database in after.stats_reset
-        if now is not None and (any(n < t for n, t in zip(now, then, strict=True)) or (reset and now != then)):
+        reset = (
+            before.stats_reset.get(key.database) != after.stats_reset.get(key.database)
+            and key.database in after.stats_reset
+        )
+        if now is not None and (
+            any(n < t for n, t in zip(now, then, strict=True)) or (reset and now != then)
+        ):
             out.append(key)
     return sorted(out)
 
 
 def counters_from_rows(
-    server: str, rows_by_db: Iterable[tuple[str, Sequence[tuple[Any, ...]], Sequence[tuple[Any, ...]]]]
+    server: str,
+    rows_by_db: Iterable[tuple[str, Sequence[tuple[Any, ...]], Sequence[tuple[Any, ...]]]],
 ) -> WriteCounters:
-    """Build a capture from :meth:`Dialect.write_counters` and :meth:`Dialect.sequence_values` rows, per database."""
+    """Build a capture from :meth:`Dialect.write_counters` and :meth:`Dialect.sequence_values` rows,
+    per database."""
     tables: dict[TableKey, Counts] = {}
     resets: dict[str, str | None] = {}
     sequences: dict[TableKey, int | None] = {}
@@ -198,10 +237,6 @@ def write_counters(
     connect_map: ConnectMap | None = None,
 ) -> WriteCounters:
     """Capture ``pg_stat_user_tables`` write counters of every (or the named) user database."""
-    import psycopg
-
-    from snapmigrate.db.connect import connect, list_databases
-
     names = list(databases) if databases else list_databases(endpoint, connect_map=connect_map)
     collected = []
     for db in names:
@@ -210,6 +245,8 @@ def write_counters(
                 rows = conn.execute(Dialect.write_counters().text).fetchall()
                 seq_rows = conn.execute(Dialect.sequence_values().text).fetchall()
             except psycopg.Error as e:
-                raise OperationFailed(f"cannot read write counters of the {endpoint.describe(db)}: {e}") from None
+                raise OperationFailed(
+                    f"cannot read write counters of the {endpoint.describe(db)}: {e}"
+                ) from None
             collected.append((db, rows, seq_rows))
     return counters_from_rows(endpoint.describe(), collected)

@@ -10,225 +10,41 @@ rows. Sessions are read-only; nothing is created on either side.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import queue
-import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from snapmigrate.db.catalog import (
     Inventory,
-    SchemaDifference,
-    diff_inventories,
     hash_columns,
     is_integer_key,
     qualname,
     quote,
     read_inventory,
 )
-from snapmigrate.db.compare import (
-    CompareSettings,
-    Pair,
-    QueryError,
-    Side,
-    TableResult,
-    TableSpec,
-    compare_table,
-)
+from snapmigrate.db.compare import compare_table
+from snapmigrate.db.connect import connect, list_databases
 from snapmigrate.db.dialect import Dialect, Table
-from snapmigrate.db.stats import FLUSH_DELAY_S, Baseline, TableKey, WriteCounters
-from snapmigrate.errors import EXIT_DIFFERENCES, EXIT_FAILED, EXIT_OK, BadInput
+from snapmigrate.db.results import DatabaseResult, DriftInfo, TableResult, VerifyResult
+from snapmigrate.db.schema_diff import SchemaDifference, diff_inventories
+from snapmigrate.db.scope import CompareSettings, TableRef, TableSpec, VerifyOptions
+from snapmigrate.db.sessions import Pair, QueryError, Side
+from snapmigrate.db.stats import FLUSH_DELAY_S, Baseline, write_counters
+from snapmigrate.errors import BadInput
 
 if TYPE_CHECKING:
     import psycopg
 
     from snapmigrate.connectmap import ConnectMap
-    from snapmigrate.db.compare import RowDifference
     from snapmigrate.db.connect import Endpoint
+
+__all__ = ["TableRef", "VerifyOptions", "VerifyResult", "verify"]
 
 Progress = Callable[[str], None]
 DATA_KINDS = ("r", "m")
-
-
-@dataclass(frozen=True)
-class TableRef:
-    """A table to compare: ``schema.name``, optionally in one database only."""
-
-    schema: str
-    name: str
-    database: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> TableRef:
-        """``schema.table`` or ``table`` (schema public); double quotes keep dots and case."""
-        parts = [q.replace('""', '"') if q else p for q, p in re.findall(r'"((?:[^"]|"")*)"|([^."]+)', text)]
-        if len(parts) == 1:
-            return cls("public", parts[0])
-        if len(parts) == 2:
-            return cls(parts[0], parts[1])
-        raise BadInput(f"{text!r} is not schema.table (quote names that hold dots)")
-
-
-@dataclass(frozen=True)
-class VerifyOptions:
-    """What to compare and how; checks itself."""
-
-    mode: str = "checksum"
-    databases: tuple[str, ...] = ()
-    schemas: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    jobs: int = 2
-    max_differing_rows: int = 20
-    baseline: Baseline | WriteCounters | None = None
-    tables: tuple[TableRef, ...] | None = None
-    allow_drift: bool = False
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("counts", "checksum"):
-            raise BadInput(f"--mode must be counts or checksum, not {self.mode!r}")
-        if not 1 <= self.jobs <= 64:
-            raise BadInput(f"--jobs must be between 1 and 64, not {self.jobs}")
-        if self.max_differing_rows < 0:
-            raise BadInput("--max-differing-rows must be 0 or more")
-        if isinstance(self.baseline, WriteCounters):
-            object.__setattr__(self, "baseline", Baseline(after=self.baseline))
-        if self.tables is not None:
-            object.__setattr__(self, "tables", tuple(t if isinstance(t, TableRef) else TableRef.parse(t) for t in self.tables))
-        for name in ("databases", "schemas", "exclude"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-
-    def keeps_schema(self, schema: str) -> bool:
-        return not self.schemas or schema in self.schemas
-
-    def keeps(self, database: str, schema: str, name: str) -> bool:
-        """Whether a table is in scope: --schema, --exclude (glob on schema.table or table), tables."""
-        if not self.keeps_schema(schema):
-            return False
-        for pattern in self.exclude:
-            if fnmatch.fnmatchcase(f"{schema}.{name}" if "." in pattern else name, pattern):
-                return False
-        if self.tables is None:
-            return True
-        return any(t.schema == schema and t.name == name and t.database in (None, database) for t in self.tables)
-
-
-@dataclass(frozen=True)
-class DatabaseResult:
-    """A database pair and how it was read."""
-
-    name: str
-    target_name: str
-    source_version: int | None = None
-    target_version: int | None = None
-    on_target: bool = True
-    snapshot: str = "shared"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "target_name": self.target_name,
-            "source_version": self.source_version,
-            "target_version": self.target_version,
-            "on_target": self.on_target,
-            "snapshot": self.snapshot,
-        }
-
-
-@dataclass(frozen=True)
-class DriftInfo:
-    """What the source's write counters say changed since the snapshot."""
-
-    baseline_captured_at: str
-    captured_at: str
-    tables: tuple[TableKey, ...] = ()
-    counters_reset: tuple[TableKey, ...] = ()
-    sequences: tuple[TableKey, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        as_dicts = lambda keys: [k._asdict() for k in keys]  # noqa: E731
-        return {
-            "baseline_captured_at": self.baseline_captured_at,
-            "captured_at": self.captured_at,
-            "tables": as_dicts(self.tables),
-            "counters_reset": as_dicts(self.counters_reset),
-            "sequences": as_dicts(self.sequences),
-        }
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """The outcome: ``equal`` when nothing differs; ``exit_code`` 0 equal, 3 differences, 1 could not compare."""
-
-    source: str
-    target: str
-    mode: str
-    databases: tuple[DatabaseResult, ...] = ()
-    tables: tuple[TableResult, ...] = ()
-    schema_differences: tuple[SchemaDifference, ...] = ()
-    drift: DriftInfo | None = None
-    elapsed_s: float = 0.0
-    jobs: int = 1
-    allow_drift: bool = False
-
-    @property
-    def errors(self) -> tuple[str, ...]:
-        return tuple(f"{t.database} {qualname(t.schema, t.name)}: {t.error}" for t in self.tables if t.error)
-
-    @property
-    def differing_tables(self) -> tuple[TableResult, ...]:
-        return tuple(t for t in self.tables if not t.equal and not t.error)
-
-    @property
-    def differing_rows(self) -> tuple[RowDifference, ...]:
-        return tuple(s for t in self.tables for s in t.samples)
-
-    @property
-    def unexplained(self) -> int:
-        """Differences not explained by writes after the snapshot."""
-        return sum(not t.drift for t in self.differing_tables) + sum(not d.drift for d in self.schema_differences)
-
-    @property
-    def equal(self) -> bool:
-        return not self.schema_differences and not self.errors and all(t.equal for t in self.tables)
-
-    @property
-    def exit_code(self) -> int:
-        if self.equal:
-            return EXIT_OK
-        if self.differing_tables or self.schema_differences:
-            if self.allow_drift and self.unexplained == 0 and not self.errors:
-                return EXIT_OK
-            return EXIT_DIFFERENCES
-        return EXIT_FAILED
-
-    def to_dict(self) -> dict[str, Any]:
-        differing = self.differing_tables
-        return {
-            "equal": self.equal,
-            "mode": self.mode,
-            "source": self.source,
-            "target": self.target,
-            "databases": [d.to_dict() for d in self.databases],
-            "tables": [t.to_dict() for t in self.tables],
-            "schema_differences": [d.to_dict() for d in self.schema_differences],
-            "differing_rows": [r.to_dict() for r in self.differing_rows],
-            "drift": self.drift.to_dict() if self.drift else None,
-            "errors": list(self.errors),
-            "summary": {
-                "tables": len(self.tables),
-                "tables_differing": len(differing),
-                "schema_differences": len(self.schema_differences),
-                "differing_rows": sum(t.differing_rows for t in differing),
-                "unexplained_differences": self.unexplained,
-                "drift_differences": sum(t.drift for t in differing) + sum(d.drift for d in self.schema_differences),
-                "rows_compared": sum(t.source_rows or 0 for t in self.tables),
-            },
-            "jobs": self.jobs,
-            "elapsed_s": round(self.elapsed_s, 3),
-        }
 
 
 def verify(
@@ -256,7 +72,9 @@ def verify(
     snapshot_taken = time.monotonic()
     for src_db, tgt_db in pairs:
         say(f"{src_db}: comparing ({options.mode}, {options.jobs} job(s) per side)")
-        db_result, db_tables, db_diffs = _verify_database(source, target, src_db, tgt_db, options, settings, connect_map, say)
+        db_result, db_tables, db_diffs = _verify_database(
+            source, target, src_db, tgt_db, options, settings, connect_map, say
+        )
         databases.append(db_result)
         tables += db_tables
         diffs += db_diffs
@@ -268,7 +86,9 @@ def verify(
         # Drift only explains differences: with none, there is nothing to label.
         # Counters of writes committed just before our snapshot may not be published yet.
         sleep(max(0.0, FLUSH_DELAY_S - (time.monotonic() - snapshot_taken)))
-        drift, tables, diffs = _mark_drift(options.baseline, source, [p[0] for p in pairs], tables, diffs, connect_map)
+        drift, tables, diffs = _mark_drift(
+            options.baseline, source, [p[0] for p in pairs], tables, diffs, connect_map
+        )
     result = VerifyResult(
         source=source.describe(),
         target=target.describe(),
@@ -283,7 +103,8 @@ def verify(
     )
     say(
         f"{'equal' if result.equal else 'DIFFERENT'}: {len(tables)} table(s), "
-        f"{len(result.differing_tables)} differing, {len(diffs)} schema difference(s) in {result.elapsed_s:.2f} s"
+        f"{len(result.differing_tables)} differing, {len(diffs)} schema difference(s) "
+        f"in {result.elapsed_s:.2f} s"
     )
     return result
 
@@ -292,8 +113,6 @@ def _database_pairs(
     source: Endpoint, target: Endpoint, options: VerifyOptions, connect_map: ConnectMap | None
 ) -> tuple[list[tuple[str, str]], list[SchemaDifference]]:
     """(source db, target db) pairs to compare, and databases only one side has."""
-    from snapmigrate.db.connect import list_databases
-
     if not options.databases and source.dbname:
         # Both URIs name a database: compare exactly those two.
         return [(source.dbname, target.dbname or source.dbname)], []
@@ -303,12 +122,20 @@ def _database_pairs(
     unknown = [d for d in wanted if d not in src_dbs]
     if unknown:
         raise BadInput(
-            f"database {unknown[0]!r} does not exist on the {source.describe()}; it has: {', '.join(src_dbs) or 'none'}"
+            f"database {unknown[0]!r} does not exist on the {source.describe()}; it "
+            f"has: {', '.join(src_dbs) or 'none'}"
         )
-    missing = [SchemaDifference(d, "database", quote(d), "missing_on_target") for d in wanted if d not in tgt_dbs]
+    missing = [
+        SchemaDifference(d, "database", quote(d), "missing_on_target")
+        for d in wanted
+        if d not in tgt_dbs
+    ]
     extra = []
     if not options.databases:
-        extra = [SchemaDifference(d, "database", quote(d), "extra_on_target") for d in sorted(tgt_dbs - set(src_dbs))]
+        extra = [
+            SchemaDifference(d, "database", quote(d), "extra_on_target")
+            for d in sorted(tgt_dbs - set(src_dbs))
+        ]
     return [(d, d) for d in wanted if d in tgt_dbs], missing + extra
 
 
@@ -335,7 +162,9 @@ def _verify_database(
             pair.run_both(setup)
         shared = _share_snapshot(pairs, dialect)
         src_inv, tgt_inv = lead.both(
-            lambda side: read_inventory(side.run, dialect, src_version if side is lead.source else tgt_version)
+            lambda side: read_inventory(
+                side.run, dialect, src_version if side is lead.source else tgt_version
+            )
         )
         keep = lambda schema, name: options.keeps(src_db, schema, name)  # noqa: E731
         src_inv = src_inv.filtered(keep, options.keeps_schema)
@@ -346,7 +175,13 @@ def _verify_database(
         results = _run_tables(pairs, dialect, specs, settings, say)
         results += _one_sided_tables(lead, dialect, src_db, src_inv, tgt_inv)
         results.sort(key=lambda r: (r.schema, r.name))
-        db_result = DatabaseResult(src_db, tgt_db, src_version, tgt_version, snapshot="shared" if shared else "per-connection")
+        db_result = DatabaseResult(
+            src_db,
+            tgt_db,
+            src_version,
+            tgt_version,
+            snapshot="shared" if shared else "per-connection",
+        )
         return db_result, results, diffs
     except BaseException:
         _cancel(pairs)
@@ -356,15 +191,23 @@ def _verify_database(
 
 
 def _open_pairs(
-    source: Endpoint, target: Endpoint, src_db: str, tgt_db: str, jobs: int, connect_map: ConnectMap | None
+    source: Endpoint,
+    target: Endpoint,
+    src_db: str,
+    tgt_db: str,
+    jobs: int,
+    connect_map: ConnectMap | None,
 ) -> list[Pair]:
     """``jobs`` connections to each side, opened concurrently."""
-    from snapmigrate.db.connect import connect
-
     opened: list[psycopg.Connection[Any]] = []
-    with ThreadPoolExecutor(max_workers=min(2 * jobs, 16), thread_name_prefix="snapmigrate-connect") as ex:
+    with ThreadPoolExecutor(
+        max_workers=min(2 * jobs, 16), thread_name_prefix="snapmigrate-connect"
+    ) as ex:
         futures = [
-            (ex.submit(connect, source, src_db, connect_map=connect_map), ex.submit(connect, target, tgt_db, connect_map=connect_map))
+            (
+                ex.submit(connect, source, src_db, connect_map=connect_map),
+                ex.submit(connect, target, tgt_db, connect_map=connect_map),
+            )
             for _ in range(jobs)
         ]
         error: BaseException | None = None
@@ -420,11 +263,17 @@ def _table_specs(database: str, src: Inventory, tgt: Inventory) -> list[TableSpe
     specs = []
     for key in sorted(src.relations.keys() & tgt.relations.keys()):
         rel, other = src.relations[key], tgt.relations[key]
-        if rel.kind not in DATA_KINDS or rel.kind != other.kind or not (rel.populated and other.populated):
+        if (
+            rel.kind not in DATA_KINDS
+            or rel.kind != other.kind
+            or not (rel.populated and other.populated)
+        ):
             continue
         src_cols, tgt_cols = src.columns.get(key, ()), tgt.columns.get(key, ())
         key_cols = src.key_of(*key)
-        if key_cols and (tgt.key_of(*key) != key_cols or not _same_key_types(src_cols, tgt_cols, key_cols)):
+        if key_cols and (
+            tgt.key_of(*key) != key_cols or not _same_key_types(src_cols, tgt_cols, key_cols)
+        ):
             key_cols = None  # the sides disagree on the key: whole-table checksum only
         specs.append(
             TableSpec(
@@ -449,7 +298,11 @@ def _same_key_types(src_cols: Sequence[Any], tgt_cols: Sequence[Any], key: Seque
 
 
 def _run_tables(
-    pairs: Sequence[Pair], dialect: Dialect, specs: Sequence[TableSpec], settings: CompareSettings, say: Progress
+    pairs: Sequence[Pair],
+    dialect: Dialect,
+    specs: Sequence[TableSpec],
+    settings: CompareSettings,
+    say: Progress,
 ) -> list[TableResult]:
     """Compare tables over the pairs, biggest first, each pair on one table at a time."""
     free: queue.SimpleQueue[Pair] = queue.SimpleQueue()
@@ -476,19 +329,25 @@ def _run_tables(
         ex.shutdown(wait=True, cancel_futures=True)
 
 
-def _guarded(pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings) -> TableResult:
+def _guarded(
+    pair: Pair, dialect: Dialect, spec: TableSpec, settings: CompareSettings
+) -> TableResult:
     """One table inside a savepoint: an error (permissions, lock timeout) spoils only this table."""
     pair.run_both(dialect.savepoint())
     try:
         result = compare_table(pair, dialect, spec, settings)
     except QueryError as e:
         pair.run_both(dialect.rollback_to_savepoint())
-        return TableResult(spec.database, spec.schema, spec.name, spec.kind, key=spec.key, error=str(e))
+        return TableResult(
+            spec.database, spec.schema, spec.name, spec.kind, key=spec.key, error=str(e)
+        )
     pair.run_both(dialect.release_savepoint())
     return result
 
 
-def _one_sided_tables(lead: Pair, dialect: Dialect, database: str, src: Inventory, tgt: Inventory) -> list[TableResult]:
+def _one_sided_tables(
+    lead: Pair, dialect: Dialect, database: str, src: Inventory, tgt: Inventory
+) -> list[TableResult]:
     """Tables only one side has, with their row count there."""
     out = []
     for inv, side, other in ((src, lead.source, tgt), (tgt, lead.target, src)):
@@ -500,7 +359,10 @@ def _one_sided_tables(lead: Pair, dialect: Dialect, database: str, src: Inventor
             on_source = side is lead.source
             out.append(
                 TableResult(
-                    database, key[0], key[1], rel.kind_name,
+                    database,
+                    key[0],
+                    key[1],
+                    rel.kind_name,
                     source_rows=rows if on_source else None,
                     target_rows=None if on_source else rows,
                     method="missing on target" if on_source else "only on target",
@@ -544,8 +406,6 @@ def _mark_drift(
     connect_map: ConnectMap | None,
 ) -> tuple[DriftInfo, list[TableResult], list[SchemaDifference]]:
     """Label what changed on the source since the snapshot as drift."""
-    from snapmigrate.db.stats import write_counters
-
     now = write_counters(source, databases=databases, connect_map=connect_map)
     changed, reset = baseline.drifted(now)
     moved = {(k.database, k.schema, k.table) for k in changed}
@@ -556,10 +416,18 @@ def _mark_drift(
         replace(
             d,
             drift=d.kind == "sequence"
-            and ((d.database, d.object) in sequences or (d.table is not None and (d.database, *d.table) in moved)),
+            and (
+                (d.database, d.object) in sequences
+                or (d.table is not None and (d.database, *d.table) in moved)
+            ),
         )
         for d in diffs
     ]
-    info = DriftInfo(baseline.after.captured_at, now.captured_at, tuple(changed), tuple(reset), tuple(moved_sequences))
+    info = DriftInfo(
+        baseline.after.captured_at,
+        now.captured_at,
+        tuple(changed),
+        tuple(reset),
+        tuple(moved_sequences),
+    )
     return info, tables, diffs
-

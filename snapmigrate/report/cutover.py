@@ -6,30 +6,39 @@ import json
 from pathlib import Path
 from typing import Any
 
+from snapmigrate.cutover.swap import describe
 from snapmigrate.errors import BadInput
+from snapmigrate.files import atomic_write_text
 from snapmigrate.report import format_table
 
 REPORT_SUFFIXES = (".md", ".json")
 
 
 def _headline(data: dict[str, Any]) -> str:
-    how = data.get("mode") or "-"
-    dns = (data.get("swap") or {}).get("dns") or {}
-    if how == "dns" and dns.get("writer"):
-        how += f" ({dns['writer']['name'].rstrip('.')})"
-    return f"Cutover of run {data['run_id']}: {data['source']} -> {data['target']} by {how}  state {data.get('state')}"
+    how = describe(data.get("mode"), data.get("swap") or {})
+    return (
+        f"Cutover of run {data['run_id']}: {data['source']} -> {data['target']} by {how}  "
+        f"state {data.get('state')}"
+    )
 
 
 def _unavailability(data: dict[str, Any]) -> str:
     if data.get("unavailable_s") is None:
         return "writes unavailable: -"
-    return (f"writes unavailable: {data['unavailable_s']:.3f} s "
-            f"(frozen {data.get('frozen_at')} -> writable on the target {data.get('writable_at')})")
+    return (
+        f"writes unavailable: {data['unavailable_s']:.3f} s "
+        f"(frozen {data.get('frozen_at')} -> writable on the target {data.get('writable_at')})"
+    )
 
 
 def _rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return [
-        (p["name"], p.get("state", "-"), f"{p['took_s']:.2f}s" if p.get("took_s") is not None else "-", p.get("outcome") or "")
+        (
+            p["name"],
+            p.get("state", "-"),
+            f"{p['took_s']:.2f}s" if p.get("took_s") is not None else "-",
+            p.get("outcome") or "",
+        )
         for p in data.get("phases", [])
     ]
 
@@ -37,14 +46,31 @@ def _rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 def table(data: dict[str, Any]) -> str:
     lines = [_headline(data), f"  {_unavailability(data)}", ""]
     if data.get("guardrails"):
-        lines += ["Guardrails", format_table(["", "CHECK", "RESULT"], [
-            ("ok" if g["passed"] else "FAIL", g["name"], g["message"]) for g in data["guardrails"]]), ""]
+        lines += [
+            "Guardrails",
+            format_table(
+                ["", "CHECK", "RESULT"],
+                [
+                    ("ok" if g["passed"] else "FAIL", g["name"], g["message"])
+                    for g in data["guardrails"]
+                ],
+            ),
+            "",
+        ]
     if data.get("phases"):
         lines += ["Phases", format_table(["PHASE", "STATE", "TOOK", "OUTCOME"], _rows(data)), ""]
     if data.get("writes_since_cutover"):
-        lines += ["Writes on the new cluster since the cutover (NOT copied back)", format_table(
-            ["TABLE", "INSERTED", "UPDATED", "DELETED"],
-            [(w["table"], w["inserted"], w["updated"], w["deleted"]) for w in data["writes_since_cutover"]]), ""]
+        lines += [
+            "Writes on the new cluster since the cutover (NOT copied back)",
+            format_table(
+                ["TABLE", "INSERTED", "UPDATED", "DELETED"],
+                [
+                    (w["table"], w["inserted"], w["updated"], w["deleted"])
+                    for w in data["writes_since_cutover"]
+                ],
+            ),
+            "",
+        ]
     if data.get("rollback"):
         lines += ["Rollback", *(f"  {line}" for line in data["rollback"]), ""]
     if data.get("error"):
@@ -58,25 +84,51 @@ def table(data: dict[str, Any]) -> str:
 
 def markdown(data: dict[str, Any]) -> str:
     """For a change ticket."""
-    out = [f"# {_headline(data)}", "", f"- {_unavailability(data)}",
-           f"- started {data.get('started')}, finished {data.get('finished')}"]
+    out = [
+        f"# {_headline(data)}",
+        "",
+        f"- {_unavailability(data)}",
+        f"- started {data.get('started')}, finished {data.get('finished')}",
+    ]
     verification = data.get("verification") or {}
     if verification:
-        out.append(f"- final verification: {'equal' if verification.get('equal') else 'DIFFERENT'} ({verification.get('line')})")
+        out.append(
+            f"- final verification: {'equal' if verification.get('equal') else 'DIFFERENT'} "
+            f"({verification.get('line')})"
+        )
     drift = data.get("drift") or {}
     if drift.get("checked"):
-        out.append(f"- written on the source since the snapshot: {', '.join(drift.get('tables') or []) or 'nothing'}"
-                   + (f"; stale: {', '.join(drift['stale'])}" + (" (accepted)" if drift.get("accepted") else "") if drift.get("stale") else ""))
+        out.append(
+            "- written on the source since the "
+            f"snapshot: {', '.join(drift.get('tables') or []) or 'nothing'}"
+            + (
+                f"; stale: {', '.join(drift['stale'])}"
+                + (" (accepted)" if drift.get("accepted") else "")
+                if drift.get("stale")
+                else ""
+            )
+        )
     out += ["", "## Guardrails", "", "| | check | result |", "| --- | --- | --- |"]
-    out += [f"| {'ok' if g['passed'] else 'FAIL'} | {g['name']} | {g['message']} |" for g in data.get("guardrails", [])]
+    out += [
+        f"| {'ok' if g['passed'] else 'FAIL'} | {g['name']} | {g['message']} |"
+        for g in data.get("guardrails", [])
+    ]
     out += ["", "## Phases", "", "| phase | state | took | outcome |", "| --- | --- | --- | --- |"]
     out += [f"| {n} | {s} | {t} | {o.replace('|', '/')} |" for n, s, t, o in _rows(data)]
     if data.get("rollback"):
         out += ["", "## Rollback", "", *(f"- {line}" for line in data["rollback"])]
     if data.get("writes_since_cutover"):
-        out += ["", "## Writes on the new cluster since the cutover (not copied back)", "",
-                "| table | inserted | updated | deleted |", "| --- | --- | --- | --- |"]
-        out += [f"| {w['table']} | {w['inserted']} | {w['updated']} | {w['deleted']} |" for w in data["writes_since_cutover"]]
+        out += [
+            "",
+            "## Writes on the new cluster since the cutover (not copied back)",
+            "",
+            "| table | inserted | updated | deleted |",
+            "| --- | --- | --- | --- |",
+        ]
+        out += [
+            f"| {w['table']} | {w['inserted']} | {w['updated']} | {w['deleted']} |"
+            for w in data["writes_since_cutover"]
+        ]
     if data.get("error"):
         out += ["", f"**Error:** {data['error']}"]
     return "\n".join(out) + "\n"
@@ -91,7 +143,7 @@ def check_report_path(path: str) -> None:
 
 
 def write(data: dict[str, Any], path: str) -> None:
-    from snapmigrate.files import atomic_write_text
-
-    text = json.dumps(data, indent=2, default=str) + "\n" if path.endswith(".json") else markdown(data)
+    text = (
+        json.dumps(data, indent=2, default=str) + "\n" if path.endswith(".json") else markdown(data)
+    )
     atomic_write_text(path, text)

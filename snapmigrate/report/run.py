@@ -6,12 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from snapmigrate.cutover.state import CutoverState
+from snapmigrate.cutover.swap import MODES
+from snapmigrate.progress import duration
 from snapmigrate.report import format_table
-from snapmigrate.waiting import duration
 
 if TYPE_CHECKING:
-    from snapmigrate.journal import RunRecord
-    from snapmigrate.runner import CleanupResult, RunResult
+    from snapmigrate.migrate.cleanup import CleanupResult
+    from snapmigrate.migrate.runner import RunResult
+    from snapmigrate.workflow.journal import RunRecord
 
 MARKS = {
     "done": "done",
@@ -61,11 +64,14 @@ def _next(record: RunRecord) -> list[str]:
             f"NOT VERIFIED ({verify.outcome}): compare before any cutover: "
             f"snapmigrate verify --source {record.source} --target {record.target}"
         )
-    cutover = record.cutover.get("state")
+    cutover = CutoverState.of(record.cutover).state
     if record.state == "done" and cutover in (None, "blocked", "cancelled", "rolled-back"):
-        lines.append(f"Cut over with: snapmigrate cutover {record.run_id} --mode dns|rename")
+        lines.append(f"Cut over with: snapmigrate cutover {record.run_id} --mode {'|'.join(MODES)}")
     elif cutover in ("running", "interrupted", "failed"):
-        lines.append(f"Cutover unfinished: resume with 'snapmigrate cutover {record.run_id}' or undo with 'snapmigrate rollback {record.run_id}'")
+        lines.append(
+            f"Cutover unfinished: resume with 'snapmigrate cutover {record.run_id}' or undo with "
+            f"'snapmigrate rollback {record.run_id}'"
+        )
     elif cutover == "done":
         lines.append(f"Cut over; the way back: snapmigrate rollback {record.run_id}")
     return lines
@@ -76,7 +82,11 @@ def status_table(record: RunRecord, *, note: str = "") -> str:
     lines = [
         f"Run {record.run_id}: {record.source} -> {record.target}  state {record.state}{note}",
         f"  created {record.created}, updated {record.updated}, {record.api_calls} RDS API calls"
-        + (f", {ridden} transient AWS errors ridden out" if (ridden := sum(s.transient_errors for s in record.steps)) else ""),
+        + (
+            f", {ridden} transient AWS errors ridden out"
+            if (ridden := sum(s.transient_errors for s in record.steps))
+            else ""
+        ),
         "",
         _steps(record),
     ]
@@ -85,13 +95,14 @@ def status_table(record: RunRecord, *, note: str = "") -> str:
         lines += ["", "Resources", format_table(["STEP", "WHAT", "AWS ID"], created)]
     if record.error:
         lines += ["", f"Error: {record.error}"]
-    if record.cutover.get("state"):
-
-        c = record.cutover
-        lines += ["", f"Cutover: {c.get('mode')}, {c.get('state')}"
-                  + (f", writes unavailable {c['unavailable_s']:.1f} s" if c.get("unavailable_s") is not None else "")
-                  + (f" ({c['error']})" if c.get("error") else "")]
-        phases = [(p["name"], p.get("state", "-"), p.get("outcome") or "") for p in c.get("phases", [])]
+    c = CutoverState.of(record.cutover)
+    if c.state:
+        unavailable = (
+            f", writes unavailable {c.unavailable_s:.1f} s" if c.unavailable_s is not None else ""
+        )
+        error = f" ({c.error})" if c.error else ""
+        lines += ["", f"Cutover: {c.mode}, {c.state}{unavailable}{error}"]
+        phases = [(p.name, p.state or "-", p.outcome or "") for p in c.phases or ()]
         if phases:
             lines.append(format_table(["PHASE", "STATE", "OUTCOME"], phases))
     nxt = _next(record)
@@ -110,6 +121,25 @@ def table(result: RunResult) -> str:
     return status_table(result.record, note=note)
 
 
+def runs_dict(records: Sequence[RunRecord], where: str) -> dict[str, object]:
+    """``status`` without a run id, as JSON."""
+    return {
+        "state_dir": where,
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "state": r.state,
+                "source": r.source,
+                "target": r.target,
+                "created": r.created,
+                "updated": r.updated,
+                "step": r.current.name if r.current and r.state != "done" else None,
+            }
+            for r in records
+        ],
+    }
+
+
 def runs_table(records: Sequence[RunRecord], where: str) -> str:
     """Every run in a state directory."""
     if not records:
@@ -125,9 +155,11 @@ def runs_table(records: Sequence[RunRecord], where: str) -> str:
         )
         for r in records
     ]
-    return f"Runs in {where}\n" + format_table(["RUN", "STATE", "SOURCE", "TARGET", "AT STEP", "UPDATED"], rows)
+    return f"Runs in {where}\n" + format_table(
+        ["RUN", "STATE", "SOURCE", "TARGET", "AT STEP", "UPDATED"], rows
+    )
 
 
 def cleanup_table(result: CleanupResult) -> str:
-    rows = [(step, message) for step, message in result.removals]
+    rows = [(r.step, r.message) for r in result.removals]
     return f"Run {result.record.run_id}: cleaned\n" + format_table(["STEP", "WHAT"], rows)

@@ -15,8 +15,7 @@ from snapmigrate.files import atomic_write_text
 from snapmigrate.report import format_table
 
 if TYPE_CHECKING:
-    from snapmigrate.db.compare import RowDifference, TableResult
-    from snapmigrate.db.verify import VerifyResult
+    from snapmigrate.db.results import RowDifference, TableResult, VerifyResult
 
 REPORT_SUFFIXES = (".md", ".markdown", ".html", ".htm", ".json")
 
@@ -42,7 +41,9 @@ def _note(t: TableResult) -> str:
     if t.error:
         parts.append(t.error)
     if not t.equal and not t.error and t.differing_rows:
-        parts.append(f"{'' if t.differing_rows_exact else '>= '}{t.differing_rows:,} differing row(s)")
+        parts.append(
+            f"{'' if t.differing_rows_exact else '>= '}{t.differing_rows:,} differing row(s)"
+        )
     if t.note:
         parts.append(t.note)
     if t.drift:
@@ -60,7 +61,11 @@ def table_rows(result: VerifyResult) -> list[tuple[str, ...]]:
                 f"{t.database}:{name}" if multi_db else name,
                 _rows(t.source_rows),
                 _rows(t.target_rows),
-                _yes_no(t.rows_equal if t.source_rows is not None and t.target_rows is not None else None),
+                _yes_no(
+                    t.rows_equal
+                    if t.source_rows is not None and t.target_rows is not None
+                    else None
+                ),
                 _yes_no(t.checksum_equal),
                 f"{t.elapsed_s:.2f}",
                 _state(t),
@@ -77,21 +82,36 @@ def summary(result: VerifyResult) -> str:
     data = result.to_dict()["summary"]
     head = "EQUAL" if result.equal else "DIFFERENT"
     text = (
-        f"{head}: {data['tables']} table(s), {data['rows_compared']:,} source row(s) compared ({result.mode}) in "
+        f"{head}: {data['tables']} table(s), {data['rows_compared']:,} source row(s) compared "
+        f"({result.mode}) in "
         f"{result.elapsed_s:.2f} s; {data['tables_differing']} table(s) differ, "
-        f"{data['schema_differences']} schema difference(s), {data['differing_rows']:,} differing row(s)"
+        f"{data['schema_differences']} schema difference(s), {data['differing_rows']:,} differing "
+        "row(s)"
     )
     if result.drift is not None:
-        text += f"; {data['drift_differences']} difference(s) explained by writes after the snapshot"
+        text += (
+            f"; {data['drift_differences']} difference(s) explained by writes after the snapshot"
+        )
     if result.errors:
         text += f"; {len(result.errors)} table(s) could not be compared"
     return text + "."
 
 
+def _values(vals: tuple[tuple[str, str | None], ...] | None) -> str:
+    if not vals:
+        return "-"
+    return ", ".join(f"{k}={'NULL' if v is None else repr(v)}" for k, v in vals)
+
+
 def _row_text(r: RowDifference) -> tuple[str, str, str, str, str]:
     key = ", ".join(f"{k}={v}" for k, v in r.key)
-    side = lambda vals: ", ".join(f"{k}={'NULL' if v is None else repr(v)}" for k, v in vals) if vals else "-"  # noqa: E731
-    return (qualname(r.schema, r.table), key, r.kind, ", ".join(r.columns) or "-", f"source: {side(r.source)} | target: {side(r.target)}")
+    return (
+        qualname(r.schema, r.table),
+        key,
+        r.kind,
+        ", ".join(r.columns) or "-",
+        f"source: {_values(r.source)} | target: {_values(r.target)}",
+    )
 
 
 def table(result: VerifyResult) -> str:
@@ -104,16 +124,32 @@ def table(result: VerifyResult) -> str:
         lines.append(
             format_table(
                 ("DATABASE", "KIND", "OBJECT", "DIFFERENCE"),
-                [(d.database, d.kind, d.object, d.message + (" (drift)" if d.drift else "")) for d in result.schema_differences],
+                [
+                    (d.database, d.kind, d.object, d.message + (" (drift)" if d.drift else ""))
+                    for d in result.schema_differences
+                ],
             )
         )
     if result.differing_rows:
         lines += ["", "Differing rows (samples)"]
-        lines.append(format_table(("TABLE", "KEY", "KIND", "COLUMNS", "VALUES"), [_row_text(r) for r in result.differing_rows]))
+        lines.append(
+            format_table(
+                ("TABLE", "KEY", "KIND", "COLUMNS", "VALUES"),
+                [_row_text(r) for r in result.differing_rows],
+            )
+        )
     if result.drift is not None:
-        lines += ["", f"Drift: baseline captured {result.drift.baseline_captured_at}, source re-read {result.drift.captured_at}: "
-                  f"{len(result.drift.tables)} table(s) written since the snapshot"
-                  + (f", {len(result.drift.counters_reset)} with reset counters (not judged)" if result.drift.counters_reset else "")]
+        lines += [
+            "",
+            f"Drift: baseline captured {result.drift.baseline_captured_at}, source "
+            f"re-read {result.drift.captured_at}: "
+            f"{len(result.drift.tables)} table(s) written since the snapshot"
+            + (
+                f", {len(result.drift.counters_reset)} with reset counters (not judged)"
+                if result.drift.counters_reset
+                else ""
+            ),
+        ]
     lines += ["", summary(result)]
     return "\n".join(lines)
 
@@ -147,18 +183,36 @@ def markdown(result: VerifyResult) -> str:
         _md_table(HEADERS, table_rows(result)),
     ]
     if result.schema_differences:
-        parts += ["", "## Schema differences", "", _md_table(
-            ("database", "kind", "object", "difference"),
-            [(d.database, d.kind, d.object, d.message + (" (drift)" if d.drift else "")) for d in result.schema_differences],
-        )]
+        parts += [
+            "",
+            "## Schema differences",
+            "",
+            _md_table(
+                ("database", "kind", "object", "difference"),
+                [
+                    (d.database, d.kind, d.object, d.message + (" (drift)" if d.drift else ""))
+                    for d in result.schema_differences
+                ],
+            ),
+        ]
     if result.differing_rows:
-        parts += ["", "## Differing rows (samples)", "", _md_table(("table", "key", "kind", "columns", "values"), [_row_text(r) for r in result.differing_rows])]
+        parts += [
+            "",
+            "## Differing rows (samples)",
+            "",
+            _md_table(
+                ("table", "key", "kind", "columns", "values"),
+                [_row_text(r) for r in result.differing_rows],
+            ),
+        ]
     return "\n".join(parts) + "\n"
 
 
 def _html_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -167,21 +221,39 @@ def html_report(result: VerifyResult) -> str:
     title = f"Verification: {'equal' if result.equal else 'DIFFERENT'}"
     sections = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>source: <code>{html.escape(result.source)}</code><br>target: <code>{html.escape(result.target)}</code><br>"
-        f"mode: {html.escape(result.mode)}, {result.jobs} job(s) per side, {result.elapsed_s:.2f} s</p>",
+        f"<p>source: <code>{html.escape(result.source)}</code><br>target: "
+        f"<code>{html.escape(result.target)}</code><br>"
+        f"mode: {html.escape(result.mode)}, {result.jobs} job(s) per side, {result.elapsed_s:.2f} "
+        "s</p>",
         f"<p><strong>{html.escape(summary(result))}</strong></p>",
         "<h2>Tables</h2>",
         _html_table(HEADERS, table_rows(result)),
     ]
     if result.schema_differences:
-        sections += ["<h2>Schema differences</h2>", _html_table(
-            ("database", "kind", "object", "difference"),
-            [(d.database, d.kind, d.object, d.message + (" (drift)" if d.drift else "")) for d in result.schema_differences],
-        )]
+        sections += [
+            "<h2>Schema differences</h2>",
+            _html_table(
+                ("database", "kind", "object", "difference"),
+                [
+                    (d.database, d.kind, d.object, d.message + (" (drift)" if d.drift else ""))
+                    for d in result.schema_differences
+                ],
+            ),
+        ]
     if result.differing_rows:
-        sections += ["<h2>Differing rows (samples)</h2>", _html_table(("table", "key", "kind", "columns", "values"), [_row_text(r) for r in result.differing_rows])]
-    style = "body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 6px;text-align:left}"
-    return f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title><style>{style}</style></head><body>{''.join(sections)}</body></html>\n"
+        sections += [
+            "<h2>Differing rows (samples)</h2>",
+            _html_table(
+                ("table", "key", "kind", "columns", "values"),
+                [_row_text(r) for r in result.differing_rows],
+            ),
+        ]
+    style = (
+        "body{font-family:sans-serif}table{border-collapse:collapse}"
+        "td,th{border:1px solid #999;padding:2px 6px;text-align:left}"
+    )
+    head = f'<meta charset="utf-8"><title>{html.escape(title)}</title><style>{style}</style>'
+    return f"<!doctype html>\n<html><head>{head}</head><body>{''.join(sections)}</body></html>\n"
 
 
 def _json(result: VerifyResult) -> str:
@@ -189,7 +261,11 @@ def _json(result: VerifyResult) -> str:
 
 
 RENDERERS: dict[str, Callable[[VerifyResult], str]] = {
-    ".md": markdown, ".markdown": markdown, ".html": html_report, ".htm": html_report, ".json": _json,
+    ".md": markdown,
+    ".markdown": markdown,
+    ".html": html_report,
+    ".htm": html_report,
+    ".json": _json,
 }
 
 
@@ -197,7 +273,9 @@ def check_report_path(path: str | os.PathLike[str]) -> Path:
     """The report path, or BadInput before anything runs when its format is unknown."""
     p = Path(path)
     if p.suffix.lower() not in RENDERERS:
-        raise BadInput(f"--report {p}: unknown format {p.suffix or '(none)'}; use .md, .html or .json")
+        raise BadInput(
+            f"--report {p}: unknown format {p.suffix or '(none)'}; use .md, .html or .json"
+        )
     if p.parent and not p.parent.exists():
         raise BadInput(f"--report {p}: directory {p.parent} does not exist")
     return p

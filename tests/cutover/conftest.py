@@ -11,12 +11,12 @@ import pytest
 
 from snapmigrate.connectmap import ConnectMap
 from snapmigrate.db.connect import Endpoint, from_cluster
-from snapmigrate.journal import Journal
-from snapmigrate.planner import make_plan
-from snapmigrate.preflight import PlanOptions
-from snapmigrate.runner import Runner
-from snapmigrate.steps.context import RunSettings
-from snapmigrate.steps.freeze import SourceFreezer
+from snapmigrate.migrate.context import RunSettings
+from snapmigrate.migrate.freeze import SourceFreezer
+from snapmigrate.migrate.runner import Runner
+from snapmigrate.plan import make_plan
+from snapmigrate.plan.options import PlanOptions
+from snapmigrate.workflow.journal import Journal
 from snapmigrate_lab.seed import point_record
 from tests.lab_fixtures import unique_id
 
@@ -55,11 +55,16 @@ class Migrated:
         return next(r["ResourceRecords"][0]["Value"] for r in sets if r["Type"] == "CNAME")
 
     def cluster_ids(self) -> set[str]:
-        return {c["DBClusterIdentifier"] for c in self.lab.client("rds").describe_db_clusters()["DBClusters"]}
+        return {
+            c["DBClusterIdentifier"]
+            for c in self.lab.client("rds").describe_db_clusters()["DBClusters"]
+        }
 
 
 def fast_settings(lab: Any) -> RunSettings:
-    return RunSettings(connect=True, connect_map=str(lab.connect_map_path), first_delay_s=0.1, max_delay_s=0.5)
+    return RunSettings(
+        connect=True, connect_map=str(lab.connect_map_path), first_delay_s=0.1, max_delay_s=0.5
+    )
 
 
 def migrate(
@@ -86,11 +91,18 @@ def migrate(
         target=f"{source}-new", readers=1, engine_version=engine_version, min_acu=min_acu
     )
     plan = make_plan(lab.clients(), source, options)
-    runner = Runner(lab.clients(), journal, settings=fast_settings(lab), freezer=SourceFreezer() if freeze_before else None)
+    runner = Runner(
+        lab.clients(),
+        journal,
+        settings=fast_settings(lab),
+        freezer=SourceFreezer() if freeze_before else None,
+    )
     result = runner.start(plan)
     assert result.record.state == "done", result.record.error
     assert seeded.cluster_id == source
-    return Migrated(lab, result.run_id, journal, state_dir, source, f"{source}-new", zone_id, record, endpoint)
+    return Migrated(
+        lab, result.run_id, journal, state_dir, source, f"{source}-new", zone_id, record, endpoint
+    )
 
 
 @pytest.fixture

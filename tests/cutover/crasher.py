@@ -13,9 +13,8 @@ from typing import Any
 
 
 def main(argv: list[str]) -> None:
-    from snapmigrate.cutover import Cutover
-    from snapmigrate.journal import Journal
-    from snapmigrate.steps.phase import CutoverOptions
+    from snapmigrate.cutover import Cutover, CutoverOptions
+    from snapmigrate.workflow.journal import Journal
     from snapmigrate_lab import Lab
 
     lab_dir, state_dir, run_id, mode, point, *dns = argv
@@ -26,15 +25,25 @@ def main(argv: list[str]) -> None:
         os._exit(9)
 
     if point == "mid-swap":
-        event = "after-call.rds.ModifyDBCluster" if mode == "rename" else "after-call.route53.ChangeResourceRecordSets"
+        event = (
+            "after-call.rds.ModifyDBCluster"
+            if mode == "rename"
+            else "after-call.route53.ChangeResourceRecordSets"
+        )
         clients.session.events.register(event, die)
 
-    def on_phase(kind: str, name: str) -> None:
-        if f"{kind}:{name}" == point:
+    def on_event(kind: str, name: str) -> None:
+        if f"{kind.removeprefix('step-')}:{name}" == point:
             die()
 
-    options = CutoverOptions(mode=mode, zone_id=dns[0], record_name=dns[1]) if dns else CutoverOptions(mode=mode)
-    Cutover(clients, Journal(state_dir), connect_map=str(lab.connect_map_path), on_phase=on_phase).run(run_id, options)
+    options = (
+        CutoverOptions(mode=mode, zone_id=dns[0], record_name=dns[1])
+        if dns
+        else CutoverOptions(mode=mode)
+    )
+    Cutover(
+        clients, Journal(state_dir), connect_map=str(lab.connect_map_path), on_event=on_event
+    ).run(run_id, options)
     sys.exit(0)
 
 

@@ -31,18 +31,49 @@ def unchanged(m: Migrated) -> None:
     assert m.record_value() == m.source_endpoint
 
 
-def test_cutover_and_rollback_from_the_command_line_with_reports(migrated: Migrated, tmp_path: Path, lab_env: dict[str, str]):
+def test_cutover_and_rollback_from_the_command_line_with_reports(
+    migrated: Migrated, tmp_path: Path, lab_env: dict[str, str]
+):
     m = migrated
     report = tmp_path / "cutover.md"
     done = subprocess.run(
-        [sys.executable, "-m", "snapmigrate", "cutover", m.run_id, "--mode", "dns", "--dns-zone-id", m.zone_id,
-         "--dns-name", m.record, "--yes", "--report", str(report), "-o", "json", "--state-dir", str(m.state_dir)],
-        cwd=ROOT, env={**__import__("os").environ, **lab_env}, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "snapmigrate",
+            "cutover",
+            m.run_id,
+            "--mode",
+            "dns",
+            "--dns-zone-id",
+            m.zone_id,
+            "--dns-name",
+            m.record,
+            "--yes",
+            "--report",
+            str(report),
+            "-o",
+            "json",
+            "--state-dir",
+            str(m.state_dir),
+        ],
+        cwd=ROOT,
+        env={**__import__("os").environ, **lab_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["state"] == "done" and data["mode"] == "dns" and data["unavailable_s"] > 0
-    assert [p["name"] for p in data["phases"]] == ["guardrails", "freeze", "catch-up", "verify", "swap", "prove"]
+    assert [p["name"] for p in data["phases"]] == [
+        "guardrails",
+        "freeze",
+        "catch-up",
+        "verify",
+        "swap",
+        "prove",
+    ]
     text = report.read_text()
     assert "writes unavailable" in text and "| prove | done |" in text
     again = run(m, "cutover", m.run_id, "--yes")
@@ -60,9 +91,38 @@ def test_bad_input_exits_2_and_changes_nothing(migrated: Migrated, lab: Any):
         (["cutover", "not-a-run", "--mode", "rename", "--yes"], "8 lowercase hex"),
         (["cutover", m.run_id, "--yes"], "say how to cut over"),
         (["cutover", m.run_id, "--mode", "dns", "--yes"], "needs --dns-zone-id and --dns-name"),
-        (["cutover", m.run_id, "--mode", "dns", "--dns-zone-id", "ZNOSUCHZONE1", "--dns-name", m.record, "--yes"], "ZNOSUCHZONE1"),
-        (["cutover", m.run_id, "--mode", "dns", "--dns-zone-id", m.zone_id, "--dns-name", "nope." + m.record, "--yes"], "does not exist"),
-        (["cutover", m.run_id, "--mode", "rename", "--dns-name", "x", "--yes"], "only apply with --mode dns"),
+        (
+            [
+                "cutover",
+                m.run_id,
+                "--mode",
+                "dns",
+                "--dns-zone-id",
+                "ZNOSUCHZONE1",
+                "--dns-name",
+                m.record,
+                "--yes",
+            ],
+            "ZNOSUCHZONE1",
+        ),
+        (
+            [
+                "cutover",
+                m.run_id,
+                "--mode",
+                "dns",
+                "--dns-zone-id",
+                m.zone_id,
+                "--dns-name",
+                "nope." + m.record,
+                "--yes",
+            ],
+            "does not exist",
+        ),
+        (
+            ["cutover", m.run_id, "--mode", "rename", "--dns-name", "x", "--yes"],
+            "only apply with --mode dns",
+        ),
         (["cutover", m.run_id, "--mode", "rename", "--report", "out.txt", "--yes"], ".md or .json"),
         (["cutover", m.run_id, "--mode", "rename"], "pass --yes"),
         (["rollback", m.run_id, "--yes"], "no cutover"),
@@ -86,8 +146,11 @@ def test_a_run_not_migrated_yet_is_refused(migrated: Migrated):
 def test_rename_refuses_a_name_collision(lab: Any, lab_env: dict[str, str], tmp_path: Path):
     m = migrate(lab, tmp_path)
     lab.client("rds").create_db_cluster(
-        DBClusterIdentifier=f"{m.source}-old-{m.run_id}", Engine="aurora-postgresql", EngineVersion="15.4",
-        MasterUsername="postgres", MasterUserPassword="someone-elses-1",
+        DBClusterIdentifier=f"{m.source}-old-{m.run_id}",
+        Engine="aurora-postgresql",
+        EngineVersion="15.4",
+        MasterUsername="postgres",
+        MasterUserPassword="someone-elses-1",
     )
     result = run(m, "cutover", m.run_id, "--mode", "rename", "--yes")
     assert result.exit_code == 2 and "name collision" in result.output, result.output

@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 
 from snapmigrate import loadgen
-from snapmigrate.cutover import Cutover
+from snapmigrate.cutover import Cutover, CutoverOptions
 from snapmigrate.db import freeze as fz
 from snapmigrate.db.connect import Endpoint
 from snapmigrate.errors import DifferencesFound, PreflightBlocked
-from snapmigrate.steps.phase import CutoverOptions
 from tests.cutover.conftest import Migrated, migrate
 from tests.lab_fixtures import need_majors
 
@@ -33,22 +32,34 @@ def frozen(m: Migrated, cluster_id: str) -> bool:
 
 
 def target_endpoint(m: Migrated) -> str:
-    return str(m.lab.client("rds").describe_db_clusters(DBClusterIdentifier=m.target)["DBClusters"][0]["Endpoint"])
+    return str(
+        m.lab.client("rds").describe_db_clusters(DBClusterIdentifier=m.target)["DBClusters"][0][
+            "Endpoint"
+        ]
+    )
 
 
 @pytest.mark.parametrize("mode", ["dns", "rename"])
-def test_cutover_under_load_loses_nothing_and_rolls_back(lab: Any, lab_env: dict[str, str], tmp_path: Path, mode: str):
+def test_cutover_under_load_loses_nothing_and_rolls_back(
+    lab: Any, lab_env: dict[str, str], tmp_path: Path, mode: str
+):
     """The zero-loss runbook: freeze before the snapshot, cut over, while an
     application writes through the name it uses the whole time."""
     runs: dict[str, Any] = {}
 
     def start_load(source: str, record: str) -> None:
-        endpoint = lab.client("rds").describe_db_clusters(DBClusterIdentifier=source)["DBClusters"][0]["Endpoint"]
+        endpoint = lab.client("rds").describe_db_clusters(DBClusterIdentifier=source)["DBClusters"][
+            0
+        ]["Endpoint"]
         name = record if mode == "dns" else endpoint
         app = Migrated(lab, "", None, tmp_path, source, "", "", record, endpoint).by_name(name)  # type: ignore[arg-type]
         loadgen.ensure_table(app, "app", connect_map=lab_connect_map(lab))
-        runs["load"] = loadgen.LoadRun(app, "app", loadgen.LoadOptions(workers=2, rate_per_worker=40),
-                                       connect_map=lab_connect_map(lab)).start()
+        runs["load"] = loadgen.LoadRun(
+            app,
+            "app",
+            loadgen.LoadOptions(workers=2, rate_per_worker=40),
+            connect_map=lab_connect_map(lab),
+        ).start()
         runs["app"] = app
 
     m = migrate(lab, tmp_path, freeze_before=True, before_snapshot=start_load)
@@ -60,12 +71,21 @@ def test_cutover_under_load_loses_nothing_and_rolls_back(lab: Any, lab_env: dict
     seen = load.stop_and_collect()
     c = result.record.cutover
     assert c["state"] == "done" and c["freeze_adopted"] is True
-    assert [p["name"] for p in c["phases"]] == ["guardrails", "freeze", "catch-up", "verify", "swap", "prove"]
+    assert [p["name"] for p in c["phases"]] == [
+        "guardrails",
+        "freeze",
+        "catch-up",
+        "verify",
+        "swap",
+        "prove",
+    ]
     # the outage the tool reports is honest: the application never waited longer than that (plus
     # one of its retries); how short it is, is a benchmark figure (benchmarks/cutover_lab.py)
     assert c["unavailable_s"] > 0
     # every transaction the application saw committed is on the cluster that is live now
-    check = loadgen.check_committed(runs["app"], "app", seen.committed, connect_map=lab_connect_map(lab))
+    check = loadgen.check_committed(
+        runs["app"], "app", seen.committed, connect_map=lab_connect_map(lab)
+    )
     assert seen.committed and check.lost == 0, check.to_dict()
     assert seen.longest_unavailability_s <= c["unavailable_s"] + 2.0
     live = m.source if mode == "rename" else m.target  # the target took the source's name on rename
@@ -79,7 +99,9 @@ def test_cutover_under_load_loses_nothing_and_rolls_back(lab: Any, lab_env: dict
     back = cutover(m).rollback(m.run_id)
     assert back.record.cutover["state"] == "rolled-back"
     writes = back.record.cutover["writes_since_cutover"]
-    assert writes and any(w["table"].endswith("snapmigrate_load") and w["inserted"] > 0 for w in writes)
+    assert writes and any(
+        w["table"].endswith("snapmigrate_load") and w["inserted"] > 0 for w in writes
+    )
     assert not frozen(m, m.source)
     if mode == "dns":
         assert m.record_value() == m.source_endpoint
@@ -120,7 +142,9 @@ def test_a_cutover_from_13_to_16_under_load_loses_nothing(
     load.stop.wait(1.0)
     seen = load.stop_and_collect()
     assert result.record.cutover["state"] == "done"
-    check = loadgen.check_committed(runs["app"], "app", seen.committed, connect_map=lab_connect_map(lab))
+    check = loadgen.check_committed(
+        runs["app"], "app", seen.committed, connect_map=lab_connect_map(lab)
+    )
     assert seen.committed and check.lost == 0, check.to_dict()
     assert m.record_value() == target_endpoint(m)
 
@@ -144,17 +168,28 @@ def test_writes_after_the_snapshot_block_the_cutover_and_unfreeze(migrated: Migr
     assert m.record_value() == m.source_endpoint
 
 
-def test_writes_before_the_snapshot_are_not_drift(lab: Any, lab_env: dict[str, str], tmp_path: Path):
+def test_writes_before_the_snapshot_are_not_drift(
+    lab: Any, lab_env: dict[str, str], tmp_path: Path
+):
     """Counters that moved just before the snapshot: the copy has the rows, the cutover goes on."""
-    m = migrate(lab, tmp_path, before_snapshot=lambda source, record: lab.server_for(source).psql(
-        "INSERT INTO type_zoo (id, doc, docb, tags, happened, label) SELECT 100000 + g, '{}', '{}', '{}', now(), 'late' FROM generate_series(1, 5) g", dbname="app"))
+    m = migrate(
+        lab,
+        tmp_path,
+        before_snapshot=lambda source, record: lab.server_for(source).psql(
+            "INSERT INTO type_zoo (id, doc, docb, tags, happened, label) SELECT 100000 + g, '{}', "
+            "'{}', '{}', now(), 'late' FROM generate_series(1, 5) g",
+            dbname="app",
+        ),
+    )
     result = cutover(m).run(m.run_id, CutoverOptions(mode="rename"))
     assert result.record.cutover["state"] == "done"
 
 
 def test_a_differing_target_fails_verification_and_rolls_back(migrated: Migrated):
     m = migrated
-    m.psql(m.target, "DELETE FROM pgbench_accounts WHERE aid <= 2")  # damage the copy, not the source
+    m.psql(
+        m.target, "DELETE FROM pgbench_accounts WHERE aid <= 2"
+    )  # damage the copy, not the source
     with pytest.raises(DifferencesFound, match="final verification failed"):
         cutover(m).run(m.run_id, CutoverOptions(mode="rename"))
     c = m.journal.load(m.run_id).cutover
@@ -165,7 +200,11 @@ def test_a_differing_target_fails_verification_and_rolls_back(migrated: Migrated
 
 def test_accept_drift_cuts_over_and_records_the_decision(migrated: Migrated):
     m = migrated
-    m.psql(m.source, "INSERT INTO type_zoo (id, doc, docb, tags, happened, label) VALUES (999999, '{}', '{}', '{}', now(), 'after the snapshot')")
+    m.psql(
+        m.source,
+        "INSERT INTO type_zoo (id, doc, docb, tags, happened, label) VALUES (999999, '{}', '{}', "
+        "'{}', now(), 'after the snapshot')",
+    )
     result = cutover(m).run(m.run_id, dns(m, accept_drift=True))
     c = result.record.cutover
     assert c["state"] == "done" and c["drift"]["accepted"] is True
@@ -193,8 +232,13 @@ def test_postpone_flag_holds_the_cutover_until_removed(migrated: Migrated, tmp_p
                 flag.unlink()
 
     clock = Clock()
-    result = Cutover(m.lab.clients(), m.journal, connect_map=str(m.lab.connect_map_path), clock=clock, say=said.append).run(
-        m.run_id, dns(m, postpone_flag=str(flag)))
+    result = Cutover(
+        m.lab.clients(),
+        m.journal,
+        connect_map=str(m.lab.connect_map_path),
+        clock=clock,
+        say=said.append,
+    ).run(m.run_id, dns(m, postpone_flag=str(flag)))
     assert clock.sleeps >= 3 and any("postponed" in line for line in said)
     assert result.record.cutover["state"] == "done"
 
@@ -225,8 +269,22 @@ def test_prepare_lowers_the_ttl_waits_one_old_ttl_and_changes_nothing_else(migra
 
     m = migrated
     r53 = m.lab.client("route53")
-    r53.change_resource_record_sets(HostedZoneId=m.zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
-        "Name": m.record, "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": m.source_endpoint}]}}]})
+    r53.change_resource_record_sets(
+        HostedZoneId=m.zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": m.record,
+                        "Type": "CNAME",
+                        "TTL": 300,
+                        "ResourceRecords": [{"Value": m.source_endpoint}],
+                    },
+                }
+            ]
+        },
+    )
     slept: list[float] = []
 
     class Clock:
@@ -238,8 +296,12 @@ def test_prepare_lowers_the_ttl_waits_one_old_ttl_and_changes_nothing_else(migra
 
     done = prepare_dns(cutover(m, clock=Clock()), m.run_id, dns(m), ttl=5)
     assert (done.old_ttl, done.new_ttl) == (300, 5) and 300 in slept
-    ttl = next(r["TTL"] for r in r53.list_resource_record_sets(HostedZoneId=m.zone_id)["ResourceRecordSets"] if r["Type"] == "CNAME")
+    ttl = next(
+        r["TTL"]
+        for r in r53.list_resource_record_sets(HostedZoneId=m.zone_id)["ResourceRecordSets"]
+        if r["Type"] == "CNAME"
+    )
     assert ttl == 5 and m.record_value() == m.source_endpoint and not frozen(m, m.source)
     assert m.journal.load(m.run_id).cutover["prepared"]["record"]["ttl"] == 300
     again = prepare_dns(cutover(m, clock=Clock()), m.run_id, dns(m), ttl=5)
-    assert again.notes == ["TTL already 5 s: nothing to do"]
+    assert again.to_dict()["notes"] == ["TTL already 5 s: nothing to do"]

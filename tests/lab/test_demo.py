@@ -17,10 +17,12 @@ from click.testing import CliRunner
 
 from snapmigrate.cli import AppContext, cli
 from snapmigrate.errors import DifferencesFound, Interrupted, OperationFailed
-from snapmigrate.journal import Journal
+from snapmigrate.workflow.journal import Journal
 from snapmigrate_lab import Lab, report
 from snapmigrate_lab.demo import STAGES, DemoContext, Stage, run_demo
 from snapmigrate_lab.postgres import alive
+
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
 
 #: What a user's shell might hold: none of it may reach the demo.
 HOSTILE_ENV = {

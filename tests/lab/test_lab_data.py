@@ -23,6 +23,8 @@ from tests.lab.conftest import (
 )
 from tests.lab_fixtures import unique_id
 
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
+
 CHECKSUM = "SELECT count(*) || ':' || coalesce(md5(string_agg(id::text || v, ',' ORDER BY id)), '') FROM t"
 
 

@@ -19,6 +19,8 @@ from snapmigrate_lab import Lab
 from snapmigrate_lab.postgres import alive
 from tests.lab.conftest import port_is_free, wait_cluster
 
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
+
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

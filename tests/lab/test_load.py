@@ -22,6 +22,7 @@ def server() -> Iterator[PgServer]:
         yield s
 
 
+@pytest.mark.slow
 def test_two_runs_on_one_table_both_commit_with_distinct_ids(server: PgServer):
     ep = resolve(server.dsn(), "load")
     loadgen.ensure_table(ep, "postgres", table="two_runs")
@@ -47,6 +48,7 @@ def test_ids_carry_run_worker_and_sequence():
         loadgen.LoadRun(Endpoint("x", "h"), "db", loadgen.LoadOptions(), run_tag=1 << loadgen.RUN_BITS)
 
 
+@pytest.mark.slow
 def test_a_role_without_pg_control_system_still_writes(server: PgServer, tmp_path: Path):
     server.psql(
         "DROP ROLE IF EXISTS app_rw; CREATE ROLE app_rw LOGIN PASSWORD 'pw-app-rw'; "

@@ -23,6 +23,8 @@ from click.testing import CliRunner
 from snapmigrate.cli import AppContext, cli
 from tests.lab_fixtures import unique_id
 
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
+
 
 def invoke(*args: str):
     return CliRunner().invoke(cli, ["lab", "load", *args], obj=AppContext())

@@ -26,6 +26,7 @@ from tests.lab.conftest import (
 )
 from tests.lab.test_lab_majors import wait_available
 from tests.lab_fixtures import need_majors, unique_id
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -33,16 +34,14 @@ pytestmark = pytest.mark.slow
 def eventually(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
     """``check()`` once it is truthy (a replica's lag is real: it takes a moment); a
     database error counts as not yet (the table is not there yet)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def tolerant() -> Any:
         try:
-            found = check()
+            return check()
         except psycopg.Error:
-            found = None
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f} s"
-        time.sleep(0.05)
+            return None
+
+    return wait_until(what, tolerant, timeout_s=timeout, poll_s=0.05)
 
 
 def add_reader(rds: Any, cluster_id: str, suffix: str, tier: int = 1) -> str:

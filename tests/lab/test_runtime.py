@@ -52,6 +52,7 @@ def public_base() -> Iterator[Path]:
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_a_lab_under_a_private_directory_changes_no_mode_outside_its_own(tmp_path: Path, take_down):
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
@@ -141,6 +142,7 @@ def test_an_installation_out_of_reach_is_staged_once_by_hard_links_and_removed_w
     assert not staged.exists() and not runtime.root().exists()
 
 
+@pytest.mark.slow
 def test_scratch_servers_of_a_process_that_died_are_stopped_and_removed(public_base: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv(runtime.RUNTIME_VARIABLE, str(public_base))
     child = subprocess.run(
@@ -162,6 +164,7 @@ def test_scratch_servers_of_a_process_that_died_are_stopped_and_removed(public_b
     assert not runtime.root().exists()
 
 
+@pytest.mark.slow
 def test_a_daemon_whose_directory_is_removed_stops_its_servers_and_exits(tmp_path: Path, take_down):
     lab = Lab(take_down(tmp_path / "lab"))
     state = lab.up()
@@ -179,6 +182,7 @@ def test_a_daemon_whose_directory_is_removed_stops_its_servers_and_exits(tmp_pat
     assert not home.exists()
 
 
+@pytest.mark.slow
 def test_a_lab_up_that_fails_takes_down_what_it_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, take_down):
     lab = Lab(take_down(tmp_path / "slow"))
     with pytest.raises(OperationFailed, match="did not answer within"):

@@ -16,13 +16,13 @@ import boto3
 import pytest
 
 from snapmigrate.aws import AwsSettings, Clients
-from snapmigrate.journal import Journal
+from snapmigrate.migrate.context import RunSettings
+from snapmigrate.migrate.runner import Runner
 from snapmigrate.model import Plan
-from snapmigrate.planner import make_plan
-from snapmigrate.preflight import PlanOptions
-from snapmigrate.runner import Runner
-from snapmigrate.steps.context import RunSettings
+from snapmigrate.plan import make_plan
+from snapmigrate.plan.options import PlanOptions
 from snapmigrate.waiting import Status
+from snapmigrate.workflow.journal import Journal
 from tests import seed
 from tests.conftest import MUTATING_PREFIXES
 
@@ -121,7 +121,9 @@ class AwsHooks:
 
     # -- crashing -------------------------------------------------------------
 
-    def crash_at(self, when: str, operation: str | None, nth: int, exc: BaseException | None = None) -> None:
+    def crash_at(
+        self, when: str, operation: str | None, nth: int, exc: BaseException | None = None
+    ) -> None:
         """Raise before/after the ``nth`` call of ``operation`` (None: of any operation)."""
         self.crash = (when, operation, nth, exc or Crash(f"{when} {operation or 'call'} #{nth}"))
 
@@ -164,7 +166,9 @@ class AwsHooks:
         from botocore.awsrequest import AWSResponse
 
         self.throttled += 1
-        status, code = (400, "Throttling") if self.rng.random() < 0.5 else (503, "ServiceUnavailable")
+        status, code = (
+            (400, "Throttling") if self.rng.random() < 0.5 else (503, "ServiceUnavailable")
+        )
         parsed = {
             "Error": {"Code": code, "Message": "injected", "Type": "Sender"},
             "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "injected"},
@@ -184,11 +188,20 @@ class AwsHooks:
     def _transitions(self, op: str, params: dict[str, Any], parsed: dict[str, Any]) -> None:
         n = self.polls
         if op == "CreateDBClusterSnapshot":
-            self._start("snapshot:" + params["DBClusterSnapshotIdentifier"], ["creating"] * n, [int(100 * i / n) for i in range(n)])
+            self._start(
+                "snapshot:" + params["DBClusterSnapshotIdentifier"],
+                ["creating"] * n,
+                [int(100 * i / n) for i in range(n)],
+            )
         elif op == "RestoreDBClusterFromSnapshot":
-            self._start("cluster:" + params["DBClusterIdentifier"], ["creating"] * (n - 1) + ["backing-up"])
+            self._start(
+                "cluster:" + params["DBClusterIdentifier"], ["creating"] * (n - 1) + ["backing-up"]
+            )
         elif op in ("ModifyDBCluster", "EnableHttpEndpoint"):
-            cluster = params.get("DBClusterIdentifier") or params.get("ResourceArn", "").rsplit(":", 1)[-1]
+            cluster = (
+                params.get("DBClusterIdentifier")
+                or params.get("ResourceArn", "").rsplit(":", 1)[-1]
+            )
             status = "upgrading" if params.get("AllowMajorVersionUpgrade") else "modifying"
             self._start("cluster:" + cluster, [status] * n)
             # moto keeps neither of these for a provisioned cluster: AWS would
@@ -199,10 +212,18 @@ class AwsHooks:
         elif op == "FailoverDBCluster":
             self._start("cluster:" + params["DBClusterIdentifier"], ["failing-over"] * n)
         elif op == "CreateDBInstance":
-            self._start("instance:" + params["DBInstanceIdentifier"], ["creating"] * (n - 1) + ["configuring-enhanced-monitoring"])
+            self._start(
+                "instance:" + params["DBInstanceIdentifier"],
+                ["creating"] * (n - 1) + ["configuring-enhanced-monitoring"],
+            )
         elif op == "DescribeDBClusterSnapshots":
             for snap in parsed.get("DBClusterSnapshots", []):
-                self._apply("snapshot:" + snap["DBClusterSnapshotIdentifier"], snap, "Status", "PercentProgress")
+                self._apply(
+                    "snapshot:" + snap["DBClusterSnapshotIdentifier"],
+                    snap,
+                    "Status",
+                    "PercentProgress",
+                )
         elif op == "DescribeDBClusters":
             for cluster in parsed.get("DBClusters", []):
                 self._apply("cluster:" + cluster["DBClusterIdentifier"], cluster, "Status", None)
@@ -210,9 +231,13 @@ class AwsHooks:
                     cluster[key] = value
         elif op == "DescribeDBInstances":
             for inst in parsed.get("DBInstances", []):
-                self._apply("instance:" + inst["DBInstanceIdentifier"], inst, "DBInstanceStatus", None)
+                self._apply(
+                    "instance:" + inst["DBInstanceIdentifier"], inst, "DBInstanceStatus", None
+                )
 
-    def _apply(self, key: str, resource: dict[str, Any], status_key: str, percent_key: str | None) -> None:
+    def _apply(
+        self, key: str, resource: dict[str, Any], status_key: str, percent_key: str | None
+    ) -> None:
         t = self.pending.get(key)
         if t is None:
             self.seen_statuses[key].append(resource.get(status_key, ""))
@@ -225,7 +250,9 @@ class AwsHooks:
             del self.pending[key]
 
 
-def hooked_clients(*, simulate: bool = True, max_attempts: int = 1, polls: int = 3) -> tuple[Clients, AwsHooks]:
+def hooked_clients(
+    *, simulate: bool = True, max_attempts: int = 1, polls: int = 3
+) -> tuple[Clients, AwsHooks]:
     """Clients whose calls are recorded and shaped by :class:`AwsHooks`.
 
     ``max_attempts=1`` (one attempt in all) turns botocore's own retries off:
@@ -244,10 +271,20 @@ class Env:
     state_dir: Path
     plan: Plan
 
-    def runner(self, clients: Clients, *, connect: bool = False, clock: FakeClock | None = None, **kw: Any) -> Runner:
+    def runner(
+        self, clients: Clients, *, connect: bool = False, clock: FakeClock | None = None, **kw: Any
+    ) -> Runner:
         settings = kw.pop("settings", None) or RunSettings(connect=connect)
         run_ids = kw.pop("run_ids", lambda: RUN_ID)
-        return Runner(clients, Journal(self.state_dir), settings=settings, clock=clock or FakeClock(), run_ids=run_ids, rng=random.Random(1), **kw)
+        return Runner(
+            clients,
+            Journal(self.state_dir),
+            settings=settings,
+            clock=clock or FakeClock(),
+            run_ids=run_ids,
+            rng=random.Random(1),
+            **kw,
+        )
 
 
 @pytest.fixture
@@ -295,7 +332,11 @@ def aws_state(rds: Any) -> dict[str, Any]:
             "v2": c.get("ServerlessV2ScalingConfiguration"),
             "deletion_protection": c.get("DeletionProtection"),
             "tags": sorted((t["Key"], t["Value"]) for t in c.get("TagList", [])),
-            "writer": sorted(m["DBInstanceIdentifier"] for m in c.get("DBClusterMembers", []) if m["IsClusterWriter"]),
+            "writer": sorted(
+                m["DBInstanceIdentifier"]
+                for m in c.get("DBClusterMembers", [])
+                if m["IsClusterWriter"]
+            ),
         }
         for c in rds.describe_db_clusters()["DBClusters"]
     }
@@ -330,7 +371,14 @@ def progress_log() -> tuple[list[tuple[str, str]], Any]:
             seen.append((what, "begin"))
 
         def update(self, label: str, status: Status, elapsed_s: float) -> None:
-            seen.append((label, status.status if status.percent is None else f"{status.status} {status.percent}%"))
+            seen.append(
+                (
+                    label,
+                    status.status
+                    if status.percent is None
+                    else f"{status.status} {status.percent}%",
+                )
+            )
 
         def end(self) -> None:
             pass

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from snapmigrate.cli import AppContext, cli
-from snapmigrate.journal import Journal
+from snapmigrate.workflow.journal import Journal
 from tests import seed
 from tests.migrate.conftest import aws_state, hooked_clients
 
@@ -36,7 +36,18 @@ def legacy(rds) -> Any:
 
 
 def migrate_args(state: str, *extra: str) -> list[str]:
-    return ["migrate", "legacy", "--target", "fresh", "--readers", "1", "--state-dir", state, "--no-connect", *extra]
+    return [
+        "migrate",
+        "legacy",
+        "--target",
+        "fresh",
+        "--readers",
+        "1",
+        "--state-dir",
+        state,
+        "--no-connect",
+        *extra,
+    ]
 
 
 def the_run(state: str) -> str:
@@ -68,7 +79,13 @@ def test_migrate_json_follows_the_contract(legacy, state):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)  # one JSON document on stdout; the plan went to stderr
     assert data["state"] == "done" and len(data["run_id"]) == 8
-    assert [s["name"] for s in data["steps"]] == ["snapshot", "restore", "instances", "settings", "verify"]
+    assert [s["name"] for s in data["steps"]] == [
+        "snapshot",
+        "restore",
+        "instances",
+        "settings",
+        "verify",
+    ]
     for step in data["steps"]:
         assert {"name", "state", "started", "finished"} <= set(step)
     assert data["steps"][2]["resources"] == {"writer": "fresh-writer", "reader-1": "fresh-reader-1"}
@@ -96,11 +113,17 @@ def test_a_target_name_taken_by_something_else_exits_2_and_changes_nothing(legac
 
 def test_a_plan_file_gone_stale_is_checked_again_before_any_change(legacy, state, tmp_path):
     plan_file = tmp_path / "plan.json"
-    assert invoke(["plan", "legacy", "--target", "fresh", "--plan-file", str(plan_file)]).exit_code == 0
+    assert (
+        invoke(["plan", "legacy", "--target", "fresh", "--plan-file", str(plan_file)]).exit_code
+        == 0
+    )
     seed.provisioned_cluster(legacy, identifier="fresh")  # the name is taken after planning
     before = aws_state(legacy)
     hooks: list = []
-    result = invoke(["migrate", "--plan-file", str(plan_file), "--yes", "--no-connect", "--state-dir", state], hooks_out=hooks)
+    result = invoke(
+        ["migrate", "--plan-file", str(plan_file), "--yes", "--no-connect", "--state-dir", state],
+        hooks_out=hooks,
+    )
     assert result.exit_code == 2, result.output
     assert "name fresh is taken by a cluster snapmigrate did not create" in result.output
     assert hooks[0].mutating == [] and aws_state(legacy) == before
@@ -108,8 +131,15 @@ def test_a_plan_file_gone_stale_is_checked_again_before_any_change(legacy, state
 
 def test_a_plan_file_is_applied_as_written(legacy, state, tmp_path):
     plan_file = tmp_path / "plan.json"
-    assert invoke(["plan", "legacy", "--target", "fresh", "--readers", "2", "--plan-file", str(plan_file)]).exit_code == 0
-    result = invoke(["migrate", "--plan-file", str(plan_file), "--yes", "--no-connect", "--state-dir", state])
+    assert (
+        invoke(
+            ["plan", "legacy", "--target", "fresh", "--readers", "2", "--plan-file", str(plan_file)]
+        ).exit_code
+        == 0
+    )
+    result = invoke(
+        ["migrate", "--plan-file", str(plan_file), "--yes", "--no-connect", "--state-dir", state]
+    )
     assert result.exit_code == 0, result.output
     assert len(aws_state(legacy)["instances"]) == 3
 
@@ -117,7 +147,9 @@ def test_a_plan_file_is_applied_as_written(legacy, state, tmp_path):
 def test_blocked_plan_exits_4(rds, state):
     seed.mysql_cluster(rds)
     hooks: list = []
-    result = invoke(["migrate", "mysql1", "--target", "fresh", "--yes", "--state-dir", state], hooks_out=hooks)
+    result = invoke(
+        ["migrate", "mysql1", "--target", "fresh", "--yes", "--state-dir", state], hooks_out=hooks
+    )
     assert result.exit_code == 4 and hooks[0].mutating == []
 
 
@@ -130,7 +162,18 @@ def test_blocked_plan_exits_4(rds, state):
         (["migrate", "--plan-file", "/nonexistent/plan.json", "--yes"], "does not exist"),
         (["migrate", "legacy", "--target", "fresh", "--step-timeout", "bogus=5"], "STEP=MINUTES"),
         (["migrate", "legacy", "--target", "fresh", "--timeout-minutes", "0"], "0"),
-        (["migrate", "legacy", "--target", "fresh", "--connect-map", "/nonexistent/map.json", "--yes"], "connect map"),
+        (
+            [
+                "migrate",
+                "legacy",
+                "--target",
+                "fresh",
+                "--connect-map",
+                "/nonexistent/map.json",
+                "--yes",
+            ],
+            "connect map",
+        ),
         (["status", "0000aaaa"], "no run 0000aaaa"),
         (["cleanup", "0000aaaa", "--yes"], "no run 0000aaaa"),
     ],
@@ -146,9 +189,13 @@ def test_bad_input_exits_2_with_one_line_and_no_change(legacy, state, args, mess
 def test_plan_file_and_plan_options_do_not_mix(legacy, state, tmp_path):
     plan_file = tmp_path / "plan.json"
     invoke(["plan", "legacy", "--target", "fresh", "--plan-file", str(plan_file)])
-    result = invoke(["migrate", "--plan-file", str(plan_file), "--readers", "3", "--yes", "--state-dir", state])
+    result = invoke(
+        ["migrate", "--plan-file", str(plan_file), "--readers", "3", "--yes", "--state-dir", state]
+    )
     assert result.exit_code == 2 and "drop --readers" in result.output
-    result = invoke(["migrate", "other", "--plan-file", str(plan_file), "--yes", "--state-dir", state])
+    result = invoke(
+        ["migrate", "other", "--plan-file", str(plan_file), "--yes", "--state-dir", state]
+    )
     assert result.exit_code == 2 and "SOURCE other does not match" in result.output
 
 
@@ -159,10 +206,18 @@ def test_ctrl_c_exits_130_and_resume_finishes(legacy, state):
     result = invoke(migrate_args(state, "--yes"), setup=interrupt)
     assert result.exit_code == 130
     run_id = the_run(state)
-    assert f"interrupted during step instances (the run can be resumed: snapmigrate migrate --resume {run_id})" in result.output
+    assert (
+        "interrupted during step instances (the run can be resumed: snapmigrate migrate "
+        f"--resume {run_id})" in result.output
+    )
     shown = invoke(["status", run_id, "--state-dir", state])
-    assert "INTERRUPTED" in shown.output and f"Continue with: snapmigrate migrate --resume {run_id}" in shown.output
-    mismatch = invoke(["migrate", "legacy", "--target", "other", "--resume", run_id, "--state-dir", state])
+    assert (
+        "INTERRUPTED" in shown.output
+        and f"Continue with: snapmigrate migrate --resume {run_id}" in shown.output
+    )
+    mismatch = invoke(
+        ["migrate", "legacy", "--target", "other", "--resume", run_id, "--state-dir", state]
+    )
     assert mismatch.exit_code == 2 and "--target other does not match" in mismatch.output
     resumed = invoke(["migrate", "--resume", run_id, "--no-connect", "--state-dir", state])
     assert resumed.exit_code == 0, resumed.output
@@ -190,7 +245,9 @@ def test_cleanup_deletes_what_the_run_created_and_only_that(legacy, state):
     result = invoke(["cleanup", run_id, "--yes", "--state-dir", state])
     assert result.exit_code == 0, result.output
     left = aws_state(legacy)
-    assert set(left["clusters"]) == {"legacy"} and left["instances"] == {} and left["snapshots"] == {}
+    assert (
+        set(left["clusters"]) == {"legacy"} and left["instances"] == {} and left["snapshots"] == {}
+    )
     assert Journal(state).load(run_id).state == "cleaned"
     again = invoke(["migrate", "--resume", run_id, "--state-dir", state])
     assert again.exit_code == 2 and "was cleaned up" in again.output
@@ -199,29 +256,46 @@ def test_cleanup_deletes_what_the_run_created_and_only_that(legacy, state):
 def test_cleanup_refuses_when_a_planned_name_is_not_ours(legacy, state):
     assert invoke(migrate_args(state, "--yes")).exit_code == 0
     run_id = the_run(state)
-    arn = legacy.describe_db_instances(DBInstanceIdentifier="fresh-reader-1")["DBInstances"][0]["DBInstanceArn"]
-    legacy.remove_tags_from_resource(ResourceName=arn, TagKeys=["snapmigrate:run-id", "snapmigrate:role"])
+    arn = legacy.describe_db_instances(DBInstanceIdentifier="fresh-reader-1")["DBInstances"][0][
+        "DBInstanceArn"
+    ]
+    legacy.remove_tags_from_resource(
+        ResourceName=arn, TagKeys=["snapmigrate:run-id", "snapmigrate:role"]
+    )
     before = aws_state(legacy)
     hooks: list = []
     result = invoke(["cleanup", run_id, "--yes", "--state-dir", state], hooks_out=hooks)
-    assert result.exit_code == 2 and "instance fresh-reader-1 exists but was not created by this run" in result.output
+    assert (
+        result.exit_code == 2
+        and "instance fresh-reader-1 exists but was not created by this run" in result.output
+    )
     assert hooks[0].mutating == [] and aws_state(legacy) == before
 
 
 def test_permissions_lists_every_steps_actions():
-    from snapmigrate.steps import MIGRATION
+    from snapmigrate.migrate import MIGRATION
 
     result = CliRunner().invoke(cli, ["permissions", "-o", "json"])
     assert result.exit_code == 0
     policy = json.loads(result.stdout)
     granted = [a for s in policy["Statement"] for a in s["Action"]]
     assert len(granted) == len(set(granted))
-    for module in MIGRATION:
-        assert set(module.PERMISSIONS) <= set(granted), module.NAME
+    for step in MIGRATION.steps:
+        assert set(step.permissions) <= set(granted), step.name
     assert {"rds:DeleteDBCluster", "rds:DescribeDBEngineVersions"} <= set(granted)
     sids = [s["Sid"] for s in policy["Statement"]]
     assert len(sids) == len(set(sids)) and all(s.isalnum() for s in sids)
-    only_plan = json.loads(CliRunner().invoke(cli, ["permissions", "--command", "plan", "-o", "json"]).stdout)
-    assert not any(a.startswith(("rds:Create", "rds:Delete", "rds:Modify", "rds:Restore")) for s in only_plan["Statement"] for a in s["Action"])
+    only_plan = json.loads(
+        CliRunner().invoke(cli, ["permissions", "--command", "plan", "-o", "json"]).stdout
+    )
+    assert not any(
+        a.startswith(("rds:Create", "rds:Delete", "rds:Modify", "rds:Restore"))
+        for s in only_plan["Statement"]
+        for a in s["Action"]
+    )
     table = CliRunner().invoke(cli, ["permissions"]).output
-    assert "restore" in table and "rds:RestoreDBClusterFromSnapshot" in table and "Policy document:" in table
+    assert (
+        "restore" in table
+        and "rds:RestoreDBClusterFromSnapshot" in table
+        and "Policy document:" in table
+    )

@@ -11,18 +11,42 @@ import sys
 import time
 
 import boto3
+import pytest
 
 from tests import seed
 
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
+
 
 def run(args: list[str], env: dict[str, str], **kw):
-    return subprocess.run([sys.executable, "-m", "snapmigrate", *args], env=env, capture_output=True, text=True, timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "snapmigrate", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
 
 
 def test_migrate_status_cleanup_as_a_user_runs_them(cli_env):
     rds = boto3.client("rds", endpoint_url=cli_env["AWS_ENDPOINT_URL"])
     seed.v1_cluster(rds)
-    done = run(["migrate", "legacy", "--target", "fresh", "--readers", "1", "--yes", "--no-connect", "-o", "json"], cli_env)
+    done = run(
+        [
+            "migrate",
+            "legacy",
+            "--target",
+            "fresh",
+            "--readers",
+            "1",
+            "--yes",
+            "--no-connect",
+            "-o",
+            "json",
+        ],
+        cli_env,
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["state"] == "done"
@@ -40,14 +64,21 @@ def test_migrate_status_cleanup_as_a_user_runs_them(cli_env):
     assert no_tty.returncode == 2 and "pass --yes" in no_tty.stderr
     gone = run(["cleanup", run_id, "--yes", "-o", "json"], cli_env)
     assert gone.returncode == 0, gone.stderr
-    assert [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]] == ["legacy"]
+    assert [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]] == [
+        "legacy"
+    ]
 
 
 def answer_on_a_terminal(args: list[str], env: dict[str, str], answer: str) -> tuple[int, str]:
-    """Run with stdin/stderr on a pty, answer the prompt, return (exit code, what the terminal showed)."""
+    """Run with stdin/stderr on a pty, answer the prompt, return (exit code, what the terminal
+    showed)."""
     master, slave = os.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "snapmigrate", *args], env=env, stdin=slave, stdout=subprocess.PIPE, stderr=slave
+        [sys.executable, "-m", "snapmigrate", *args],
+        env=env,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
     )
     os.close(slave)
     shown = b""
@@ -79,7 +110,9 @@ def test_the_prompt_on_a_terminal(cli_env):
     assert code == 2, shown
     assert "Apply these 5 steps to create fresh from legacy? [y/N]" in shown
     assert "not applied: nothing was changed" in shown
-    assert [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]] == ["legacy"]
+    assert [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]] == [
+        "legacy"
+    ]
     code, shown = answer_on_a_terminal(args, cli_env, "y")
     assert code == 0, shown
     assert "fresh" in [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]]

@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
-from snapmigrate.journal import Journal
-from snapmigrate.runner import Runner
-from snapmigrate.steps.context import RunSettings
+from snapmigrate.migrate.context import RunSettings
+from snapmigrate.migrate.runner import Runner
+from snapmigrate.workflow.journal import Journal
 from tests import seed
 from tests.migrate.conftest import RUN_ID, Crash, FakeClock, aws_state, hooked_clients, make_env
 
@@ -22,7 +22,9 @@ from tests.migrate.conftest import RUN_ID, Crash, FakeClock, aws_state, hooked_c
 class Matrix:
     """Runs the same plan again and again on a freshly seeded moto."""
 
-    def __init__(self, world: Any, tmp_path: Path, *, version: str = "13.12", readers: int = 2) -> None:
+    def __init__(
+        self, world: Any, tmp_path: Path, *, version: str = "13.12", readers: int = 2
+    ) -> None:
         self.world = world
         self.tmp_path = tmp_path
         self.version = version
@@ -72,7 +74,9 @@ class Matrix:
         return result.record.state
 
 
-def _check(matrix: Matrix, expected: dict[str, Any], label: str, state: str | None, failures: list[str]) -> None:
+def _check(
+    matrix: Matrix, expected: dict[str, Any], label: str, state: str | None, failures: list[str]
+) -> None:
     """Same end state, and AWS executed each mutating call exactly as often as
     in an uninterrupted run (moto overwrites on a second restore; AWS would not)."""
     got = aws_state(matrix.rds)
@@ -81,9 +85,14 @@ def _check(matrix: Matrix, expected: dict[str, Any], label: str, state: str | No
     elif got != expected:
         failures.append(f"{label}: end state differs: {_diff(expected, got)}")
     elif sorted(matrix.hooks.executed) != matrix.executed:
-        failures.append(f"{label}: AWS executed {sorted(matrix.hooks.executed)}, not {matrix.executed}")
+        failures.append(
+            f"{label}: AWS executed {sorted(matrix.hooks.executed)}, not {matrix.executed}"
+        )
     elif sorted(matrix.hooks.requested) != matrix.executed:
-        failures.append(f"{label}: sent {sorted(matrix.hooks.requested)}, not {matrix.executed}: a create was repeated")
+        failures.append(
+            f"{label}: sent {sorted(matrix.hooks.requested)}, not {matrix.executed}: a create was "
+            "repeated"
+        )
 
 
 def _diff(a: dict[str, Any], b: dict[str, Any]) -> str:
@@ -92,10 +101,15 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> str:
         if set(a[kind]) != set(b[kind]):
             out.append(f"{kind}: {sorted(a[kind])} != {sorted(b[kind])}")
         else:
-            out += [f"{kind} {k}: {a[kind][k]} != {b[kind][k]}" for k in a[kind] if a[kind][k] != b[kind][k]]
+            out += [
+                f"{kind} {k}: {a[kind][k]} != {b[kind][k]}"
+                for k in a[kind]
+                if a[kind][k] != b[kind][k]
+            ]
     return "; ".join(out)
 
 
+@pytest.mark.slow  # a whole migration per API call: seconds (the boundaries below stay fast)
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_crash_at_every_api_call_then_resume(world, tmp_path, when):
     matrix = Matrix(world, tmp_path)
@@ -105,7 +119,9 @@ def test_crash_at_every_api_call_then_resume(world, tmp_path, when):
     for k in range(1, len(calls) + 1):
         state_dir = matrix.fresh()
         matrix.hooks.crash_at(when, None, k)
-        state = matrix.crash_then_resume(state_dir, lambda sd=state_dir: matrix.runner(sd).start(matrix.env.plan))
+        state = matrix.crash_then_resume(
+            state_dir, lambda sd=state_dir: matrix.runner(sd).start(matrix.env.plan)
+        )
         assert state is not None, f"no crash {when} call {k}"
         _check(matrix, expected, f"{when} call {k} ({calls[k - 1]})", state, failures)
     assert failures == []
@@ -115,7 +131,9 @@ def test_crash_at_every_step_boundary_then_resume(world, tmp_path):
     matrix = Matrix(world, tmp_path)
     points: list[tuple[str, str]] = []
     state_dir = matrix.fresh()
-    matrix.runner(state_dir, on_event=lambda kind, name: points.append((kind, name))).start(matrix.env.plan)
+    matrix.runner(state_dir, on_event=lambda kind, name: points.append((kind, name))).start(
+        matrix.env.plan
+    )
     expected = aws_state(matrix.rds)
     matrix.executed = sorted(matrix.hooks.executed)
     # settings has nothing to do here: AWS already says done, so it is never started
@@ -129,7 +147,10 @@ def test_crash_at_every_step_boundary_then_resume(world, tmp_path):
             if (event, step) == (kind, name):
                 raise Crash(f"{kind} {name}")
 
-        state = matrix.crash_then_resume(state_dir, lambda sd=state_dir, boom=boom: matrix.runner(sd, on_event=boom).start(matrix.env.plan))
+        state = matrix.crash_then_resume(
+            state_dir,
+            lambda sd=state_dir, boom=boom: matrix.runner(sd, on_event=boom).start(matrix.env.plan),
+        )
         if state is None:
             failures.append(f"{kind} {name}: the event never fired")
             continue
@@ -163,6 +184,7 @@ def test_crash_twice_in_the_same_wait_then_resume(world, tmp_path):
     assert [op for op, _ in matrix.hooks.mutating] == []  # the third attempt only had to look
 
 
+@pytest.mark.slow  # a whole migration per mutating call
 def test_crash_at_every_mutating_call_of_a_major_upgrade_then_resume(world, tmp_path):
     """PG 11: restore, upgrade, a provisioned bridge writer, v2 instances,
     failover, bridge deleted -- each mutating call a crash point."""
@@ -170,10 +192,13 @@ def test_crash_at_every_mutating_call_of_a_major_upgrade_then_resume(world, tmp_
     expected, calls = matrix.reference()
     assert set(expected["instances"]) == {"fresh-writer", "fresh-reader-1"}  # the bridge is gone
     assert expected["clusters"]["fresh"]["writer"] == ["fresh-writer"]
-    mutating = [op for op in calls if op.startswith(("Create", "Restore", "Modify", "Failover", "Delete"))]
+    mutating = [
+        op for op in calls if op.startswith(("Create", "Restore", "Modify", "Failover", "Delete"))
+    ]
     assert mutating == [
         "CreateDBClusterSnapshot", "RestoreDBClusterFromSnapshot", "ModifyDBCluster",
-        "CreateDBInstance", "CreateDBInstance", "CreateDBInstance", "FailoverDBCluster", "DeleteDBInstance",
+        "CreateDBInstance", "CreateDBInstance", "CreateDBInstance",
+        "FailoverDBCluster", "DeleteDBInstance",
     ]  # fmt: skip
     failures: list[str] = []
     counts: dict[str, int] = {}
@@ -182,6 +207,8 @@ def test_crash_at_every_mutating_call_of_a_major_upgrade_then_resume(world, tmp_
         for when in ("before", "after"):
             state_dir = matrix.fresh()
             matrix.hooks.crash_at(when, op, counts[op])
-            state = matrix.crash_then_resume(state_dir, lambda sd=state_dir: matrix.runner(sd).start(matrix.env.plan))
+            state = matrix.crash_then_resume(
+                state_dir, lambda sd=state_dir: matrix.runner(sd).start(matrix.env.plan)
+            )
             _check(matrix, expected, f"{when} {op} #{counts[op]}", state, failures)
     assert failures == []

@@ -9,19 +9,35 @@ from pathlib import Path
 import pytest
 
 from snapmigrate.errors import BadInput, NotFound
-from snapmigrate.journal import Journal, RunRecord, StepRecord, check_run_id, new_run_id, state_dir
+from snapmigrate.workflow.journal import (
+    Journal,
+    RunRecord,
+    StepRecord,
+    check_run_id,
+    new_run_id,
+    state_dir,
+)
 
 
 def record(run_id: str = "1234abcd", created: str = "2026-01-01T00:00:00+00:00") -> RunRecord:
     return RunRecord(
-        run_id=run_id, state="running", source="legacy", target="fresh", created=created, updated=created,
+        run_id=run_id, state="running", source="legacy", target="fresh",
+        created=created, updated=created,
         steps=(StepRecord("snapshot"), StepRecord("restore")),
     )  # fmt: skip
 
 
 def test_round_trip(tmp_path: Path):
     journal = Journal(tmp_path)
-    rec = record().with_step(StepRecord("snapshot", state="done", resources={"snapshot": "s1"}, waits=({"api_calls": 3},), api_calls=5))
+    rec = record().with_step(
+        StepRecord(
+            "snapshot",
+            state="done",
+            resources={"snapshot": "s1"},
+            waits=({"api_calls": 3},),
+            api_calls=5,
+        )
+    )
     journal.save(rec)
     loaded = journal.load("1234abcd")
     assert loaded == rec
@@ -65,7 +81,10 @@ def test_missing_and_broken_journals(tmp_path: Path, caplog: pytest.LogCaptureFi
 def test_a_run_cannot_be_applied_twice_at_once(tmp_path: Path):
     journal = Journal(tmp_path)
     with journal.lock("1234abcd"):
-        with pytest.raises(BadInput, match=f"being applied by pid {os.getpid()}"), Journal(tmp_path).lock("1234abcd"):
+        with (
+            pytest.raises(BadInput, match=f"being applied by pid {os.getpid()}"),
+            Journal(tmp_path).lock("1234abcd"),
+        ):
             pass
         with Journal(tmp_path).lock("5678abcd"):  # another run is fine
             pass

@@ -12,8 +12,8 @@ import pytest
 
 from snapmigrate.connectmap import write
 from snapmigrate.errors import DifferencesFound, OperationFailed
-from snapmigrate.journal import Journal
-from snapmigrate.steps.context import RunSettings
+from snapmigrate.migrate.context import RunSettings
+from snapmigrate.workflow.journal import Journal
 from snapmigrate_lab.postgres import PgServer, free_port, running
 from tests.migrate.conftest import RUN_ID, Env, FakeClock, make_env
 from tests.migrate.conftest import hooked_clients as _hooked
@@ -39,8 +39,10 @@ def same_rows(*servers: PgServer, extra_on_first: int = 0) -> None:
     """Table t with the same 100 rows on every server (plus extra rows on the first)."""
     for n, server in enumerate(servers):
         rows = 100 + (extra_on_first if n == 0 else 0)
-        server.psql(f"DROP TABLE IF EXISTS t; CREATE TABLE t (id int PRIMARY KEY, v text); "
-                    f"INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, {rows}) g")
+        server.psql(
+            f"DROP TABLE IF EXISTS t; CREATE TABLE t (id int PRIMARY KEY, v text); "
+            f"INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, {rows}) g"
+        )
 
 
 class Routes:
@@ -55,7 +57,9 @@ class Routes:
 
     def __call__(self, kind: str, step: str) -> None:
         if (kind, step) == ("step-finished", "restore"):
-            cluster = self.env.rds.describe_db_clusters(DBClusterIdentifier="fresh")["DBClusters"][0]
+            cluster = self.env.rds.describe_db_clusters(DBClusterIdentifier="fresh")["DBClusters"][
+                0
+            ]
             self.routes[f"{cluster['Endpoint']}:{cluster['Port']}"] = f"127.0.0.1:{self.port}"
             write(self.path, self.routes)
 
@@ -79,7 +83,9 @@ def small(rds, tmp_path: Path, monkeypatch) -> Env:
     return make_env(rds, tmp_path, readers=0)
 
 
-def test_the_probe_answers_through_the_connect_map(small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch):
+def test_the_probe_answers_through_the_connect_map(
+    small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch
+):
     monkeypatch.setenv("PGPASSWORD", SECRET)  # libpq's own way: the cluster has no managed secret
     same_rows(pg_src, pg)
     runner, _ = connected(small, tmp_path, pg.port, pg_src.port)
@@ -87,7 +93,9 @@ def test_the_probe_answers_through_the_connect_map(small: Env, tmp_path: Path, p
     instances = result.record.step("instances")
     assert instances.details["probe"] == "SELECT 1 answered"
     probe_wait = instances.waits[-1]
-    assert probe_wait["what"] == "SELECT 1 on fresh" and probe_wait["final"] == {"fresh SELECT 1": "answers"}
+    assert probe_wait["what"] == "SELECT 1 on fresh" and probe_wait["final"] == {
+        "fresh SELECT 1": "answers"
+    }
     snapshot = result.record.step("snapshot")
     before = snapshot.details["write_counters_before"]
     assert before["captured"] is True
@@ -100,7 +108,9 @@ def test_the_probe_answers_through_the_connect_map(small: Env, tmp_path: Path, p
     assert again.record.step("instances").attempts == 1
 
 
-def test_an_endpoint_that_never_answers_fails_after_the_probe_timeout(small: Env, tmp_path: Path, monkeypatch):
+def test_an_endpoint_that_never_answers_fails_after_the_probe_timeout(
+    small: Env, tmp_path: Path, monkeypatch
+):
     monkeypatch.setenv("PGPASSWORD", SECRET)
     clock = FakeClock()
     runner, _ = connected(small, tmp_path, free_port(), clock=clock)
@@ -115,7 +125,9 @@ def test_an_endpoint_that_never_answers_fails_after_the_probe_timeout(small: Env
     assert SECRET not in text and SECRET not in journal_text
 
 
-def test_a_refused_password_fails_at_once_and_is_never_shown(small: Env, tmp_path: Path, pg: PgServer, monkeypatch):
+def test_a_refused_password_fails_at_once_and_is_never_shown(
+    small: Env, tmp_path: Path, pg: PgServer, monkeypatch
+):
     wrong = "wrong-" + SECRET
     monkeypatch.setenv("PGPASSWORD", wrong)
     clock = FakeClock()
@@ -128,7 +140,9 @@ def test_a_refused_password_fails_at_once_and_is_never_shown(small: Env, tmp_pat
         assert wrong not in text and SECRET not in text
 
 
-def test_the_verifier_finds_differences_and_the_run_exits_3(small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch):
+def test_the_verifier_finds_differences_and_the_run_exits_3(
+    small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch
+):
     monkeypatch.setenv("PGPASSWORD", SECRET)
     same_rows(pg_src, pg, extra_on_first=3)  # the "copy" lacks three rows
     runner, _ = connected(small, tmp_path, pg.port, pg_src.port)
@@ -138,10 +152,17 @@ def test_the_verifier_finds_differences_and_the_run_exits_3(small: Env, tmp_path
     record = Journal(small.state_dir).load(RUN_ID)
     assert (record.state, record.step("verify").state) == ("failed", "failed")
     table = record.step("verify").details["report"]["tables"][0]
-    assert (table["name"], table["source_rows"], table["target_rows"], table["equal"]) == ("t", 103, 100, False)
+    assert (table["name"], table["source_rows"], table["target_rows"], table["equal"]) == (
+        "t",
+        103,
+        100,
+        False,
+    )
 
 
-def test_an_equal_verification_is_done_and_not_repeated(small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch):
+def test_an_equal_verification_is_done_and_not_repeated(
+    small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch
+):
     monkeypatch.setenv("PGPASSWORD", SECRET)
     same_rows(pg_src, pg)
     runner, _ = connected(small, tmp_path, pg.port, pg_src.port)
@@ -152,7 +173,9 @@ def test_an_equal_verification_is_done_and_not_repeated(small: Env, tmp_path: Pa
     assert (again.finished, again.attempts) == (first.finished, first.attempts)
 
 
-def test_writes_after_the_snapshot_are_drift_not_a_failed_verification(small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch):
+def test_writes_after_the_snapshot_are_drift_not_a_failed_verification(
+    small: Env, tmp_path: Path, pg: PgServer, pg_src: PgServer, monkeypatch
+):
     """A live source changes after the snapshot: the run's verification reports
     those tables as drift and passes; the cutover's catch-up check decides later."""
     monkeypatch.setenv("PGPASSWORD", SECRET)
@@ -166,7 +189,9 @@ def test_writes_after_the_snapshot_are_drift_not_a_failed_verification(small: En
         if (kind, step) == ("step-finished", "snapshot"):
             pg_src.psql("INSERT INTO t SELECT g, 'late' FROM generate_series(1001, 1004) g")
 
-    runner = small.runner(clients, settings=RunSettings(connect=True, connect_map=str(path)), on_event=on_event)
+    runner = small.runner(
+        clients, settings=RunSettings(connect=True, connect_map=str(path)), on_event=on_event
+    )
     result = runner.start(small.plan)
     verify = result.record.step("verify")
     assert verify.state == "done" and verify.details["equal"] is True

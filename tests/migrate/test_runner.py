@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from snapmigrate.errors import BadInput
-from snapmigrate.journal import Journal
 from snapmigrate.model import TAG_ROLE, TAG_RUN_ID
+from snapmigrate.workflow.journal import Journal
 from tests.migrate.conftest import (
     RUN_ID,
     Env,
@@ -41,27 +41,47 @@ def test_whole_migration_of_a_v1_pg13_cluster(env: Env):
     assert cluster["EnabledCloudwatchLogsExports"] == ["postgresql"]
     assert tags(cluster)[TAG_RUN_ID] == RUN_ID and tags(cluster)[TAG_ROLE] == "target"
     assert tags(cluster)["team"] == "data"  # the source's tags are carried
-    instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": ["fresh"]}])["DBInstances"]
-    assert sorted(i["DBInstanceIdentifier"] for i in instances) == ["fresh-reader-1", "fresh-reader-2", "fresh-writer"]
+    instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": ["fresh"]}])[
+        "DBInstances"
+    ]
+    assert sorted(i["DBInstanceIdentifier"] for i in instances) == [
+        "fresh-reader-1",
+        "fresh-reader-2",
+        "fresh-writer",
+    ]
     assert {i["DBInstanceClass"] for i in instances} == {"db.serverless"}
     assert len({i["AvailabilityZone"] for i in instances}) == 3
     roles = {i["DBInstanceIdentifier"]: tags(i)[TAG_ROLE] for i in instances}
-    assert roles == {"fresh-writer": "writer", "fresh-reader-1": "reader", "fresh-reader-2": "reader"}
+    assert roles == {
+        "fresh-writer": "writer",
+        "fresh-reader-1": "reader",
+        "fresh-reader-2": "reader",
+    }
     assert all(tags(i)[TAG_RUN_ID] == RUN_ID for i in instances)
     writer = next(m for m in cluster["DBClusterMembers"] if m["IsClusterWriter"])
     assert writer["DBInstanceIdentifier"] == "fresh-writer"
-    snap = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=f"fresh-snapmigrate-{RUN_ID}")["DBClusterSnapshots"][0]
+    snap = rds.describe_db_cluster_snapshots(
+        DBClusterSnapshotIdentifier=f"fresh-snapmigrate-{RUN_ID}"
+    )["DBClusterSnapshots"][0]
     assert snap["DBClusterIdentifier"] == "legacy" and tags(snap)[TAG_ROLE] == "snapshot"
 
     # moto is instant: the hooks made each resource pass through real states, and we waited
     assert hooks.seen_statuses[f"snapshot:fresh-snapmigrate-{RUN_ID}"][:3] == ["creating"] * 3
     assert hooks.seen_statuses["cluster:fresh"][:3] == ["creating", "creating", "backing-up"]
-    assert hooks.seen_statuses["instance:fresh-writer"][:3] == ["creating", "creating", "configuring-enhanced-monitoring"]
+    assert hooks.seen_statuses["instance:fresh-writer"][:3] == [
+        "creating",
+        "creating",
+        "configuring-enhanced-monitoring",
+    ]
     assert (f"fresh-snapmigrate-{RUN_ID}", "creating 33%") in seen  # PercentProgress drives the bar
     snapshot_wait = result.record.step("snapshot").waits[0]
     assert snapshot_wait["polls"] == 4 and snapshot_wait["api_calls"] == 4
     instance_wait = result.record.step("instances").waits[0]
-    assert instance_wait["final"] == {"fresh-writer": "available", "fresh-reader-1": "available", "fresh-reader-2": "available"}
+    assert instance_wait["final"] == {
+        "fresh-writer": "available",
+        "fresh-reader-1": "available",
+        "fresh-reader-2": "available",
+    }
     # one describe per poll covers every instance: waited together
     assert instance_wait["api_calls"] == instance_wait["polls"]
 
@@ -71,7 +91,13 @@ def test_restore_sends_every_carried_setting_explicitly(rds, tmp_path):
     from tests import seed
 
     seed.v1_cluster(rds, DeletionProtection=False, BackupRetentionPeriod=3)
-    env = make_env(rds, tmp_path, readers=1, kms_key_id="alias/copy", engine_lifecycle_support="open-source-rds-extended-support-disabled")
+    env = make_env(
+        rds,
+        tmp_path,
+        readers=1,
+        kms_key_id="alias/copy",
+        engine_lifecycle_support="open-source-rds-extended-support-disabled",
+    )
     clients, hooks = hooked_clients(simulate=False)
     env.runner(clients).start(env.plan)
     (sent,) = hooks.sent("RestoreDBClusterFromSnapshot")
@@ -85,7 +111,10 @@ def test_restore_sends_every_carried_setting_explicitly(rds, tmp_path):
     assert sent["EngineLifecycleSupport"] == "open-source-rds-extended-support-disabled"
     assert sent["EnableCloudwatchLogsExports"] == ["postgresql"]
     assert "ScalingConfiguration" not in sent
-    assert {"Key": TAG_RUN_ID, "Value": RUN_ID} in sent["Tags"] and {"Key": TAG_ROLE, "Value": "target"} in sent["Tags"]
+    assert {"Key": TAG_RUN_ID, "Value": RUN_ID} in sent["Tags"] and {
+        "Key": TAG_ROLE,
+        "Value": "target",
+    } in sent["Tags"]
     import botocore.session
 
     model = botocore.session.get_session().get_service_model("rds")
@@ -101,7 +130,9 @@ def test_the_source_is_only_read(env: Env):
     clients, hooks = hooked_clients()
     env.runner(clients).start(env.plan)
     naming_source = [
-        (op, p) for op, p in hooks.mutating if "legacy" in json.dumps(p) and op != "CreateDBClusterSnapshot"
+        (op, p)
+        for op, p in hooks.mutating
+        if "legacy" in json.dumps(p) and op != "CreateDBClusterSnapshot"
     ]
     assert naming_source == []
     (snap,) = hooks.sent("CreateDBClusterSnapshot")
@@ -134,7 +165,13 @@ def test_journal_is_written_atomically_and_holds_no_secret(env: Env):
     text = path.read_text()
     data = json.loads(text)
     assert data["run_id"] == RUN_ID and data["state"] == "done"
-    assert [s["name"] for s in data["steps"]] == ["snapshot", "restore", "instances", "settings", "verify"]
+    assert [s["name"] for s in data["steps"]] == [
+        "snapshot",
+        "restore",
+        "instances",
+        "settings",
+        "verify",
+    ]
     assert all({"name", "state", "started", "finished"} <= set(s) for s in data["steps"])
     assert data["steps"][1]["resources"] == {"cluster": "fresh"}
     assert seed.PASSWORD not in text
@@ -143,7 +180,7 @@ def test_journal_is_written_atomically_and_holds_no_secret(env: Env):
 
 
 def test_verify_is_skipped_never_passed_without_a_verifier(env: Env):
-    from snapmigrate.steps.context import RunSettings
+    from snapmigrate.migrate.context import RunSettings
 
     clients, _ = hooked_clients()
     # with connect on, the instances probe needs a server: skip it with a tiny probe via settings
@@ -194,7 +231,11 @@ def test_lost_journal_adopts_the_run_that_created_the_target(env: Env):
     assert result.adopted and result.run_id == RUN_ID
     assert any("adopted run" in e["message"] for e in result.record.events)
     # the rebuilt journal names what the run stands for, from AWS and the plan
-    assert result.record.step("instances").resources == {"writer": "fresh-writer", "reader-1": "fresh-reader-1", "reader-2": "fresh-reader-2"}
+    assert result.record.step("instances").resources == {
+        "writer": "fresh-writer",
+        "reader-1": "fresh-reader-1",
+        "reader-2": "fresh-reader-2",
+    }
     assert result.record.step("snapshot").resources == {"snapshot": f"fresh-snapmigrate-{RUN_ID}"}
     assert hooks.mutating == []
     assert aws_state(env.rds) == state

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from snapmigrate.errors import Interrupted, OperationFailed, WaitTimeout
-from snapmigrate.journal import Journal
-from snapmigrate.steps.context import RunSettings
+from snapmigrate.migrate.context import RunSettings
+from snapmigrate.workflow.journal import Journal
 from tests import seed
 from tests.migrate.conftest import RUN_ID, Env, aws_state, hooked_clients, make_env
 
@@ -33,8 +33,16 @@ def test_thirty_percent_throttling_and_5xx_still_completes(world, tmp_path):
     assert aws_state(rds) == expected
     in_waits = sum(w["transient_errors"] for s in result.record.steps for w in s.waits)
     in_steps = sum(s.transient_errors for s in result.record.steps)
-    assert 0 < in_waits < in_steps == hooks.throttled  # every injected error was ridden out, and counted
-    created = ["CreateDBClusterSnapshot", "RestoreDBClusterFromSnapshot", "CreateDBInstance", "CreateDBInstance", "CreateDBInstance"]
+    assert (
+        0 < in_waits < in_steps == hooks.throttled
+    )  # every injected error was ridden out, and counted
+    created = [
+        "CreateDBClusterSnapshot",
+        "RestoreDBClusterFromSnapshot",
+        "CreateDBInstance",
+        "CreateDBInstance",
+        "CreateDBInstance",
+    ]
     assert sorted(hooks.executed) == sorted(created)
     assert sorted(hooks.requested) == sorted(created)  # a throttled create never reached AWS
 
@@ -64,7 +72,9 @@ def test_a_snapshot_that_fails_in_aws_fails_the_run(env: Env):
     def failing(op, params, parsed):
         original(op, params, parsed)
         if op == "CreateDBClusterSnapshot":
-            hooks.pending["snapshot:" + params["DBClusterSnapshotIdentifier"]].statuses[-1] = "failed"
+            hooks.pending["snapshot:" + params["DBClusterSnapshotIdentifier"]].statuses[-1] = (
+                "failed"
+            )
 
     hooks._transitions = failing  # type: ignore[method-assign]
     with pytest.raises(OperationFailed, match="the snapshot will not become available"):
@@ -107,12 +117,25 @@ def test_settings_restore_cannot_take(rds, tmp_path):
     seed.v1_cluster(rds)
     planning, planning_hooks = hooked_clients()
     planning_hooks.overlay["legacy"] = {"HttpEndpointEnabled": True}  # moto does not keep it
-    env = make_env(rds, tmp_path, readers=0, clients=planning, manage_master_user_password=True, performance_insights=True)
-    assert dict(env.plan.steps[3].params) == {
-        "cluster_id": "fresh", "enable_http_endpoint": True, "manage_master_user_password": True, "performance_insights": True,
-    }  # fmt: skip
+    env = make_env(
+        rds,
+        tmp_path,
+        readers=0,
+        clients=planning,
+        manage_master_user_password=True,
+        performance_insights=True,
+    )
+    assert env.plan.steps[3].inputs.to_dict() == {
+        "cluster_id": "fresh",
+        "enable_http_endpoint": True,
+        "manage_master_user_password": True,
+        "performance_insights": True,
+    }
     clients, hooks = hooked_clients()
-    hooks.fake["EnableHttpEndpoint"] = lambda params: {"ResourceArn": params["ResourceArn"], "HttpEndpointEnabled": True}
+    hooks.fake["EnableHttpEndpoint"] = lambda params: {
+        "ResourceArn": params["ResourceArn"],
+        "HttpEndpointEnabled": True,
+    }
     result = env.runner(clients).start(env.plan)
     (modify,) = hooks.sent("ModifyDBCluster")
     assert modify == {
@@ -139,11 +162,21 @@ def test_a_major_upgrade_goes_through_a_provisioned_bridge_writer(rds, tmp_path)
     env = make_env(rds, tmp_path, version="11.21", readers=1)
     clients, hooks = hooked_clients()
     result = env.runner(clients).start(env.plan)
-    assert [s.name for s in result.record.steps] == ["snapshot", "restore", "upgrade", "instances", "settings", "verify"]
+    assert [s.name for s in result.record.steps] == [
+        "snapshot",
+        "restore",
+        "upgrade",
+        "instances",
+        "settings",
+        "verify",
+    ]
     (restore,) = hooks.sent("RestoreDBClusterFromSnapshot")
     assert restore["EngineVersion"] == "11.21"
     (upgrade,) = hooks.sent("ModifyDBCluster")
-    assert upgrade["AllowMajorVersionUpgrade"] is True and upgrade["EngineVersion"] == env.plan.target.engine_version
+    assert (
+        upgrade["AllowMajorVersionUpgrade"] is True
+        and upgrade["EngineVersion"] == env.plan.target.engine_version
+    )
     creates = hooks.sent("CreateDBInstance")
     assert [(c["DBInstanceIdentifier"], c["DBInstanceClass"]) for c in creates] == [
         ("fresh-bridge", "db.r6g.large"),

@@ -24,7 +24,10 @@ from tests.migrate.conftest import FakeClock, progress_log
 
 
 def client_error(code: str, status: int) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "DescribeDBClusters")
+    return ClientError(
+        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "DescribeDBClusters",
+    )
 
 
 def sequence(*answers):
@@ -44,7 +47,11 @@ def test_done_after_several_polls_with_capped_jittered_backoff():
     clock = FakeClock()
     waiter = Waiter(clock=clock, rng=random.Random(3))
     creating = {"c": Status("creating")}
-    result = waiter.wait("cluster c", sequence(*[creating] * 7, {"c": Status("available", done=True)}), WaitPolicy(timeout_s=3600, first_delay_s=5, max_delay_s=40))
+    result = waiter.wait(
+        "cluster c",
+        sequence(*[creating] * 7, {"c": Status("available", done=True)}),
+        WaitPolicy(timeout_s=3600, first_delay_s=5, max_delay_s=40),
+    )
     assert result.polls == 8 and result.final == {"c": "available"}
     assert len(clock.sleeps) == 7
     for n, slept in enumerate(clock.sleeps):
@@ -68,13 +75,20 @@ def test_transient_errors_are_ridden_out_and_counted():
 def test_other_errors_stop_the_wait_translated():
     waiter = Waiter(clock=FakeClock())
     with pytest.raises(OperationFailed, match="snapmigrate permissions"):
-        waiter.wait("cluster c", sequence(client_error("AccessDenied", 403)), WaitPolicy(timeout_s=600))
+        waiter.wait(
+            "cluster c", sequence(client_error("AccessDenied", 403)), WaitPolicy(timeout_s=600)
+        )
 
 
 def test_a_failed_state_stops_the_wait():
     waiter = Waiter(clock=FakeClock())
-    poll = sequence({"c": Status("creating")}, {"c": Status("incompatible-restore", failed="will not become available")})
-    with pytest.raises(OperationFailed, match="c is incompatible-restore: will not become available"):
+    poll = sequence(
+        {"c": Status("creating")},
+        {"c": Status("incompatible-restore", failed="will not become available")},
+    )
+    with pytest.raises(
+        OperationFailed, match="c is incompatible-restore: will not become available"
+    ):
         waiter.wait("cluster c", poll, WaitPolicy(timeout_s=600))
 
 
@@ -82,7 +96,11 @@ def test_timeout_names_what_and_the_last_state():
     clock = FakeClock()
     waiter = Waiter(clock=clock)
     with pytest.raises(WaitTimeout) as err:
-        waiter.wait("snapshot s", lambda: {"s": Status("creating", percent=40)}, WaitPolicy(timeout_s=300, first_delay_s=10, max_delay_s=60))
+        waiter.wait(
+            "snapshot s",
+            lambda: {"s": Status("creating", percent=40)},
+            WaitPolicy(timeout_s=300, first_delay_s=10, max_delay_s=60),
+        )
     assert "snapshot s not done after 5m00s (last seen: s creating 40%)" in str(err.value)
     assert clock.now == pytest.approx(300)  # the last sleep is cut to the deadline
     assert err.value.exit_code == 1
@@ -133,17 +151,30 @@ def test_progress_sinks(caplog):
     caplog.set_level(logging.INFO, logger="snapmigrate.waiting")
     lines = LogProgress(every_s=60)
     lines.begin("snapshot s", ["s"])
-    for t, status in [(0, "creating 0%"), (10, "creating 0%"), (20, "creating 50%"), (90, "creating 50%"), (95, "creating 50%")]:
+    for t, status in [
+        (0, "creating 0%"),
+        (10, "creating 0%"),
+        (20, "creating 50%"),
+        (90, "creating 50%"),
+        (95, "creating 50%"),
+    ]:
         name, pct = status.split()
         lines.update("s", Status(name, percent=int(pct[:-1])), t)
     logged = [r.getMessage() for r in caplog.records if r.name == "snapmigrate.waiting"]
-    assert logged == ["waiting for snapshot s", "  s: creating 0% (0s)", "  s: creating 50% (20s)", "  s: creating 50% (1m30s)"]
+    assert logged == [
+        "waiting for snapshot s",
+        "  s: creating 0% (0s)",
+        "  s: creating 50% (20s)",
+        "  s: creating 50% (1m30s)",
+    ]
 
 
 def test_the_waiter_drives_the_progress_sink():
     seen, sink = progress_log()
     waiter = Waiter(clock=FakeClock(), progress=sink)
-    poll = sequence({"s": Status("creating", percent=10)}, {"s": Status("available", done=True, percent=100)})
+    poll = sequence(
+        {"s": Status("creating", percent=10)}, {"s": Status("available", done=True, percent=100)}
+    )
     waiter.wait("snapshot s", poll, WaitPolicy(timeout_s=60), labels=("s",))
     assert seen == [("snapshot s", "begin"), ("s", "creating 10%"), ("s", "available 100%")]
 

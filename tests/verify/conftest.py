@@ -67,9 +67,12 @@ INSERT INTO app.nokey SELECT i % 50, 'b' || (i % 50) FROM generate_series(1, 100
 CREATE TABLE app.empty (id int PRIMARY KEY, v text);
 
 CREATE TABLE app.events (id int, at date, v text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
-CREATE TABLE app.events_2023 PARTITION OF app.events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
-CREATE TABLE app.events_2024 PARTITION OF app.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-INSERT INTO app.events SELECT i, date '2023-01-01' + (i % 700), 'e' || i FROM generate_series(1, 1400) i;
+CREATE TABLE app.events_2023 PARTITION OF app.events
+  FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE app.events_2024 PARTITION OF app.events
+  FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+INSERT INTO app.events SELECT i, date '2023-01-01' + (i % 700), 'e' || i
+  FROM generate_series(1, 1400) i;
 
 CREATE TABLE app.parent (id int PRIMARY KEY, v text);
 CREATE TABLE app.child (extra int) INHERITS (app.parent);
@@ -128,7 +131,15 @@ def servers(request: pytest.FixtureRequest) -> Iterator[tuple[PgServer, PgServer
         with ThreadPoolExecutor(2) as ex:
             list(ex.map(lambda s: s.start(), pair))
             seed = SEED_SQL.replace("CREATE EXTENSION hstore;", common_hstore(pair))
-            list(ex.map(lambda s: (execute(s, "postgres", "CREATE DATABASE seed"), execute(s, "seed", seed)), pair))
+            list(
+                ex.map(
+                    lambda s: (
+                        execute(s, "postgres", "CREATE DATABASE seed"),
+                        execute(s, "seed", seed),
+                    ),
+                    pair,
+                )
+            )
         yield pair
 
 
@@ -173,16 +184,6 @@ def flush_counters(server: PgServer) -> str:
     return "; SELECT pg_stat_force_next_flush()" if server.major >= 15 else ""
 
 
-def wait_published(check: Any, timeout: float = 5.0) -> Any:
-    """``check()`` once truthy: up to 14 the statistics collector lags about 0.5 s."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not (found := check()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return found
-
-
 def clone(servers: tuple[PgServer, PgServer], name: str, template: str = "seed") -> DbPair:
     for server in servers:
         execute(server, "postgres", f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
@@ -215,7 +216,9 @@ def db(servers: tuple[PgServer, PgServer], request: pytest.FixtureRequest) -> It
 
 
 @pytest.fixture
-def empty_db(servers: tuple[PgServer, PgServer], request: pytest.FixtureRequest) -> Iterator[DbPair]:
+def empty_db(
+    servers: tuple[PgServer, PgServer], request: pytest.FixtureRequest
+) -> Iterator[DbPair]:
     """A fresh pair of empty databases."""
     name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:40] + f"_{next(_counter)}"
     pair = clone(servers, name, template="template1")

@@ -1,4 +1,5 @@
-"""``snapmigrate verify`` through click and as a real process: output, reports, exit codes, bad input."""
+"""``snapmigrate verify`` through click and as a real process: output, reports, exit codes, bad
+input."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from snapmigrate.cli import AppContext, cli
 from snapmigrate_lab.postgres import free_port
 from tests.verify.conftest import SOURCE_PASSWORD, TARGET_PASSWORD, DbPair
+
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
 
 
 def invoke(args: list[str]):
@@ -33,7 +37,9 @@ def test_json_contract_and_exit_3_with_reports(db: DbPair, tmp_path: Path):
     src, tgt = db.uris()
     for suffix in (".md", ".html", ".json"):
         report = tmp_path / f"report{suffix}"
-        result = invoke(["verify", "-s", src, "-t", tgt, "-o", "json", "--report", str(report), "--jobs", "3"])
+        result = invoke(
+            ["verify", "-s", src, "-t", tgt, "-o", "json", "--report", str(report), "--jobs", "3"]
+        )
         assert result.exit_code == 3, result.output
         data = json.loads(result.stdout)
         assert data["equal"] is False and isinstance(data["elapsed_s"], float)
@@ -41,8 +47,16 @@ def test_json_contract_and_exit_3_with_reports(db: DbPair, tmp_path: Path):
         assert {"schema", "name", "source_rows", "target_rows", "equal"} <= set(parent)
         assert (parent["source_rows"], parent["target_rows"], parent["equal"]) == (100, 99, False)
         assert data["differing_rows"] == [
-            {"database": db.name, "schema": "app", "table": "parent", "key": {"id": 5}, "kind": "missing_on_target",
-             "columns": [], "source": {"id": "5", "v": "p5"}, "target": None}
+            {
+                "database": db.name,
+                "schema": "app",
+                "table": "parent",
+                "key": {"id": 5},
+                "kind": "missing_on_target",
+                "columns": [],
+                "source": {"id": "5", "v": "p5"},
+                "target": None,
+            }
         ]
         assert [d["object"] for d in data["schema_differences"]] == ["app.accounts_name_idx"]
         text = report.read_text()
@@ -69,9 +83,14 @@ def test_bad_report_suffix_is_rejected_before_connecting(tmp_path: Path):
 
 def test_unreachable_source(db: DbPair):
     _, tgt = db.uris()
-    result = invoke(["verify", "-s", f"postgresql://postgres:secret-x@127.0.0.1:{free_port()}/x", "-t", tgt])
+    result = invoke(
+        ["verify", "-s", f"postgresql://postgres:secret-x@127.0.0.1:{free_port()}/x", "-t", tgt]
+    )
     assert result.exit_code == 2
-    assert "cannot connect to the source (127.0.0.1:" in result.output and "secret-x" not in result.output
+    assert (
+        "cannot connect to the source (127.0.0.1:" in result.output
+        and "secret-x" not in result.output
+    )
 
 
 def test_wrong_target_password_names_the_side_never_the_password(db: DbPair):
@@ -80,7 +99,10 @@ def test_wrong_target_password_names_the_side_never_the_password(db: DbPair):
     result = invoke(["verify", "-s", src, "-t", wrong])
     assert result.exit_code == 2
     line = result.output.strip().splitlines()[-1]
-    assert line.startswith("snapmigrate: error: cannot connect to the target") and "password authentication failed" in line
+    assert (
+        line.startswith("snapmigrate: error: cannot connect to the target")
+        and "password authentication failed" in line
+    )
     assert "Wr0ng" not in result.output
 
 
@@ -91,7 +113,11 @@ def test_unknown_database(db: DbPair):
     assert result.exit_code == 2 and "database 'nope' does not exist on the source" in result.output
     src, _ = db.uris()
     result = invoke(["verify", "-s", src, "-t", f"{target}/nope"])
-    assert result.exit_code == 2 and 'cannot connect to the target' in result.output and '"nope" does not exist' in result.output
+    assert (
+        result.exit_code == 2
+        and "cannot connect to the target" in result.output
+        and '"nope" does not exist' in result.output
+    )
 
 
 def test_baseline_problems_are_bad_input(db: DbPair, tmp_path: Path):
@@ -108,8 +134,24 @@ def test_baseline_problems_are_bad_input(db: DbPair, tmp_path: Path):
 def test_real_process_json_and_progress(db: DbPair):
     src, tgt = db.uris()
     done = subprocess.run(
-        [sys.executable, "-m", "snapmigrate", "verify", "--source", src, "--target", tgt, "--mode", "counts", "-o", "json"],
-        capture_output=True, text=True, timeout=120, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "snapmigrate",
+            "verify",
+            "--source",
+            src,
+            "--target",
+            tgt,
+            "--mode",
+            "counts",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
     )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
@@ -119,7 +161,10 @@ def test_real_process_json_and_progress(db: DbPair):
 
 
 def test_the_command_module_stays_light():
-    code = "import sys, snapmigrate.cli.verify; print(sorted(m for m in ('psycopg', 'boto3') if m in sys.modules))"
+    code = (
+        "import sys, snapmigrate.cli.verify; "
+        "print(sorted(m for m in ('psycopg', 'boto3') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
     assert "verify" in invoke(["--help"]).output
@@ -136,11 +181,17 @@ def test_ctrl_c_cancels_the_running_queries_and_exits_130(db: DbPair):
     src, tgt = db.uris()
 
     def ours() -> list[tuple]:
-        return db.on_source("SELECT wait_event_type FROM pg_stat_activity WHERE application_name = 'snapmigrate'"
-                            " AND datname = current_database()")
+        return db.on_source(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE application_name = 'snapmigrate'"
+            " AND datname = current_database()"
+        )
 
-    proc = subprocess.Popen([sys.executable, "-m", "snapmigrate", "verify", "-s", src, "-t", tgt, "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snapmigrate", "verify", "-s", src, "-t", tgt, "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 20
         while ("Lock",) not in ours() and time.monotonic() < deadline:

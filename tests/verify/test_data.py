@@ -7,6 +7,8 @@ import pytest
 from snapmigrate.db.verify import VerifyResult
 from tests.verify.conftest import DbPair
 
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
+
 UNICODE_SCHEMA = "Ünïcode Schema"
 UNICODE_TABLE = 'Mixed Case "Quoted" Täble'
 
@@ -28,8 +30,16 @@ def test_identical_databases_are_equal_in_both_modes(db: DbPair):
         result = db.verify(mode=mode)
         assert result.equal and result.exit_code == 0, result.to_dict()
         names = {(t.schema, t.name) for t in result.tables}
-        assert {("app", "accounts"), ("app", "events_2023"), ("app", "events_2024"), ("app", "parent"),
-                ("app", "child"), (UNICODE_SCHEMA, UNICODE_TABLE), ("app", "empty"), ("app", "nokey")} <= names
+        assert {
+            ("app", "accounts"),
+            ("app", "events_2023"),
+            ("app", "events_2024"),
+            ("app", "parent"),
+            ("app", "child"),
+            (UNICODE_SCHEMA, UNICODE_TABLE),
+            ("app", "empty"),
+            ("app", "nokey"),
+        } <= names
         # partitioned parents hold no rows of their own: their partitions are compared
         assert ("app", "events") not in names
         assert table(result, "app", "accounts").source_rows == 25000
@@ -74,13 +84,19 @@ def test_null_versus_empty_string(db: DbPair):
     db.on_target("UPDATE app.accounts SET note = '' WHERE id = 20")  # was NULL
     t = only_difference(db.verify(), "app", "accounts")
     (row,) = t.samples
-    assert row.columns == ("note",) and dict(row.source or ())["note"] is None and dict(row.target or ())["note"] == ""
+    assert (
+        row.columns == ("note",)
+        and dict(row.source or ())["note"] is None
+        and dict(row.target or ())["note"] == ""
+    )
 
 
 def test_changed_value_in_a_large_toasted_column(db: DbPair):
     size = db.on_source("SELECT length(body), pg_column_size(body) FROM app.docs WHERE id = 3")[0]
     assert size[0] > 100_000 and size[1] > 2000  # stored out of line
-    db.on_target("UPDATE app.docs SET body = overlay(body placing 'X' from 64000 for 1) WHERE id = 3")
+    db.on_target(
+        "UPDATE app.docs SET body = overlay(body placing 'X' from 64000 for 1) WHERE id = 3"
+    )
     t = only_difference(db.verify(), "app", "docs")
     (row,) = t.samples
     assert row.key == (("id", 3),) and row.columns == ("body",)
@@ -88,10 +104,16 @@ def test_changed_value_in_a_large_toasted_column(db: DbPair):
 
 
 def test_unicode_quoted_names_in_a_non_public_schema(db: DbPair):
-    db.on_target('UPDATE "Ünïcode Schema"."Mixed Case ""Quoted"" Täble" SET "Värde" = \'ändrad\' WHERE "Värde" = \'värde 7\'')
+    db.on_target(
+        'UPDATE "Ünïcode Schema"."Mixed Case ""Quoted"" Täble" SET "Värde" = \'ändrad\' WHERE '
+        "\"Värde\" = 'värde 7'"
+    )
     t = only_difference(db.verify(), UNICODE_SCHEMA, UNICODE_TABLE)
     (row,) = t.samples
-    assert row.columns == ("Värde",) and str(row.key[0][1]) == db.on_source("SELECT md5('u7')::uuid::text")[0][0]
+    assert (
+        row.columns == ("Värde",)
+        and str(row.key[0][1]) == db.on_source("SELECT md5('u7')::uuid::text")[0][0]
+    )
 
 
 def test_partition_difference_is_named_by_partition(db: DbPair):
@@ -109,7 +131,9 @@ def test_inheritance_child_difference_leaves_the_parent_equal(db: DbPair):
 
 
 def test_table_without_a_key_gets_a_whole_table_checksum(db: DbPair):
-    db.on_target("UPDATE app.nokey SET b = 'changed' WHERE ctid = (SELECT min(ctid) FROM app.nokey)")
+    db.on_target(
+        "UPDATE app.nokey SET b = 'changed' WHERE ctid = (SELECT min(ctid) FROM app.nokey)"
+    )
     t = only_difference(db.verify(), "app", "nokey")
     assert t.key is None and t.method == "whole-table checksum"
     assert t.rows_equal and t.checksum_equal is False and "no primary key" in (t.note or "")
@@ -151,11 +175,18 @@ def test_same_rows_in_another_physical_order_are_equal(empty_db: DbPair):
     ddl = "CREATE TABLE t (id int PRIMARY KEY, v text, f float8); CREATE TABLE nk (v text)"
     empty_db.on_source(ddl)
     empty_db.on_target(ddl)
-    empty_db.on_source("INSERT INTO t SELECT i, 'v' || i, i / 7.0 FROM generate_series(1, 30000) i ORDER BY i;"
-                       "INSERT INTO nk SELECT 'x' || (i % 10) FROM generate_series(1, 100) i ORDER BY i")
-    empty_db.on_target("INSERT INTO t SELECT i, 'v' || i, i / 7.0 FROM generate_series(1, 30000) i ORDER BY i DESC;"
-                       "INSERT INTO nk SELECT 'x' || (i % 10) FROM generate_series(1, 100) i ORDER BY i DESC")
-    assert empty_db.on_source("SELECT id FROM t LIMIT 1") != empty_db.on_target("SELECT id FROM t LIMIT 1")
+    empty_db.on_source(
+        "INSERT INTO t SELECT i, 'v' || i, i / 7.0 FROM generate_series(1, 30000) i ORDER BY i;"
+        "INSERT INTO nk SELECT 'x' || (i % 10) FROM generate_series(1, 100) i ORDER BY i"
+    )
+    empty_db.on_target(
+        "INSERT INTO t SELECT i, 'v' || i, i / 7.0 FROM generate_series(1, 30000) i ORDER BY i "
+        "DESC;"
+        "INSERT INTO nk SELECT 'x' || (i % 10) FROM generate_series(1, 100) i ORDER BY i DESC"
+    )
+    assert empty_db.on_source("SELECT id FROM t LIMIT 1") != empty_db.on_target(
+        "SELECT id FROM t LIMIT 1"
+    )
     result = empty_db.verify()
     assert result.equal, result.to_dict()
 
@@ -167,15 +198,23 @@ def test_jobs_and_filters(db: DbPair):
     assert ("app", "nokey") not in names and ("app", "textkey") not in names
     assert all(s == "app" for s, _ in names) and result.equal
     only = db.verify(tables=("app.parent", '"Ünïcode Schema"."Mixed Case ""Quoted"" Täble"'))
-    assert {(t.schema, t.name) for t in only.tables} == {("app", "parent"), (UNICODE_SCHEMA, UNICODE_TABLE)}
+    assert {(t.schema, t.name) for t in only.tables} == {
+        ("app", "parent"),
+        (UNICODE_SCHEMA, UNICODE_TABLE),
+    }
 
 
 def test_a_table_that_cannot_be_read_is_an_error_not_a_silent_pass(db: DbPair):
-    db.on_source("CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; GRANT USAGE ON SCHEMA app TO reader;"
-                 "GRANT SELECT ON app.parent TO reader")
+    db.on_source(
+        "CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; GRANT USAGE ON SCHEMA app TO reader;"
+        "GRANT SELECT ON app.parent TO reader"
+    )
     db.on_target("CREATE ROLE reader LOGIN PASSWORD 'reader-pw'") if not db.on_target(
-        "SELECT 1 FROM pg_roles WHERE rolname = 'reader'") else None
-    db.on_target("GRANT USAGE ON SCHEMA app TO reader; GRANT SELECT ON ALL TABLES IN SCHEMA app TO reader")
+        "SELECT 1 FROM pg_roles WHERE rolname = 'reader'"
+    ) else None
+    db.on_target(
+        "GRANT USAGE ON SCHEMA app TO reader; GRANT SELECT ON ALL TABLES IN SCHEMA app TO reader"
+    )
     from snapmigrate.db.connect import resolve
     from snapmigrate.db.verify import VerifyOptions, verify
 
@@ -193,8 +232,12 @@ def test_a_database_missing_on_the_target_is_a_difference(db: DbPair, mode: str)
     from snapmigrate.db.connect import resolve
     from snapmigrate.db.verify import VerifyOptions, verify
 
-    src = resolve(f"postgresql://postgres:{db.source.password}@127.0.0.1:{db.source.port}", "source")
-    tgt = resolve(f"postgresql://postgres:{db.target.password}@127.0.0.1:{db.target.port}", "target")
+    src = resolve(
+        f"postgresql://postgres:{db.source.password}@127.0.0.1:{db.source.port}", "source"
+    )
+    tgt = resolve(
+        f"postgresql://postgres:{db.target.password}@127.0.0.1:{db.target.port}", "target"
+    )
     db.on_target("SELECT 1")
     from tests.verify.conftest import execute
 
@@ -205,7 +248,11 @@ def test_a_database_missing_on_the_target_is_a_difference(db: DbPair, mode: str)
         execute(db.source, "postgres", f'DROP DATABASE "{db.name}_only"')
     assert result.exit_code == 3
     (diff,) = result.schema_differences
-    assert (diff.kind, diff.object, diff.difference) == ("database", f"{db.name}_only", "missing_on_target")
+    assert (diff.kind, diff.object, diff.difference) == (
+        "database",
+        f"{db.name}_only",
+        "missing_on_target",
+    )
     assert all(t.equal for t in result.tables) and {t.database for t in result.tables} == {db.name}
 
 

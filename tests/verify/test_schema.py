@@ -6,6 +6,8 @@ import pytest
 
 from tests.verify.conftest import DbPair
 
+pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
+
 
 def differences(db: DbPair, **options):
     result = db.verify(**options)
@@ -65,9 +67,13 @@ def test_missing_extension(db: DbPair):
 
 
 def test_view_function_and_constraint_changes(db: DbPair):
-    db.on_target("CREATE OR REPLACE VIEW app.active_accounts AS SELECT id, name FROM app.accounts WHERE NOT active;"
-                 "CREATE OR REPLACE FUNCTION app.add(a int, b int) RETURNS int LANGUAGE sql AS 'select a - b';"
-                 "ALTER TABLE app.parent ADD CONSTRAINT v_not_empty CHECK (v <> '')")
+    db.on_target(
+        "CREATE OR REPLACE VIEW app.active_accounts AS SELECT id, name FROM app.accounts WHERE NOT "
+        "active;"
+        "CREATE OR REPLACE FUNCTION app.add(a int, b int) RETURNS int LANGUAGE sql AS 'select a - "
+        "b';"
+        "ALTER TABLE app.parent ADD CONSTRAINT v_not_empty CHECK (v <> '')"
+    )
     _, diffs = differences(db)
     # View text changes between majors: the tool compares it between servers of one major.
     same_major = db.source.major == db.target.major

@@ -32,7 +32,9 @@ def test_hash_expressions(tmp_path):
         return col.expression(seed).as_string(None)  # type: ignore[arg-type]
 
     assert 'COLLATE "C"' in text(HashColumn("t", "text"))
-    assert "hashint4extended" in text(HashColumn("n", "int4", nullable=False)) and "coalesce" not in text(HashColumn("n", "int4", nullable=False))
+    assert "hashint4extended" in text(
+        HashColumn("n", "int4", nullable=False)
+    ) and "coalesce" not in text(HashColumn("n", "int4", nullable=False))
     assert "::text" in text(HashColumn("n", "numeric"))  # exact: 1.0 and 1.00 differ
     assert "::text" in text(HashColumn("x", None))
     assert "# " in text(HashColumn("big", "int8"))  # the value is mixed back in
@@ -40,14 +42,21 @@ def test_hash_expressions(tmp_path):
     assert isinstance(HashColumn("a b", "int4").expression(1), sql.Composable)
 
 
-def counters(db: str = "d", reset: str | None = None, **tables: tuple[int, int, int]) -> WriteCounters:
-    return WriteCounters("t", "s", {TableKey(db, "public", k): Counts(*v) for k, v in tables.items()}, {db: reset})
+def counters(
+    db: str = "d", reset: str | None = None, **tables: tuple[int, int, int]
+) -> WriteCounters:
+    return WriteCounters(
+        "t", "s", {TableKey(db, "public", k): Counts(*v) for k, v in tables.items()}, {db: reset}
+    )
 
 
 def test_changed_since_and_resets():
     before = counters(a=(1, 0, 0), b=(5, 5, 5), c=(0, 0, 0))
     after = counters(a=(1, 0, 0), b=(5, 6, 5), c=(0, 0, 0), new=(1, 0, 0))
-    assert changed_since(before, after) == [TableKey("d", "public", "b"), TableKey("d", "public", "new")]
+    assert changed_since(before, after) == [
+        TableKey("d", "public", "b"),
+        TableKey("d", "public", "new"),
+    ]
     went_down = counters(a=(0, 0, 0), b=(5, 6, 5), c=(0, 0, 0), reset="later")
     assert reset_since(after, went_down) == [TableKey("d", "public", "a")]
     changed, reset = Baseline(after=after, before=before).drifted(went_down)
@@ -74,7 +83,13 @@ def test_table_refs_and_options():
         VerifyOptions(mode="fast")
     with pytest.raises(BadInput, match="--jobs"):
         VerifyOptions(jobs=0)
-    opts = VerifyOptions(baseline=counters(a=(1, 1, 1)), tables=("app.t",), exclude=("tmp_*", "audit.*"))
+    opts = VerifyOptions(
+        baseline=counters(a=(1, 1, 1)), tables=("app.t",), exclude=("tmp_*", "audit.*")
+    )
     assert isinstance(opts.baseline, Baseline) and opts.tables == (TableRef("app", "t"),)
-    assert not opts.keeps("d", "app", "tmp_x") and not opts.keeps("d", "audit", "t") and opts.keeps("d", "app", "t")
+    assert (
+        not opts.keeps("d", "app", "tmp_x")
+        and not opts.keeps("d", "audit", "t")
+        and opts.keeps("d", "app", "t")
+    )
     assert not opts.keeps("d", "app", "other")

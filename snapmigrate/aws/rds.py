@@ -1,0 +1,186 @@
+"""Find RDS resources, know whose they are, create them once.
+
+The one set of helpers every command uses: find a cluster, snapshot or
+instance (None when there is none), list a cluster's instances, read the
+``snapmigrate:run-id`` / ``snapmigrate:role`` tags, refuse (exit 2) a
+resource another run or a person owns, and create without duplicating when
+a retried or crashed earlier attempt already did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from snapmigrate.aws.call import Aws
+from snapmigrate.aws.clients import Clients
+from snapmigrate.aws.errors import is_already_exists
+from snapmigrate.errors import BadInput, NotFound, OperationFailed
+from snapmigrate.model import TAG_ROLE, TAG_RUN_ID
+from snapmigrate.progress import Status
+
+Resource = dict[str, Any]
+#: The read helpers take the call path, or bare clients (then with the default policy).
+AwsLike = Aws | Clients
+
+#: States a cluster, instance or snapshot does not leave by itself.
+FAILED_STATES = frozenset(
+    {
+        "failed",
+        "incompatible-restore",
+        "incompatible-parameters",
+        "incompatible-network",
+        "inaccessible-encryption-credentials",
+        "inaccessible-encryption-credentials-recoverable",
+        "storage-full",
+        "restore-error",
+    }
+)
+
+
+def _first(
+    aws: Aws, action: str, fn: Callable[..., Any], key: str, **params: Any
+) -> Resource | None:
+    try:
+        found = aws.call(action, fn, **params)
+    except NotFound:
+        return None
+    items = found.get(key) or []
+    return dict(items[0]) if items else None
+
+
+def find_cluster(source: AwsLike, cluster_id: str) -> Resource | None:
+    """The ``DBCluster`` named ``cluster_id``, or None when there is none."""
+    aws = Aws.of(source)
+    action = f"describe cluster {cluster_id}"
+    fn = aws.rds().describe_db_clusters
+    return _first(aws, action, fn, "DBClusters", DBClusterIdentifier=cluster_id)
+
+
+def find_snapshot(source: AwsLike, snapshot_id: str) -> Resource | None:
+    """The ``DBClusterSnapshot`` named ``snapshot_id`` (or its ARN), or None."""
+    aws = Aws.of(source)
+    action = f"describe cluster snapshot {snapshot_id}"
+    fn = aws.rds().describe_db_cluster_snapshots
+    return _first(aws, action, fn, "DBClusterSnapshots", DBClusterSnapshotIdentifier=snapshot_id)
+
+
+def find_instance(source: AwsLike, instance_id: str) -> Resource | None:
+    aws = Aws.of(source)
+    action = f"describe instance {instance_id}"
+    fn = aws.rds().describe_db_instances
+    return _first(aws, action, fn, "DBInstances", DBInstanceIdentifier=instance_id)
+
+
+def list_instances(source: AwsLike, cluster_id: str) -> list[Resource]:
+    """The cluster's instances (one page of 100 covers Aurora's 16)."""
+    aws = Aws.of(source)
+    return list(
+        aws.each(
+            f"describe instances of {cluster_id}",
+            aws.rds().describe_db_instances,
+            "DBInstances",
+            Filters=[{"Name": "db-cluster-id", "Values": [cluster_id]}],
+        )
+    )
+
+
+def instances_of(source: AwsLike, cluster_id: str) -> dict[str, Resource]:
+    """The cluster's instances by identifier."""
+    return {i["DBInstanceIdentifier"]: i for i in list_instances(source, cluster_id)}
+
+
+def writer_of(cluster: Resource | None) -> str | None:
+    """The identifier of the cluster's writer instance, if it has one."""
+    for member in (cluster or {}).get("DBClusterMembers") or []:
+        if member.get("IsClusterWriter"):
+            return str(member["DBInstanceIdentifier"])
+    return None
+
+
+def tags_of(resource: Resource) -> dict[str, str]:
+    """An RDS resource's ``TagList`` as a dict."""
+    return {t["Key"]: t.get("Value", "") for t in resource.get("TagList") or []}
+
+
+def owner(resource: Resource) -> tuple[str | None, str | None]:
+    """(run id, role) from the resource's snapmigrate tags."""
+    tags = tags_of(resource)
+    return tags.get(TAG_RUN_ID), tags.get(TAG_ROLE)
+
+
+def is_ours(resource: Resource | None, run_id: str, role: str | None = None) -> bool:
+    """Whether run ``run_id`` created ``resource`` (in ``role``, when given)."""
+    found_run, found_role = owner(resource or {})
+    return found_run == run_id and (role is None or found_role == role)
+
+
+def check_owned(run_id: str, resource: Resource, kind: str, identifier: str) -> None:
+    """Refuse (exit 2) a resource that run ``run_id`` did not create."""
+    found_run, role = owner(resource)
+    if found_run == run_id:
+        return
+    whose = (
+        f"it belongs to snapmigrate run {found_run} ({role or 'no role'})"
+        if found_run
+        else "it has no snapmigrate tags"
+    )
+    raise BadInput(
+        f"{kind} {identifier} exists but was not created by this run: {whose}. snapmigrate never "
+        "modifies or deletes what it did not create: choose another --target, or remove it yourself"
+    )
+
+
+def create(
+    aws: Aws,
+    action: str,
+    fn: Callable[..., Any],
+    find: Callable[[], Resource | None],
+    **params: Any,
+) -> Resource | None:
+    """Call a create API; when AWS says it already exists (a retried or crashed
+    earlier attempt), return what ``find`` sees instead. The caller checks ownership."""
+    try:
+        return dict(aws.call(action, fn, **params))
+    except OperationFailed as e:
+        if not is_already_exists(e.__cause__ or e):
+            raise
+    return find()
+
+
+def rename_cluster(aws: Aws, old: str, new: str) -> None:
+    """Rename a cluster now (``ApplyImmediately``): its endpoint host names follow.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBCluster.html
+    """
+    aws.call(
+        f"rename cluster {old} to {new}",
+        aws.rds().modify_db_cluster,
+        DBClusterIdentifier=old,
+        NewDBClusterIdentifier=new,
+        ApplyImmediately=True,
+    )
+
+
+def availability(resource: Resource | None, what: str, *, status_key: str = "Status") -> Status:
+    """How a cluster, instance or snapshot stands for a wait: done when available,
+    failed in a state it will not leave (with ``PercentProgress`` where AWS gives one)."""
+    if resource is None:
+        return Status("not visible yet")
+    status = resource.get(status_key, "unknown")
+    failed = f"the {what} will not become available ({status})" if status in FAILED_STATES else None
+    percent = resource.get("PercentProgress")
+    return Status(
+        status,
+        done=status == "available",
+        failed=failed,
+        percent=int(percent) if percent is not None else None,
+    )
+
+
+def cluster_status(cluster: Resource | None) -> Status:
+    return availability(cluster, "cluster")
+
+
+def instance_status(instance: Resource | None) -> Status:
+    return availability(instance, "instance", status_key="DBInstanceStatus")

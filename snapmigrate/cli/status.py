@@ -1,0 +1,28 @@
+"""``snapmigrate status [RUN_ID]``: a run's journal, or the runs."""
+
+from __future__ import annotations
+
+import click
+
+from snapmigrate import commands
+from snapmigrate.cli import app_context, configure_logging, emit, global_options
+from snapmigrate.cli.options import state_dir_option
+from snapmigrate.report import run as run_report
+
+
+@click.command(short_help="Show a run's journal, or list the runs.")
+@click.argument("run_id", required=False)
+@state_dir_option
+@global_options
+def status(run_id: str | None, state_dir: str | None) -> None:
+    """Show the journal of RUN_ID (its steps, times, AWS ids, outcome), or,
+    without RUN_ID, list the runs in --state-dir. Reads the journal only."""
+    app = app_context()
+    configure_logging(app)
+    config = app.config(state_dir)
+    found = commands.status(config, run_id)
+    if not isinstance(found, list):
+        emit(app, found.to_dict(), lambda: run_report.status_table(found))
+        return
+    where = str(config.journal().directory)
+    emit(app, run_report.runs_dict(found, where), lambda: run_report.runs_table(found, where))

@@ -1,0 +1,231 @@
+"""The migration's commands: ``plan``, ``migrate`` (and ``--resume``), ``status``, ``cleanup``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from snapmigrate.commands.config import Config, Confirm
+from snapmigrate.commands.cutovers import cutover_for
+from snapmigrate.cutover import CutoverResult
+from snapmigrate.cutover.swap import planned_swap
+from snapmigrate.errors import BadInput, SnapmigrateError
+from snapmigrate.files import atomic_write_json, read_json
+from snapmigrate.migrate import read_plan
+from snapmigrate.migrate.cleanup import CleanupResult
+from snapmigrate.migrate.context import RunSettings
+from snapmigrate.migrate.freeze import SourceFreezer
+from snapmigrate.migrate.runner import Runner, RunResult
+from snapmigrate.model import Plan
+from snapmigrate.plan import fail_if_blocked, make_plan
+from snapmigrate.plan.options import PlanOptions
+from snapmigrate.workflow.journal import RunRecord, check_run_id
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A plan, and the error its blocking findings mean (raised once it is shown)."""
+
+    plan: Plan
+    blocked: SnapmigrateError | None = None
+
+
+def plan(
+    config: Config, source: str, options: PlanOptions, *, plan_file: str | None = None
+) -> PlanResult:
+    """Inspect ``source`` (read-only), run the preflight and plan its migration to
+    ``options.target``; also write the plan to ``plan_file`` unless it is blocked.
+    Changes nothing in AWS."""
+    made = make_plan(config.clients(), source, options)
+    if plan_file and not made.blocked:
+        atomic_write_json(plan_file, made.to_dict())
+    try:
+        fail_if_blocked(made)
+    except SnapmigrateError as e:
+        return PlanResult(made, e)
+    return PlanResult(made)
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    """A migration run, and its cutover when the plan chains one (``--cutover``)."""
+
+    run: RunResult
+    cutover: CutoverResult | None = None
+
+
+def migrate(
+    config: Config,
+    source: str | None,
+    options: PlanOptions | None,
+    *,
+    plan_file: str | None = None,
+    given: Sequence[str] = (),
+    settings: RunSettings | None = None,
+    confirm: Confirm | None = None,
+    confirm_cutover: Confirm | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+    on_migrated: Callable[[RunResult], None] | None = None,
+) -> MigrateResult:
+    """Plan (as :func:`plan` does) or read ``plan_file``, show the plan (``on_plan``),
+    ask (``confirm``; None means ``--yes``), then apply it step by step, journaled.
+    A plan with a cutover then cuts over (``confirm_cutover`` asks).
+
+    ``given`` names the plan options the user set: with ``plan_file`` they are
+    bad input (the file holds the whole plan).
+    """
+    config.check_connect_map()
+    settings = _settings(config, settings)
+    if plan_file:
+        if given:
+            raise BadInput(f"--plan-file holds the whole plan: drop --{given[0].replace('_', '-')}")
+        chosen = _read_plan_file(plan_file)
+        target = options.target if options else None
+        _check_names(
+            "the plan file", chosen.source.identifier, chosen.target.identifier, source, target
+        )
+    else:
+        if not source or options is None or not options.target:
+            raise BadInput("give SOURCE and --target (or --plan-file FILE, or --resume RUN_ID)")
+        chosen = make_plan(config.clients(), source, options)
+    if on_plan is not None:
+        on_plan(chosen)
+    fail_if_blocked(chosen)
+    if confirm is not None and not confirm(_question(chosen, settings.freeze_before_snapshot)):
+        raise BadInput("not applied: nothing was changed")
+    result = _runner(config, settings).start(chosen)
+    return _then_cut_over(config, result, confirm_cutover, on_migrated)
+
+
+def resume(
+    config: Config,
+    run_id: str,
+    *,
+    source: str | None = None,
+    target: str | None = None,
+    plan_given: bool = False,
+    settings: RunSettings | None = None,
+    confirm_cutover: Confirm | None = None,
+    on_migrated: Callable[[RunResult], None] | None = None,
+) -> MigrateResult:
+    """Continue run ``run_id`` from AWS plus its journal (and cut over, when its
+    plan chains a cutover). ``source``/``target``, when given, must be the run's;
+    ``plan_given`` (a plan file or plan options) is bad input: a run keeps its
+    plan, and the freeze choice it was started with."""
+    config.check_connect_map()
+    record = config.journal().load(check_run_id(run_id))
+    frozen = RunSettings.from_dict(record.settings).freeze_before_snapshot
+    settings = settings or RunSettings()
+    settings = replace(settings, freeze_before_snapshot=settings.freeze_before_snapshot or frozen)
+    settings = _settings(config, settings)
+    if plan_given:
+        raise BadInput(
+            "--resume continues the run's own plan (in its journal): "
+            "drop --plan-file and the plan options"
+        )
+    _check_names(f"run {run_id}", record.source, record.target, source, target)
+    result = _runner(config, settings).resume(run_id)
+    return _then_cut_over(config, result, confirm_cutover, on_migrated)
+
+
+def status(config: Config, run_id: str | None = None) -> RunRecord | list[RunRecord]:
+    """The journal of ``run_id``, or every run in the state directory (newest first)."""
+    journal = config.journal()
+    if run_id:
+        return journal.load(check_run_id(run_id))
+    return journal.runs()
+
+
+def cleanup(
+    config: Config,
+    run_id: str,
+    *,
+    keep_snapshot: bool = False,
+    timeout_minutes: float | None = None,
+    confirm: Confirm | None = None,
+) -> CleanupResult:
+    """Delete what run ``run_id`` created -- only resources carrying its tag, last
+    step first; a planned name held by anything else stops it before any deletion."""
+    record = config.journal().load(check_run_id(run_id))
+    if confirm is not None:
+        keep = " (keeping its snapshot)" if keep_snapshot else " and its snapshot"
+        question = f"Delete {record.target}, its instances{keep}, created by run {run_id}?"
+        if not confirm(question):
+            raise BadInput("not cleaned: nothing was changed")
+    timeouts = {"cleanup": timeout_minutes * 60} if timeout_minutes else {}
+    settings = RunSettings(connect=False, timeouts=timeouts)
+    runner = Runner(config.clients(), config.journal(), settings=settings, progress=config.progress)
+    return runner.cleanup(run_id, keep_snapshot=keep_snapshot)
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def _settings(config: Config, settings: RunSettings | None) -> RunSettings:
+    settings = replace(settings or RunSettings(), connect_map=config.connect_map)
+    if settings.freeze_before_snapshot and not settings.connect:
+        raise BadInput(
+            "--freeze-before-snapshot needs to reach the source's databases: drop --no-connect"
+        )
+    return settings
+
+
+def _runner(config: Config, settings: RunSettings) -> Runner:
+    return Runner(
+        config.clients(),
+        config.journal(),
+        settings=settings,
+        clock=config.clock,
+        progress=config.progress,
+        freezer=SourceFreezer() if settings.freeze_before_snapshot else None,
+    )
+
+
+def _read_plan_file(path: str) -> Plan:
+    hint = f"write one with 'snapmigrate plan ... --plan-file {path}'"
+    data = read_json(path, "plan file", missing_hint=hint)
+    try:
+        return read_plan(data)
+    except (ValueError, KeyError, TypeError) as e:
+        raise BadInput(
+            f"plan file {path} is not a snapmigrate plan ({type(e).__name__}: {e}): "
+            "make it again with 'snapmigrate plan'"
+        ) from None
+
+
+def _check_names(
+    what: str, source: str, target: str, given_source: str | None, given_target: str | None
+) -> None:
+    """Bad input when SOURCE or --target, given, are not those of the plan or run."""
+    for given, planned, flag in (
+        (given_source, source, "SOURCE"),
+        (given_target, target, "--target"),
+    ):
+        if given and given.lower() != planned:
+            raise BadInput(f"{what} migrates {source} -> {target}: {flag} {given} does not match")
+
+
+def _question(plan: Plan, freeze: bool) -> str:
+    source, target = plan.source.identifier, plan.target.identifier
+    question = f"Apply these {len(plan.steps)} steps to create {target} from {source}?"
+    if freeze:
+        question += f" {source} becomes READ-ONLY now, until the cutover (or a rollback)."
+    swap = planned_swap(plan.target.cutover)
+    if swap is not None:
+        question += f" Then cut over by {swap.mode}."
+    return question
+
+
+def _then_cut_over(
+    config: Config,
+    result: RunResult,
+    confirm: Confirm | None,
+    on_migrated: Callable[[RunResult], None] | None,
+) -> MigrateResult:
+    """``migrate --cutover dns|rename``: cut over right after the migration."""
+    planned = read_plan(result.record.plan).target.cutover
+    if result.record.state != "done" or planned_swap(planned) is None:
+        return MigrateResult(result)
+    if on_migrated is not None:
+        on_migrated(result)
+    return MigrateResult(result, cutover_for(config, confirm).run(result.run_id))

@@ -1,0 +1,138 @@
+"""Cut over by renaming: the source becomes ``<source>-old-<run>``, the target
+takes the source's name, and with it the endpoint host names clients use."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from snapmigrate.aws import rds
+from snapmigrate.cutover import guardrails
+from snapmigrate.cutover.context import CutoverContext, old_name
+from snapmigrate.cutover.state import CutoverOptions, Guardrail
+from snapmigrate.cutover.swap.base import Swap, no_record_given
+from snapmigrate.errors import BadInput
+from snapmigrate.model import CutoverSpec, Level, SourceCluster
+from snapmigrate.progress import Status
+
+if TYPE_CHECKING:
+    from snapmigrate.plan.discover import ZoneState
+
+#: Run ids are 8 characters: the rename's ``<source>-old-<run>`` must fit RDS's 63.
+RUN_ID_LENGTH = 8
+
+
+class RenameSwap(Swap):
+    """Rename the source away and the target onto its name.
+
+    Which cluster is which is read from AWS, never assumed: the target carries
+    this run's ``snapmigrate:run-id`` tag and the ``target`` role. ``undo``
+    renames both back. (A rename modifies the source's identifier: the one
+    change to the source, besides the freeze, that snapmigrate makes, and only
+    here.) https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBCluster.html
+    """
+
+    mode = "rename"
+    permissions = ("rds:ModifyDBCluster", "rds:DescribeDBClusters")
+
+    def check_plan(self, source_id: str, zone_id: str | None, record_name: str | None) -> None:
+        no_record_given(zone_id, record_name)
+        renamed = old_name(source_id, "x" * RUN_ID_LENGTH)
+        if len(renamed) > 63:
+            raise BadInput(
+                f"--cutover rename would rename the source to {source_id}-old-<run>, "
+                f"{len(renamed)} characters: RDS allows 63; use --cutover dns"
+            )
+
+    def plan(
+        self, source: SourceCluster, target: str, zone_id: str | None, record_name: str | None,
+        zone: ZoneState | None,
+    ) -> tuple[CutoverSpec, Level, str]:  # fmt: skip
+        return (
+            CutoverSpec(mode=self.mode),
+            "ok",
+            (
+                f"cutover by rename: {source.identifier} becomes {source.identifier}-old-<run>, "
+                f"{target} takes the name {source.identifier} and its endpoint host names"
+            ),
+        )
+
+    def resolve(
+        self, given: CutoverOptions, before: CutoverOptions | None, planned: CutoverSpec
+    ) -> CutoverOptions:
+        if given.zone_id or given.record_name or given.reader_record_name or given.set_identifier:
+            raise BadInput(
+                "--dns-zone-id/--dns-name/--reader-dns-name/--set-identifier only apply with "
+                "--mode dns"
+            )
+        return replace(given, mode=self.mode)
+
+    def _names(self, ctx: CutoverContext) -> tuple[str, str, str]:
+        """(source name, the source's name once renamed away, target name)."""
+        source = ctx.plan.source.identifier
+        return source, old_name(source, ctx.run_id), ctx.plan.target.identifier
+
+    def ready(self, ctx: CutoverContext) -> Guardrail:
+        source, old, target = self._names(ctx)
+        at_old, at_source = ctx.cluster(old), ctx.cluster(source)
+        collision = guardrails.rename_collision(
+            source,
+            old,
+            ctx.run_id,
+            old_exists=at_old is not None,
+            old_is_target=ctx.is_target(at_old),
+            source_is_foreign=at_source is not None and not ctx.is_target(at_source),
+        )
+        if collision:
+            raise BadInput(collision)  # a collision is bad input (exit 2)
+        return Guardrail(
+            "names", True, f"{source} -> {old} and {target} -> {source} are free to take"
+        )
+
+    def question(self, ctx: CutoverContext) -> str:
+        source, old, target = self._names(ctx)
+        return f"rename {source} -> {old} and {target} -> {source}"
+
+    def is_done(self, ctx: CutoverContext) -> bool:
+        source, old, _ = self._names(ctx)
+        return ctx.is_target(ctx.cluster(source)) and ctx.cluster(old) is not None
+
+    def _rename(self, ctx: CutoverContext, old: str, new: str, *, ours: bool) -> None:
+        rds.rename_cluster(ctx.aws, old, new)
+
+        def renamed() -> dict[str, Status]:
+            cluster = ctx.cluster(new)
+            if cluster is None:
+                return {new: Status("not there yet")}
+            if ctx.is_target(cluster) != ours:
+                return {new: Status("another cluster")}
+            status = cluster.get("Status", "unknown")
+            return {new: Status(status, done=status == "available")}
+
+        ctx.wait(f"rename {old} -> {new}", renamed)
+
+    def apply(self, ctx: CutoverContext) -> str:
+        """Rename the source away, then the target onto its name (each waited for)."""
+        source, old, target = self._names(ctx)
+        at_source = ctx.cluster(source)
+        if at_source is not None and not ctx.is_target(at_source):
+            self._rename(ctx, source, old, ours=False)
+        if not ctx.is_target(ctx.cluster(source)):
+            self._rename(ctx, target, source, ours=True)
+        return f"{source} -> {old}; {target} -> {source} (its endpoints now answer for {source})"
+
+    def undo(self, ctx: CutoverContext) -> str:
+        """Rename back: the target to its own name, then the source to its name."""
+        source, old, target = self._names(ctx)
+        done = []
+        if ctx.is_target(ctx.cluster(source)):
+            self._rename(ctx, source, target, ours=True)
+            done.append(f"{source} -> {target}")
+        if ctx.cluster(old) is not None and ctx.cluster(source) is None:
+            self._rename(ctx, old, source, ours=False)
+            done.append(f"{old} -> {source}")
+        return "; ".join(done) + " (restored)" if done else "names already as before the cutover"
+
+    def client_host(self, ctx: CutoverContext) -> str:
+        """The source's original endpoint: it lands on the target with the name."""
+        return ctx.state.source_endpoint or ""

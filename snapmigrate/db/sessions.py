@@ -1,0 +1,69 @@
+"""Both sides of a comparison at once: a :class:`Side` runs what the dialect
+composes and names its failures; a :class:`Pair` queries source and target
+concurrently."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import psycopg
+
+from snapmigrate.db.dialect import Query
+from snapmigrate.errors import OperationFailed
+
+T = TypeVar("T")
+
+
+class Side:
+    """One side's connection: runs a query, failures named by side."""
+
+    def __init__(self, label: str, conn: psycopg.Connection[Any]) -> None:
+        self.label = label
+        self.conn = conn
+
+    def run(self, query: Query) -> list[tuple[Any, ...]]:
+        try:
+            cur = self.conn.execute(query.text, query.params or None)
+            return cur.fetchall() if cur.description else []
+        except psycopg.Error as e:
+            raise QueryError(self.label, e) from e
+
+    def one(self, query: Query) -> tuple[Any, ...]:
+        rows = self.run(query)
+        return rows[0] if rows else ()
+
+
+class QueryError(OperationFailed):
+    """A query failed on one side."""
+
+    def __init__(self, side: str, error: Exception) -> None:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        super().__init__(f"{side}: {first}")
+        self.side = side
+
+
+class Pair:
+    """A source and a target connection used together: both sides queried at once."""
+
+    def __init__(self, source: Side, target: Side) -> None:
+        self.source = source
+        self.target = target
+        self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapmigrate-source")
+
+    def both(self, fn: Callable[[Side], T]) -> tuple[T, T]:
+        """``fn`` on the source (in a helper thread) and the target (here), concurrently."""
+        future = self._helper.submit(fn, self.source)
+        try:
+            on_target = fn(self.target)
+        except BaseException:
+            future.exception()  # let the source finish before the connection is reused
+            raise
+        return future.result(), on_target
+
+    def run_both(self, query: Query) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        return self.both(lambda side: side.run(query))
+
+    def close(self) -> None:
+        self._helper.shutdown(wait=True)

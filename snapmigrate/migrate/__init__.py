@@ -1,0 +1,35 @@
+"""The migration: snapshot, restore, upgrade, instances, settings, verify --
+one module per step, in the order they run, applied by :mod:`.runner`.
+
+Cutover is its own workflow (:mod:`snapmigrate.cutover`), not a migrate step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from snapmigrate.migrate.context import Basis, MigrateContext
+from snapmigrate.migrate.instances import InstancesStep
+from snapmigrate.migrate.restore import RestoreStep
+from snapmigrate.migrate.settings import SettingsStep
+from snapmigrate.migrate.snapshot import SnapshotStep
+from snapmigrate.migrate.upgrade import UpgradeStep
+from snapmigrate.migrate.verify import VerifyStep
+from snapmigrate.model import Plan, PlannedStep, SourceCluster, TargetSpec
+from snapmigrate.workflow.step import Workflow
+
+MIGRATION: Workflow[Basis, MigrateContext] = Workflow(
+    "migrate",
+    (SnapshotStep(), RestoreStep(), UpgradeStep(), InstancesStep(), SettingsStep(), VerifyStep()),
+)
+
+
+def build(spec: TargetSpec, source: SourceCluster) -> tuple[PlannedStep, ...]:
+    """The ordered steps for migrating ``source`` to ``spec``."""
+    return MIGRATION.plan(Basis(spec, source))
+
+
+def read_plan(data: Mapping[str, Any]) -> Plan:
+    """A migration plan from its JSON (a ``--plan-file``, or a run's journal)."""
+    return Plan.from_dict(data, MIGRATION.decode)

@@ -1,0 +1,292 @@
+"""Read what AWS knows: the source cluster, snapshots, engine facts, the target
+name, the DNS zone. Read-only calls only; every function returns records.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Any
+
+from snapmigrate.aws import Aws, rds, route53
+from snapmigrate.aws.rds import tags_of
+from snapmigrate.errors import NotFound, OperationFailed
+from snapmigrate.model import (
+    TAG_ROLE,
+    TAG_RUN_ID,
+    EngineFacts,
+    Instance,
+    Snapshot,
+    SourceCluster,
+    V1Scaling,
+    V2Scaling,
+)
+from snapmigrate.plan import facts
+
+log = logging.getLogger(__name__)
+
+
+def source_from_api(
+    cluster: dict[str, Any], instances: list[dict[str, Any]], family: str | None
+) -> SourceCluster:
+    """A :class:`SourceCluster` from ``describe_db_clusters`` / ``describe_db_instances`` output."""
+    v1 = cluster.get("ScalingConfigurationInfo")
+    v2 = cluster.get("ServerlessV2ScalingConfiguration")
+    writers = {
+        m["DBInstanceIdentifier"]
+        for m in cluster.get("DBClusterMembers", [])
+        if m.get("IsClusterWriter")
+    }
+    mode = cluster.get("EngineMode", "provisioned")
+    return SourceCluster(
+        identifier=cluster["DBClusterIdentifier"],
+        arn=cluster.get("DBClusterArn", ""),
+        engine=cluster.get("Engine", ""),
+        engine_version=cluster.get("EngineVersion", ""),
+        engine_mode=mode,
+        status=cluster.get("Status", "unknown"),
+        endpoint=cluster.get("Endpoint"),
+        reader_endpoint=cluster.get("ReaderEndpoint"),
+        port=int(cluster.get("Port") or 5432),
+        master_username=cluster.get("MasterUsername"),
+        v1_scaling=V1Scaling(
+            min_capacity=int(v1.get("MinCapacity", 2)),
+            max_capacity=int(v1.get("MaxCapacity", 16)),
+            auto_pause=bool(v1.get("AutoPause", False)),
+            seconds_until_auto_pause=v1.get("SecondsUntilAutoPause"),
+            timeout_action=v1.get("TimeoutAction"),
+        )
+        if v1 and mode == "serverless"
+        else None,
+        v2_scaling=V2Scaling(
+            min_capacity=float(v2["MinCapacity"]),
+            max_capacity=float(v2["MaxCapacity"]),
+            seconds_until_auto_pause=v2.get("SecondsUntilAutoPause"),
+        )
+        if v2 and mode == "provisioned"
+        else None,
+        storage_encrypted=bool(cluster.get("StorageEncrypted", False)),
+        kms_key_id=cluster.get("KmsKeyId"),
+        http_endpoint_enabled=bool(cluster.get("HttpEndpointEnabled", False)),
+        cloudwatch_logs_exports=tuple(cluster.get("EnabledCloudwatchLogsExports") or ()),
+        parameter_group=cluster.get("DBClusterParameterGroup"),
+        parameter_group_family=family,
+        subnet_group=cluster.get("DBSubnetGroup"),
+        security_group_ids=tuple(
+            g["VpcSecurityGroupId"] for g in cluster.get("VpcSecurityGroups") or ()
+        ),
+        availability_zones=tuple(cluster.get("AvailabilityZones") or ()),
+        deletion_protection=bool(cluster.get("DeletionProtection", False)),
+        backup_retention_period=int(cluster.get("BackupRetentionPeriod") or 1),
+        iam_auth=bool(cluster.get("IAMDatabaseAuthenticationEnabled", False)),
+        copy_tags_to_snapshot=bool(cluster.get("CopyTagsToSnapshot", False)),
+        master_user_secret_arn=(cluster.get("MasterUserSecret") or {}).get("SecretArn"),
+        performance_insights=bool(cluster.get("PerformanceInsightsEnabled", False)),
+        engine_lifecycle_support=cluster.get("EngineLifecycleSupport"),
+        tags=tags_of(cluster),
+        instances=tuple(
+            Instance(
+                identifier=i["DBInstanceIdentifier"],
+                instance_class=i.get("DBInstanceClass", ""),
+                availability_zone=i.get("AvailabilityZone"),
+                is_writer=i["DBInstanceIdentifier"] in writers,
+                status=i.get("DBInstanceStatus", "unknown"),
+                promotion_tier=i.get("PromotionTier"),
+            )
+            for i in instances
+        ),
+    )
+
+
+def parameter_group_family(aws: Aws, name: str | None) -> str | None:
+    """The family of a cluster parameter group (None when it cannot be read)."""
+    if not name:
+        return None
+    try:
+        groups = aws.call(
+            f"describe cluster parameter group {name}",
+            aws.rds().describe_db_cluster_parameter_groups,
+            DBClusterParameterGroupName=name,
+        )["DBClusterParameterGroups"]
+    except (NotFound, OperationFailed) as e:  # unreadable: the preflight warns, it does not block
+        log.debug("cannot read parameter group %s: %s", name, e)
+        return None
+    return groups[0].get("DBParameterGroupFamily") if groups else None
+
+
+def read_source(aws: Aws, identifier: str) -> SourceCluster:
+    """Everything about the source cluster, or NotFound with what to check."""
+    cluster = rds.find_cluster(aws, identifier)
+    if cluster is None:
+        raise NotFound(
+            f"source cluster {identifier!r} not found in {aws.region}: check the identifier, "
+            "--region and --profile"
+        )
+    instances = rds.list_instances(aws, identifier)
+    family = parameter_group_family(aws, cluster.get("DBClusterParameterGroup"))
+    return source_from_api(cluster, instances, family)
+
+
+def snapshot_from_api(s: dict[str, Any]) -> Snapshot:
+    created = s.get("SnapshotCreateTime")
+    return Snapshot(
+        identifier=s["DBClusterSnapshotIdentifier"],
+        arn=s.get("DBClusterSnapshotArn", ""),
+        cluster_identifier=s.get("DBClusterIdentifier", ""),
+        engine=s.get("Engine", ""),
+        engine_version=s.get("EngineVersion", ""),
+        status=s.get("Status", "unknown"),
+        percent_progress=int(s.get("PercentProgress") or 0),
+        snapshot_type=s.get("SnapshotType", "manual"),
+        storage_encrypted=bool(s.get("StorageEncrypted", False)),
+        kms_key_id=s.get("KmsKeyId"),
+        created=created.isoformat()
+        if created is not None and hasattr(created, "isoformat")
+        else created,
+        tags=tags_of(s),
+    )
+
+
+def read_snapshot(aws: Aws, identifier: str) -> Snapshot | None:
+    """A cluster snapshot by id (or ARN), or None."""
+    found = rds.find_snapshot(aws, identifier)
+    return snapshot_from_api(found) if found is not None else None
+
+
+def engine_facts(aws: Aws, engine: str, version: str) -> tuple[EngineFacts, str | None]:
+    """Facts about ``engine`` ``version``: from the API when it answers, else the table.
+
+    Returns the facts and, when the table was used, why the API was not. The
+    API is asked once, not retried: when it does not answer, the table stands.
+    """
+    table = facts.facts_from_table(engine, version)
+    try:
+        versions = aws.call(
+            "describe engine versions",
+            aws.rds().describe_db_engine_versions,
+            retry=False,
+            Engine=engine,
+            EngineVersion=version,
+        )["DBEngineVersions"]
+    except NotImplementedError:
+        # moto in-process raises this for DescribeDBEngineVersions.
+        return table, "DescribeDBEngineVersions is not implemented by this endpoint"
+    except Exception as e:  # denied, or moto's server answering HTTP 500
+        return table, f"DescribeDBEngineVersions did not answer ({_short(e)})"
+    if not versions:
+        return table, f"DescribeDBEngineVersions knows no {engine} {version}"
+    v = versions[0]
+    support = v.get("ServerlessV2FeaturesSupport") or {}
+    serverless_v2 = (
+        "db.serverless" in str(v.get("SupportedEngineModes", []))
+        or bool(support)
+        or table.serverless_v2
+    )
+    min_cap = float(support.get("MinCapacity", table.min_capacity_floor))
+    api = EngineFacts(
+        engine=engine,
+        version=version,
+        serverless_v2=serverless_v2,
+        min_capacity_floor=min_cap,
+        max_capacity_ceiling=float(support.get("MaxCapacity", table.max_capacity_ceiling)),
+        auto_pause=min_cap == 0.0,
+        data_api=table.data_api,
+        parameter_group_family=v.get("DBParameterGroupFamily") or table.parameter_group_family,
+        standard_support_ends=table.standard_support_ends,
+        extended_support_ends=table.extended_support_ends,
+        source="api",
+    )
+    dates = _major_support_dates(aws, engine, facts.major(version))
+    if dates:
+        api = EngineFacts(
+            **{**api.__dict__, "standard_support_ends": dates[0], "extended_support_ends": dates[1]}
+        )
+    return api, None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    if "500" in text and "Internal Server Error" in text:
+        return "HTTP 500: not implemented by this endpoint"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first[:120]
+
+
+def _major_support_dates(aws: Aws, engine: str, major: int) -> tuple[str, str] | None:
+    try:
+        majors = aws.call(
+            "describe major engine versions",
+            aws.rds().describe_db_major_engine_versions,
+            retry=False,
+            Engine=engine,
+        )["DBMajorEngineVersions"]
+    except Exception:  # not implemented (moto) or denied: the table stands
+        return None
+    for m in majors:
+        if str(m.get("MajorEngineVersion")) == str(major):
+            lifecycles = {
+                x["LifecycleSupportName"]: x for x in m.get("SupportedEngineLifecycles", [])
+            }
+            std = lifecycles.get("open-source-rds-standard-support", {}).get(
+                "LifecycleSupportEndDate"
+            )
+            ext = lifecycles.get("open-source-rds-extended-support", {}).get(
+                "LifecycleSupportEndDate"
+            )
+            if std and ext:
+                return str(std)[:10], str(ext)[:10]
+    return None
+
+
+@dataclass(frozen=True)
+class NameState:
+    """Whether a cluster name is free, and if taken, whether by one of our runs."""
+
+    identifier: str
+    exists: bool
+    run_id: str | None = None
+    role: str | None = None
+    status: str | None = None
+    endpoint: str | None = None
+
+
+def target_name_state(aws: Aws, identifier: str) -> NameState:
+    cluster = rds.find_cluster(aws, identifier)
+    if cluster is None:
+        return NameState(identifier=identifier, exists=False)
+    tags = tags_of(cluster)
+    return NameState(
+        identifier=identifier,
+        exists=True,
+        run_id=tags.get(TAG_RUN_ID),
+        role=tags.get(TAG_ROLE),
+        status=cluster.get("Status"),
+        endpoint=cluster.get("Endpoint"),
+    )
+
+
+@dataclass(frozen=True)
+class ZoneState:
+    zone_id: str
+    exists: bool
+    name: str | None = None
+    private: bool = False
+    record_exists: bool = False
+    record_value: str | None = None
+
+
+def hosted_zone_state(
+    aws: Aws, zone_id: str, record_name: str | None, points_at: str | None = None
+) -> ZoneState:
+    """Whether the Route 53 zone exists, and what ``record_name`` points at now (of a
+    weighted set: the member pointing at ``points_at``, else the first)."""
+    zone = route53.hosted_zone(aws, zone_id)
+    if zone is None:
+        return ZoneState(zone_id=zone_id, exists=False)
+    private = bool(zone.get("Config", {}).get("PrivateZone", False))
+    state = ZoneState(zone_id=zone_id, exists=True, name=zone.get("Name"), private=private)
+    records = route53.find_records(aws, zone_id, record_name) if record_name else []
+    if not records:
+        return state
+    chosen = next((r for r in records if route53.same_host(r.value, points_at)), records[0])
+    return replace(state, record_exists=True, record_value=chosen.value)

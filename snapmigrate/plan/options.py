@@ -1,0 +1,118 @@
+"""What the user asked a plan for (:class:`PlanOptions`), checked before any AWS
+call: bad input is a one-line message and exit 2, and nothing is read or changed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from snapmigrate.cutover import swap
+from snapmigrate.errors import BadInput
+from snapmigrate.plan import facts
+
+MAX_READERS = 15
+#: Instance names are ``<target>-reader-NN``; keep them within RDS's 63 characters.
+MAX_TARGET_LENGTH = 63 - len("-reader-15")
+AUTO_PAUSE_RANGE = (300, 86400)
+LIFECYCLES = (facts.EXTENDED_SUPPORT, facts.EXTENDED_SUPPORT_DISABLED)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What the user asked for on the command line (or in a plan file)."""
+
+    target: str
+    min_acu: float | None = None
+    max_acu: float | None = None
+    seconds_until_auto_pause: int | None = None
+    readers: int = 0
+    snapshot: str | None = None
+    engine_version: str | None = None
+    kms_key_id: str | None = None
+    parameter_group: str | None = None
+    engine_lifecycle_support: str | None = None
+    manage_master_user_password: bool = False
+    performance_insights: bool | None = None
+    log_exports: tuple[str, ...] | None = None
+    bridge_instance_class: str = "db.r6g.large"
+    cutover: str = "none"
+    dns_zone_id: str | None = None
+    dns_name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def check_identifier(name: str, what: str = "target cluster identifier") -> str:
+    """RDS identifier rules; returns the name lowercased (as RDS stores it)."""
+    lowered = name.lower()
+    problems = []
+    if not 1 <= len(lowered) <= 63:
+        problems.append("must be 1 to 63 characters")
+    if not re.fullmatch(r"[a-z0-9-]*", lowered):
+        problems.append("may hold only letters, digits and hyphens")
+    elif lowered and not lowered[0].isalpha():
+        problems.append("must start with a letter")
+    if "--" in lowered:
+        problems.append("must not contain two hyphens in a row")
+    if lowered.endswith("-"):
+        problems.append("must not end with a hyphen")
+    if problems:
+        raise BadInput(f"{what} {name!r} is invalid: it {', and '.join(problems)}")
+    return lowered
+
+
+def _check_acu(value: float | None, flag: str) -> None:
+    if value is None:
+        return
+    if value < 0 or value > 256:
+        raise BadInput(f"{flag} {value:g} is out of range: Serverless v2 capacity is 0 to 256 ACU")
+    if (value * 2) != int(value * 2):
+        raise BadInput(
+            f"{flag} {value:g} is not a multiple of 0.5 ACU: use e.g. {round(value * 2) / 2:g}"
+        )
+
+
+def validate_options(opts: PlanOptions, source_id: str) -> PlanOptions:
+    """Reject bad input with a one-line message (exit 2) before any AWS call."""
+    check_identifier(source_id, "source cluster identifier")
+    target = check_identifier(opts.target)
+    if len(target) > MAX_TARGET_LENGTH:
+        raise BadInput(
+            f"target cluster identifier {opts.target!r} is {len(target)} characters: at most "
+            f"{MAX_TARGET_LENGTH}, so that its instances ('{target[:8]}...-reader-1') fit RDS's 63"
+        )
+    if target == source_id.lower():
+        raise BadInput("--target must differ from the source: the restore creates a new cluster")
+    _check_acu(opts.min_acu, "--min-acu")
+    _check_acu(opts.max_acu, "--max-acu")
+    if opts.max_acu is not None and opts.max_acu < 1:
+        raise BadInput(
+            f"--max-acu {opts.max_acu:g} is too low: Serverless v2 needs a maximum of at least 1 "
+            "ACU"
+        )
+    if opts.min_acu is not None and opts.max_acu is not None and opts.min_acu > opts.max_acu:
+        raise BadInput(f"--min-acu {opts.min_acu:g} is above --max-acu {opts.max_acu:g}")
+    if opts.seconds_until_auto_pause is not None:
+        lo, hi = AUTO_PAUSE_RANGE
+        if not lo <= opts.seconds_until_auto_pause <= hi:
+            raise BadInput(f"--seconds-until-auto-pause must be {lo} to {hi}")
+    if not 0 <= opts.readers <= MAX_READERS:
+        raise BadInput(f"--readers {opts.readers} is out of range: 0 to {MAX_READERS}")
+    if opts.engine_version is not None:
+        try:
+            facts.parse_version(opts.engine_version)
+        except ValueError:
+            raise BadInput(
+                f"--engine-version {opts.engine_version!r} is not a version like 13.12"
+            ) from None
+    if opts.engine_lifecycle_support not in (None, *LIFECYCLES):
+        raise BadInput(f"--engine-lifecycle-support must be one of {', '.join(LIFECYCLES)}")
+    swap.check_plan_options(opts.cutover, source_id, opts.dns_zone_id, opts.dns_name)
+    for key in opts.tags:
+        if key.startswith("snapmigrate:") or key.startswith("aws:"):
+            raise BadInput(
+                f"tag {key!r} is reserved: choose a key without the 'snapmigrate:' or 'aws:' prefix"
+            )
+    if opts.kms_key_id is not None and not opts.kms_key_id.strip():
+        raise BadInput("--kms-key-id is empty: give a key id, alias or ARN")
+    return PlanOptions(**{**opts.__dict__, "target": target})

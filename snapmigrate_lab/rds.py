@@ -277,6 +277,8 @@ class RdsGlue:
                     log.warning("cluster %s: rotated secret unreadable (%s); password unchanged", cluster_id, type(e).__name__)
                 else:
                     self.plane.set_password(region, cluster_id, password)
+        if call.param("BackupRetentionPeriod"):
+            self._retention(region, cluster_id)
         status = self.follow.modified(region, cluster_id, call.params) or status
         self.realism.begin("cluster", region, cluster_id, status)
 
@@ -470,6 +472,14 @@ class RdsGlue:
             if not self.plane.has_copy(region, snapshot_id):
                 self.plane.snapshot(region, cluster_id, snapshot_id)
         self.plane.ensure_base(region, cluster_id, autos[0] if autos else None)
+        self._retention(region, cluster_id)
+
+    def _retention(self, region: str, cluster_id: str) -> None:
+        """The archive keeps base backups for the cluster's BackupRetentionPeriod (days)."""
+        archive = self.plane.archives.get((region, cluster_id))
+        days = (self.cluster(region, cluster_id) or {}).get("BackupRetentionPeriod")
+        if archive is not None and days:
+            archive.retention_days = int(days)
 
     def _writer(self, region: str, cluster_id: str) -> str | None:
         return next(

@@ -287,7 +287,6 @@ class Upgrade(BackgroundJob):
                     )
                     if self.archive is not None:
                         self.plane._release(self.plane.archives.attach(key, self.archive))
-                        self.plane.archives.take_base(key, new)
                 else:  # the same major runs it (the fallback): nothing to move
                     old.restart(settings=old.settings)
                     facts.engine_version, facts.warning = self.to_version, choice.warning
@@ -307,6 +306,11 @@ class Upgrade(BackgroundJob):
             )
             self.on_finish(result)
         self.plane.on_change()
+        if new is not None and self.plane.servers.get(key) is new:
+            try:  # the new archive's first base backup: restorable from now on
+                self.plane.archives.take_base(key, new)
+            except Exception as e:
+                log.warning("cluster %s: no base backup after the upgrade: %s", key[1], e)
 
     def _drop_archive(self) -> None:
         if self.archive is not None:

@@ -13,7 +13,7 @@ PASSWORD = "lab-test-Pa55word"
 
 
 def wait_for(
-    describe: Callable[[], dict[str, Any]], field: str, status: str, what: str, polls: int = 50
+    describe: Callable[[], dict[str, Any]], field: str, status: str, what: str, polls: int = 1500
 ) -> dict[str, Any]:
     """Poll ``describe`` until its ``field`` shows ``status`` (the looks on the way are polls)."""
     for _ in range(polls):
@@ -30,7 +30,7 @@ def first(answer: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def wait_cluster(
-    rds: Any, cluster_id: str, status: str = "available", polls: int = 50
+    rds: Any, cluster_id: str, status: str = "available", polls: int = 1500
 ) -> dict[str, Any]:
     def describe() -> dict[str, Any]:
         return first(rds.describe_db_clusters(DBClusterIdentifier=cluster_id), "DBClusters")
@@ -38,7 +38,7 @@ def wait_cluster(
     return wait_for(describe, "Status", status, cluster_id, polls)
 
 
-def wait_snapshot(rds: Any, snapshot_id: str, polls: int = 50) -> dict[str, Any]:
+def wait_snapshot(rds: Any, snapshot_id: str, polls: int = 1500) -> dict[str, Any]:
     def describe() -> dict[str, Any]:
         snaps = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)
         return first(snaps, "DBClusterSnapshots")
@@ -46,7 +46,7 @@ def wait_snapshot(rds: Any, snapshot_id: str, polls: int = 50) -> dict[str, Any]
     return wait_for(describe, "Status", "available", snapshot_id, polls)
 
 
-def wait_instance(rds: Any, instance_id: str, polls: int = 50) -> dict[str, Any]:
+def wait_instance(rds: Any, instance_id: str, polls: int = 1500) -> dict[str, Any]:
     def describe() -> dict[str, Any]:
         return first(rds.describe_db_instances(DBInstanceIdentifier=instance_id), "DBInstances")
 

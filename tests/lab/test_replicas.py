@@ -199,10 +199,17 @@ def test_a_major_upgrade_copies_the_readers_afresh_and_starts_a_new_archive(lab,
         AllowMajorVersionUpgrade=True,
         ApplyImmediately=True,
     )
-    cluster, seen = wait_available(rds, cluster_id)
+    _, seen = wait_available(rds, cluster_id)
     assert "upgrading" in seen
     reader = lab.reader_for(reader_id)
     assert sql(reader, "SELECT current_setting('server_version_num')::int / 10000") == [(16,)]
     assert sql(reader, "SELECT count(*), pg_is_in_recovery() FROM t") == [(50, True)]
-    # The data is a new system: the archive of the 13 cluster cannot restore into it.
-    assert cluster["EarliestRestorableTime"] > earliest
+    # The data is a new system: the archive of the 13 cluster cannot restore into it; the
+    # new one is restorable once its first base backup is taken, a moment later.
+    restorable_from = eventually(
+        lambda: rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0].get(
+            "EarliestRestorableTime"
+        ),
+        "the upgraded cluster's first base backup",
+    )
+    assert restorable_from > earliest

@@ -143,13 +143,17 @@ def restore_command(wal: Path) -> str:
 
 
 def wal_signature(datadir: Path) -> tuple[str, int]:
-    """The newest WAL segment of a data directory and when it was last written."""
+    """The WAL segment of a data directory written last, and when (by modification time:
+    the newest name may be a recycled segment waiting for its turn)."""
+    newest: tuple[int, str] = (0, "")
     try:
-        names = [n for n in os.listdir(datadir / "pg_wal") if len(n) == 24 and n.isalnum()]
-        newest = max(names)
-        return newest, (datadir / "pg_wal" / newest).stat().st_mtime_ns
-    except (OSError, ValueError):
+        with os.scandir(datadir / "pg_wal") as entries:
+            for entry in entries:
+                if len(entry.name) == 24 and entry.is_file():
+                    newest = max(newest, (entry.stat().st_mtime_ns, entry.name))
+    except OSError:
         return "", 0
+    return newest[1], newest[0]
 
 
 def _connect(server: PgServer) -> psycopg.Connection[Any]:
@@ -163,19 +167,17 @@ def _connect(server: PgServer) -> psycopg.Connection[Any]:
     )
 
 
-def next_xid(server: PgServer) -> int:
-    """The transaction id the server will assign next (assigns none itself)."""
-    with _connect(server) as conn:
-        (xid,) = conn.execute("SELECT txid_snapshot_xmax(txid_current_snapshot())").fetchone() or (
-            0,
-        )
-    return int(xid)
-
-
-def mark(server: PgServer) -> Marker:
-    """Note the time, commit a transaction, close the WAL segment: a :class:`Marker`."""
+def mark(server: PgServer, unless_next: int | None = None) -> Marker | int:
+    """Note the time, commit a transaction, close the WAL segment: a :class:`Marker` --
+    unless the next transaction id is still ``unless_next`` (nothing committed since the
+    last marker): then that id."""
     at = utcnow()
     with _connect(server) as conn:
+        if unless_next is not None:
+            query = "SELECT txid_snapshot_xmax(txid_current_snapshot())"
+            (nxt,) = conn.execute(query).fetchone() or (0,)
+            if int(nxt) == unless_next:
+                return unless_next
         (xid,) = conn.execute("SELECT txid_current()").fetchone() or (0,)
         (segment,) = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone() or ("",)
     return Marker(at, str(segment), int(xid) + 1)
@@ -277,6 +279,7 @@ class Archives:
         """Archive everything ``server`` committed until now (a marker, waited for)."""
         archive = self._by[key]
         marker = mark(server)
+        assert isinstance(marker, Marker)
         deadline = time.monotonic() + timeout
         while not (archive.wal / marker.segment).exists():
             if time.monotonic() > deadline or not server.is_running():
@@ -299,15 +302,13 @@ class Archives:
             if idle and archive.clean_xid is not None:
                 archive.latest = now
         if not idle and not busy:
-            nxt = next_xid(server)
-            if nxt == archive.clean_xid:  # WAL without commits (a checkpoint, a snapshot record)
-                with self._lock:
-                    archive.latest, archive.seen = now, seen
-            else:
-                marker = mark(server)
-                with self._lock:
+            marker = mark(server, unless_next=archive.clean_xid)
+            with self._lock:
+                if isinstance(marker, Marker):
                     archive.pending.append(marker)
                     archive.seen = wal_signature(server.datadir)
+                else:  # WAL without commits (a checkpoint, a snapshot record)
+                    archive.latest, archive.seen = now, seen
         newest = archive.bases[-1].taken if archive.bases else None
         if newest is not None and (now - newest).total_seconds() > self.base_every_s:
             self.take_base(key, server)

@@ -80,3 +80,18 @@ def test_a_promoted_servers_timeline_begins_at_its_history_files_last_switch(tmp
         "1\t0/3000000\tno recovery target specified\n2\t0/5002170\tbefore transaction 771\n"
     )
     assert switch_point(tmp_path) == "0/5002170"
+
+
+def test_the_wal_written_last_is_found_by_time_not_name(tmp_path):
+    import os
+
+    from snapmigrate_lab.archive import wal_signature
+
+    wal = tmp_path / "pg_wal"
+    wal.mkdir()
+    for name, at in (("000000010000000000000008", 200), ("000000010000000000000009", 100)):
+        (wal / name).write_bytes(b"")
+        os.utime(wal / name, ns=(at, at))  # ...09: recycled, waiting for its turn
+    (wal / "00000002.history").write_text("")
+    assert wal_signature(tmp_path) == ("000000010000000000000008", 200)
+    assert wal_signature(tmp_path / "nowhere") == ("", 0)

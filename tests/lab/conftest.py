@@ -67,16 +67,45 @@ def create_cluster(rds: Any, cluster_id: str, **overrides: Any) -> dict[str, Any
     return wait_cluster(rds, cluster_id)
 
 
-def add_writer(rds: Any, cluster_id: str) -> str:
-    """A provisioned instance in the cluster (its first: the writer); its identifier."""
-    instance_id = f"{cluster_id}-1"
+def add_writer(rds: Any, cluster_id: str, suffix: str = "1", **extra: Any) -> str:
+    """A provisioned instance in the cluster (its first is the writer, any other a
+    reader); its identifier."""
+    instance_id = f"{cluster_id}-{suffix}"
     rds.create_db_instance(
         DBInstanceIdentifier=instance_id,
         DBClusterIdentifier=cluster_id,
         Engine="aurora-postgresql",
         DBInstanceClass="db.r6g.large",
+        **extra,
     )
     return instance_id
+
+
+def reached(
+    lab: Any, host: str, database: str = "postgres", *, user: str = "master", password: str = PASSWORD
+) -> tuple[int, bool]:
+    """Through the lab's connect map, as a client of ``host``: (the port of the server it
+    reached, whether that server is a replica)."""
+    import json
+
+    import psycopg
+
+    routes = json.loads(lab.connect_map_path.read_text())["routes"]
+    local = routes[host if ":" in host else f"{host}:5432"]
+    address, port = local.rsplit(":", 1)
+    with psycopg.connect(
+        host=address,
+        port=int(port),
+        dbname=database,
+        user=user,
+        password=password,
+        sslmode="require",
+        connect_timeout=5,
+        autocommit=True,
+    ) as conn:
+        row = conn.execute("SELECT inet_server_port(), pg_is_in_recovery()").fetchone()
+    assert row is not None
+    return int(row[0]), bool(row[1])
 
 
 def port_is_free(port: int) -> bool:

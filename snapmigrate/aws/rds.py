@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from snapmigrate.aws import states
 from snapmigrate.aws.call import Aws
 from snapmigrate.aws.clients import Clients
 from snapmigrate.aws.errors import is_already_exists
@@ -22,21 +23,6 @@ from snapmigrate.progress import Status
 Resource = dict[str, Any]
 #: The read helpers take the call path, or bare clients (then with the default policy).
 AwsLike = Aws | Clients
-
-#: States a cluster, instance or snapshot does not leave by itself.
-FAILED_STATES = frozenset(
-    {
-        "failed",
-        "incompatible-restore",
-        "incompatible-parameters",
-        "incompatible-network",
-        "inaccessible-encryption-credentials",
-        "inaccessible-encryption-credentials-recoverable",
-        "storage-full",
-        "restore-error",
-    }
-)
-
 
 def _first(
     aws: Aws, action: str, fn: Callable[..., Any], key: str, **params: Any
@@ -164,11 +150,15 @@ def rename_cluster(aws: Aws, old: str, new: str) -> None:
 
 def availability(resource: Resource | None, what: str, *, status_key: str = "Status") -> Status:
     """How a cluster, instance or snapshot stands for a wait: done when available,
-    failed in a state it will not leave (with ``PercentProgress`` where AWS gives one)."""
+    failed at once in a state it will not leave by itself (with AWS's words for it),
+    with ``PercentProgress`` where AWS gives one.
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/accessing-monitoring.html
+    """
     if resource is None:
         return Status("not visible yet")
     status = resource.get(status_key, "unknown")
-    failed = f"the {what} will not become available ({status})" if status in FAILED_STATES else None
+    meaning = states.failure(what, status)
+    failed = f"the {what} will not become available ({status}: {meaning})" if meaning else None
     percent = resource.get("PercentProgress")
     return Status(
         status,
@@ -184,3 +174,7 @@ def cluster_status(cluster: Resource | None) -> Status:
 
 def instance_status(instance: Resource | None) -> Status:
     return availability(instance, "instance", status_key="DBInstanceStatus")
+
+
+def snapshot_status(snapshot: Resource | None) -> Status:
+    return availability(snapshot, "snapshot")

@@ -21,6 +21,9 @@ PLAN_FORMAT = 1
 #: Tags that say which run created a resource and what it is to that run.
 TAG_RUN_ID = "snapmigrate:run-id"
 TAG_ROLE = "snapmigrate:role"
+#: ``"true"`` on a cluster declared disposable when created (a clone for testing, a DR
+#: drill's copy): deleted without a final snapshot. Anything else gets one.
+TAG_DISPOSABLE = "snapmigrate:disposable"
 
 
 @dataclass(frozen=True)

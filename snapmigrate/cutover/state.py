@@ -196,6 +196,17 @@ class CutoverState(Sparse):
     def unfinished(self) -> bool:
         return self.state in UNFINISHED
 
+    @property
+    def live(self) -> bool:
+        """The target serves the clients: cut over, and not rolled back."""
+        return self.state == "done"
+
+    @property
+    def under_way(self) -> bool:
+        """A cutover stopped after it froze the source or began the swap: the clients may
+        be on either cluster until it is finished or rolled back."""
+        return self.unfinished and (self.freeze is not None or self.phase("swap") is not None)
+
     def phase(self, name: str) -> PhaseRecord | None:
         return next((p for p in self.phases or () if p.name == name), None)
 

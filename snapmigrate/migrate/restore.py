@@ -201,30 +201,26 @@ class RestoreStep(Step[Basis, MigrateContext, RestoreInputs]):
         return Outcome(summary, resources={"cluster": cluster_id}, details=details, waits=(waited,))
 
     def undo(self, ctx: MigrateContext, inputs: RestoreInputs) -> str:
-        """Delete the target cluster (ours only, its instances gone first), without a
-        final snapshot: it is a copy, and the source is untouched."""
+        """Delete the target cluster (ours only, its instances gone first) after a final
+        snapshot -- unless it is disposable, in a failure state, or the user said
+        ``--skip-final-snapshot``. (``cleanup`` refuses a target that is live.)"""
         cluster_id = inputs.cluster_id
         cluster = rds.find_cluster(ctx.aws, cluster_id)
         if cluster is None:
             return f"cluster {cluster_id} is already gone"
         rds.check_owned(ctx.run_id, cluster, "cluster", cluster_id)
-        client = ctx.aws.rds()
+        deletion = deletion_of(ctx, cluster)
         if cluster.get("DeletionProtection"):
             ctx.aws.call(
                 f"turn off deletion protection of {cluster_id}",
-                client.modify_db_cluster,
+                ctx.aws.rds().modify_db_cluster,
                 DBClusterIdentifier=cluster_id,
                 DeletionProtection=False,
                 ApplyImmediately=True,
             )
         if cluster.get("Status") != "deleting":
             try:
-                ctx.aws.call(
-                    f"delete cluster {cluster_id}",
-                    client.delete_db_cluster,
-                    DBClusterIdentifier=cluster_id,
-                    SkipFinalSnapshot=True,
-                )
+                rds.delete_cluster(ctx.aws, deletion)
             except NotFound:
                 return f"cluster {cluster_id} is already gone"
 
@@ -235,7 +231,14 @@ class RestoreStep(Step[Basis, MigrateContext, RestoreInputs]):
             return {cluster_id: Status(found.get("Status", "unknown"))}
 
         ctx.wait("cleanup", f"deletion of cluster {cluster_id}", gone, labels=(cluster_id,))
-        return f"deleted cluster {cluster_id} (no final snapshot: the source is untouched)"
+        return f"deleted cluster {cluster_id} ({deletion.note})"
+
+
+def deletion_of(ctx: MigrateContext, cluster: rds.Resource) -> rds.Deletion:
+    """How the run's target is deleted: after a final snapshot unless declared otherwise."""
+    return rds.deletion_for(
+        cluster, ctx.run_id, skip_final_snapshot=ctx.settings.skip_final_snapshot
+    )
 
 
 def owned_cluster(ctx: MigrateContext, cluster_id: str) -> rds.Resource | None:

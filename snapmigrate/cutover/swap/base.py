@@ -10,7 +10,7 @@ from snapmigrate.aws import Aws, route53
 from snapmigrate.cutover.context import CutoverContext
 from snapmigrate.cutover.state import CutoverOptions, CutoverState, Guardrail
 from snapmigrate.errors import BadInput
-from snapmigrate.model import CutoverSpec, Level, SourceCluster
+from snapmigrate.model import CutoverSpec, Level, Plan, SourceCluster
 
 if TYPE_CHECKING:
     from snapmigrate.plan.discover import ZoneState
@@ -86,6 +86,10 @@ class Swap(ABC):
     def describe(self, swap: Mapping[str, Any]) -> str:
         """The mode as the report's headline names it."""
         return self.mode
+
+    @abstractmethod
+    def serving(self, plan: Plan, run_id: str, state: CutoverState) -> str:
+        """What serves the clients once this swap was made (what is live)."""
 
 
 def no_record_given(zone_id: str | None, record_name: str | None) -> None:

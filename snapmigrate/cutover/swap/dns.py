@@ -15,7 +15,7 @@ from snapmigrate.cutover.context import CutoverContext
 from snapmigrate.cutover.state import CutoverOptions, CutoverState, DnsRecords, Guardrail
 from snapmigrate.cutover.swap.base import Swap
 from snapmigrate.errors import BadInput
-from snapmigrate.model import CutoverSpec, Level, SourceCluster
+from snapmigrate.model import CutoverSpec, Level, Plan, SourceCluster
 
 if TYPE_CHECKING:
     from snapmigrate.plan.discover import ZoneState
@@ -196,3 +196,7 @@ class DnsSwap(Swap):
     def describe(self, swap: Mapping[str, Any]) -> str:
         writer = (swap.get(self.mode) or {}).get("writer")
         return f"{self.mode} ({writer['name'].rstrip('.')})" if writer else self.mode
+
+    def serving(self, plan: Plan, run_id: str, state: CutoverState) -> str:
+        name = state.dns.writer.host if state.dns else "the record clients use"
+        return f"{name} points at {plan.target.identifier}, which takes the clients' writes"

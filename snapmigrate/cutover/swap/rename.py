@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from snapmigrate.aws import rds
 from snapmigrate.cutover import guardrails
 from snapmigrate.cutover.context import CutoverContext, old_name
-from snapmigrate.cutover.state import CutoverOptions, Guardrail
+from snapmigrate.cutover.state import CutoverOptions, CutoverState, Guardrail
 from snapmigrate.cutover.swap.base import Swap, no_record_given
 from snapmigrate.errors import BadInput
-from snapmigrate.model import CutoverSpec, Level, SourceCluster
+from snapmigrate.model import CutoverSpec, Level, Plan, SourceCluster
 from snapmigrate.progress import Status
 
 if TYPE_CHECKING:
@@ -136,3 +136,10 @@ class RenameSwap(Swap):
     def client_host(self, ctx: CutoverContext) -> str:
         """The source's original endpoint: it lands on the target with the name."""
         return ctx.state.source_endpoint or ""
+
+    def serving(self, plan: Plan, run_id: str, state: CutoverState) -> str:
+        source, target = plan.source.identifier, plan.target.identifier
+        return (
+            f"{target} now carries the name {source} and its endpoint host names, and takes "
+            f"the clients' writes; the original source is {old_name(source, run_id)}"
+        )

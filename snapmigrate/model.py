@@ -98,6 +98,11 @@ class SourceCluster:
     engine_lifecycle_support: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     instances: tuple[Instance, ...] = ()
+    #: Its custom endpoints (``DBCluster.CustomEndpoints``): not in a snapshot, not moved
+    #: by a rename.
+    custom_endpoints: tuple[str, ...] = ()
+    #: ``DBCluster.CrossAccountClone``: a clone of a cluster another account owns.
+    cross_account_clone: bool = False
 
     @property
     def kind(self) -> str:

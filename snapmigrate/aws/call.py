@@ -126,6 +126,9 @@ class Aws:
     def secretsmanager(self) -> Any:
         return self.client("secretsmanager")
 
+    def ram(self) -> Any:
+        return self.client("ram")
+
     def call(self, action: str, fn: Callable[..., T], /, *, retry: bool = True, **params: Any) -> T:
         """``fn(**params)``: transient errors retried (and counted), every error translated.
 

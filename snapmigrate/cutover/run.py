@@ -271,7 +271,7 @@ class Cutover:
             if ctx.state.state == "running":
                 ctx.save(replace(ctx.state, state="blocked", finished=stamp(), error=str(e)))
             raise
-        ctx.deadline = self.clock.monotonic() + ctx.options.timeout_s
+        ctx.deadline = self.clock.monotonic() + ctx.options.limit_s
         try:
             run_steps(CUTOVER, ctx, rest, section, on_event=self.on_event)
         except KeyboardInterrupt:

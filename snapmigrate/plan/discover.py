@@ -82,6 +82,8 @@ def source_from_api(
         master_user_secret_arn=(cluster.get("MasterUserSecret") or {}).get("SecretArn"),
         performance_insights=bool(cluster.get("PerformanceInsightsEnabled", False)),
         engine_lifecycle_support=cluster.get("EngineLifecycleSupport"),
+        custom_endpoints=tuple(cluster.get("CustomEndpoints") or ()),
+        cross_account_clone=bool(cluster.get("CrossAccountClone", False)),
         tags=tags_of(cluster),
         instances=tuple(
             Instance(

@@ -390,6 +390,18 @@ def check_extras(inp: Inputs, scaling: V2Scaling, performance_insights: bool, f:
             "source's password or read the source's secret must switch to the target's secret "
             "at the cutover",
         )
+    if src.custom_endpoints:
+        # "Custom endpoints are not included in the snapshot. You create them again after
+        # restoring, and choose new endpoint names if the restored cluster is in the same
+        # region as the original one."
+        # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Endpoints.Custom.Considerations.html
+        f.add(
+            "warn",
+            "custom-endpoints",
+            f"{src.identifier} has custom endpoints ({', '.join(src.custom_endpoints)}): they "
+            "are not in a snapshot, so the target has none; create them again on the target "
+            "under new names, and move their clients yourself",
+        )
     if performance_insights and scaling.min_capacity < 2:
         f.add(
             "warn",

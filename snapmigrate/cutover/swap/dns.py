@@ -179,7 +179,9 @@ class DnsSwap(Swap):
     def prove_timeout(self, ctx: CutoverContext) -> float:
         """Caches may hold the old answer for one TTL: wait up to the TTL + 30 s."""
         records = ctx.state.dns
-        base = ctx.options.prove_timeout_s
+        if ctx.options.prove_timeout_s:
+            return ctx.options.prove_timeout_s
+        base = self.prove_window_s
         return max(base, float(records.writer.ttl) + 30) if records is not None else base
 
     def ttl_record(

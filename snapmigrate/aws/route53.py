@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.session
+from botocore.model import StructureShape
 
 from snapmigrate.aws.call import Aws
 from snapmigrate.aws.errors import error_code
@@ -31,7 +32,9 @@ def kept_keys() -> tuple[str, ...]:
     https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html
     """
     model = botocore.session.get_session().get_service_model("route53")
-    return tuple(k for k in model.shape_for("ResourceRecordSet").members if k not in OWN_KEYS)
+    shape = model.shape_for("ResourceRecordSet")
+    assert isinstance(shape, StructureShape)
+    return tuple(k for k in shape.members if k not in OWN_KEYS)
 #: A zone id that names no zone: unknown, or malformed.
 NO_ZONE_CODES = frozenset({"NoSuchHostedZone", "InvalidInput"})
 

@@ -145,7 +145,7 @@ LAYERS = (
     ("migrate",),
     ("cutover",),
     ("plan",),
-    ("commands", "permissions"),
+    ("commands", "permissions", "iam"),
     ("report", "cli", "__main__"),
 )
 

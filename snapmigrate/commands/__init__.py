@@ -34,10 +34,11 @@ if TYPE_CHECKING:
         resume,
         status,
     )
-    from snapmigrate.commands.policy import Policy, permissions
+    from snapmigrate.commands.policy import Policy, PolicyNames, permissions
 
 _HOMES = {
     "Policy": "policy",
+    "PolicyNames": "policy",
     "permissions": "policy",
     "verify": "checks",
     "cutover": "cutovers",
@@ -58,6 +59,7 @@ __all__ = [
     "MigrateResult",
     "PlanResult",
     "Policy",
+    "PolicyNames",
     "cleanup",
     "cutover",
     "migrate",

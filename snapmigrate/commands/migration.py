@@ -80,7 +80,7 @@ def migrate(
     if plan_file:
         if given:
             raise BadInput(f"--plan-file holds the whole plan: drop --{given[0].replace('_', '-')}")
-        chosen = _read_plan_file(plan_file)
+        chosen = read_plan_file(plan_file)
         target = options.target if options else None
         _check_names(
             "the plan file", chosen.source.identifier, chosen.target.identifier, source, target
@@ -230,7 +230,8 @@ def _runner(config: Config, settings: RunSettings) -> Runner:
     )
 
 
-def _read_plan_file(path: str) -> Plan:
+def read_plan_file(path: str) -> Plan:
+    """The plan a ``--plan-file`` holds (bad input when it is missing or not a plan)."""
     hint = f"write one with 'snapmigrate plan ... --plan-file {path}'"
     data = read_json(path, "plan file", missing_hint=hint)
     try:

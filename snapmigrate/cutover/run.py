@@ -305,6 +305,7 @@ class Cutover:
             ctx.save(replace(ctx.state, state="failed", finished=stamp(), error=reason))
             return
         self.say(f"cutover failed ({reason}): rolling back")
+        ctx.deadline = None  # the way back is not bound by the way forward's --timeout
         try:
             lines = self._undo(ctx, ctx.options.mode)
         except BaseException as e:

@@ -28,7 +28,6 @@ PLAN_PERMISSIONS = (
     "rds:DescribeDBClusterParameterGroups",
     "rds:DescribeDBEngineVersions",
     "rds:DescribeDBMajorEngineVersions",
-    "ram:GetResourceShareAssociations",
     "route53:GetHostedZone",
     "route53:ListResourceRecordSets",
 )

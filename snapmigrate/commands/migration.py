@@ -204,7 +204,13 @@ def _cleanup_question(record: RunRecord, seen: CleanupPreview, keep_snapshot: bo
             else "it was never cut over"
         )
     )
-    return f"Delete {seen.target} ({what}), {snapshot}? {seen.deletion.note.capitalize()}."
+    final = seen.deletion.final_snapshot
+    kept = (
+        f"A final snapshot {final} is taken first, and kept."
+        if final
+        else f"{seen.deletion.note.capitalize()}."
+    )
+    return f"Delete {seen.target} ({what}), {snapshot}? {kept}"
 
 
 # -- helpers ------------------------------------------------------------------

@@ -105,7 +105,7 @@ def test_cleanup_refuses_a_live_target_and_after_the_rollback_keeps_a_final_snap
     result = commands.cleanup(config(migrated), migrated.run_id, confirm=yes)
     final = f"{migrated.target}-final-{migrated.run_id}"
     assert f"the target of run {migrated.run_id}, not live: its cutover was rolled back" in asked[0]
-    assert f"Final snapshot {final}" in asked[0]
+    assert f"A final snapshot {final} is taken first, and kept." in asked[0]
     assert result.final_snapshot == final and migrated.target not in migrated.cluster_ids()
     # the final snapshot holds the data: it restores
     rds = migrated.lab.client("rds")

@@ -153,6 +153,8 @@ def test_a_restore_ending_migration_failed_fails_at_once_and_is_cleaned_up(
     assert time.monotonic() - started < 60  # not the 8 h restore timeout
     assert "migration-failed: A migration failed." in str(err.value)
     record = Journal(tmp_path / "state").runs()[0]
+    # resuming would wait in vain: the way out is a cleanup
+    assert f"snapmigrate cleanup {record.run_id}' and start again" in str(err.value)
     assert record.step("restore").state == "failed"
     done = commands.cleanup(
         Config.from_options(state_dir=str(tmp_path / "state"), clients=lab_knobs.clients()),

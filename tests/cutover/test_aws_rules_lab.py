@@ -113,7 +113,7 @@ def test_cleanup_refuses_a_live_target_and_after_the_rollback_keeps_a_final_snap
     rds.restore_db_cluster_from_snapshot(
         DBClusterIdentifier=back, SnapshotIdentifier=final, Engine="aurora-postgresql"
     )
-    wait_cluster(rds, back, polls=200)
+    wait_cluster(rds, back)
     assert migrated.psql(back, "SELECT count(*) FROM pgbench_accounts") == rows
 
 

@@ -27,13 +27,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from snapmigrate.model import TAG_RUN_ID
+from snapmigrate.model import KIND_CLONE, TAG_KIND, TAG_RUN_ID
 
 #: A condition block of a statement (``{"Null": {"aws:RequestTag/...": "false"}}``).
 Condition = Mapping[str, Mapping[str, Any]]
 
 CREATED_TAGGED: Condition = {"Null": {f"aws:RequestTag/{TAG_RUN_ID}": "false"}}
 OWN_TAGGED: Condition = {"Null": {f"aws:ResourceTag/{TAG_RUN_ID}": "false"}}
+#: Clones carry ``snapmigrate:kind=clone`` (not a migration's run id): their changes by that tag.
+CLONE_CREATED: Condition = {"StringEquals": {f"aws:RequestTag/{TAG_KIND}": KIND_CLONE}}
+CLONE_OWN: Condition = {"StringEquals": {f"aws:ResourceTag/{TAG_KIND}": KIND_CLONE}}
 READ_PREFIXES = ("Describe", "List", "Get")
 #: Reads that still name their resources: secrets and keys.
 SCOPED_READS = frozenset({"secretsmanager:GetSecretValue", "kms:DescribeKey"})
@@ -256,16 +259,66 @@ PART_RULES: dict[tuple[str, str], Rule] = {
 }
 
 
-def unscoped(part: str, action: str) -> bool:
+def clones(scope: Scope, tagged: Condition) -> Access:
+    return Access((scope.rds("cluster", "*"),), tagged)
+
+
+def clone_instances(scope: Scope, tagged: Condition) -> Access:
+    return Access((scope.rds("db", "*"),), tagged)
+
+
+#: ``snapmigrate clone``: what it creates, changes and deletes is a clone, by its kind tag.
+CLONE_RULES: dict[str, Rule] = {
+    "rds:RestoreDBClusterToPointInTime": lambda s: [
+        clones(s, CLONE_CREATED),
+        source_cluster(s),
+        restore_groups(s),
+    ],
+    "rds:RestoreDBClusterFromSnapshot": lambda s: [
+        clones(s, CLONE_CREATED),
+        Access((s.rds("cluster-snapshot", "*"),)),
+        restore_groups(s),
+    ],
+    "rds:ModifyDBCluster": lambda s: [clones(s, CLONE_OWN)],
+    "rds:CreateDBInstance": lambda s: [
+        clone_instances(s, CLONE_CREATED),
+        clones(s, CLONE_OWN),
+        restore_groups(s),
+    ],
+    "rds:AddTagsToResource": lambda s: [
+        clones(s, CLONE_CREATED),
+        clones(s, CLONE_OWN),
+        clone_instances(s, CLONE_CREATED),
+    ],
+    "rds:RemoveTagsFromResource": lambda s: [clones(s, CLONE_OWN)],
+    "rds:DeleteDBInstance": lambda s: [clone_instances(s, CLONE_OWN)],
+    "rds:DeleteDBCluster": lambda s: [
+        clones(s, CLONE_OWN),
+        Access((s.rds("cluster-snapshot", "*-final-*"),)),
+    ],
+    "rds:CreateDBClusterSnapshot": lambda s: [
+        clones(s, CLONE_OWN),
+        Access((s.rds("cluster-snapshot", "*-final-*"),)),
+    ],
+}
+COMMAND_RULES: dict[str, dict[str, Rule]] = {"clone": CLONE_RULES}
+
+
+def _rule(command: str, part: str, action: str) -> Rule | None:
+    by_command = COMMAND_RULES.get(command, {}).get(action)
+    return by_command or PART_RULES.get((part, action)) or RULES.get(action)
+
+
+def unscoped(command: str, part: str, action: str) -> bool:
     """Whether no rule scopes ``action`` (a mutating one): a new step must add one."""
-    return not is_read(action) and (part, action) not in PART_RULES and action not in RULES
+    return not is_read(action) and _rule(command, part, action) is None
 
 
-def grants_for(part: str, action: str, scope: Scope) -> list[Access]:
-    """The resources ``action`` may touch when step ``part`` uses it."""
+def grants_for(command: str, part: str, action: str, scope: Scope) -> list[Access]:
+    """The resources ``action`` may touch when step ``part`` of ``command`` uses it."""
     if is_read(action):
         return [Access(("*",))]
-    rule = PART_RULES.get((part, action)) or RULES.get(action)
+    rule = _rule(command, part, action)
     if rule is None:
         # Never "*" on a change: a mutating action without a rule may touch only what
         # this tool's runs tagged (tests/test_permissions.py asks for a rule).

@@ -21,9 +21,17 @@ PLAN_FORMAT = 1
 #: Tags that say which run created a resource and what it is to that run.
 TAG_RUN_ID = "snapmigrate:run-id"
 TAG_ROLE = "snapmigrate:role"
-#: ``"true"`` on a cluster declared disposable when created (a clone for testing, a DR
-#: drill's copy): deleted without a final snapshot. Anything else gets one.
-TAG_DISPOSABLE = "snapmigrate:disposable"
+
+#: Tags that make a cluster a clone (``snapmigrate clone``): they hold its truth.
+TAG_KIND = "snapmigrate:kind"
+KIND_CLONE = "clone"
+TAG_SOURCE = "snapmigrate:source"
+TAG_EXPIRES_AT = "snapmigrate:expires-at"
+TAG_PROTECTED_UNTIL = "snapmigrate:protected-until"
+TAG_OWNER = "snapmigrate:owner"
+#: ``no``: deleting the cluster takes no final snapshot (disposable by declaration: a
+#: clone, a drill's copy). Any other cluster snapmigrate deletes gets one.
+TAG_FINAL_SNAPSHOT = "snapmigrate:final-snapshot"
 
 
 @dataclass(frozen=True)

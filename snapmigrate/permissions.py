@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from snapmigrate.clone import workflow as clone
 from snapmigrate.cutover.steps import CUTOVER
 from snapmigrate.cutover.swap import SWAPS
 from snapmigrate.errors import BadInput
@@ -32,7 +33,7 @@ PLAN_PERMISSIONS = (
     "route53:ListResourceRecordSets",
 )
 
-COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify")
+COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify", "clone")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,13 @@ def _grants(commands: Iterable[str]) -> list[Grant]:
                 ("rds:DescribeDBClusters", "secretsmanager:GetSecretValue"),
             )
         )
+    if "clone" in wanted:
+        found.append(Grant("clone", "read", clone.READS))
+        found += [
+            Grant("clone", name, actions) for name, actions in clone.CLONE.permissions().items()
+        ]
+        found.append(Grant("clone", "lease", clone.LEASE))
+        found.append(Grant("clone", "destroy", clone.DESTROY))
     for command in ("cutover", "rollback"):
         if command in wanted:
             reads = tuple(dict.fromkeys(a for s in CUTOVER.steps for a in s.permissions))
@@ -105,7 +113,7 @@ def policy(commands: Iterable[str] = COMMANDS, scope: Scope | None = None) -> di
     for grant in grants(commands, iam_auth=scope.iam_auth):
         where: dict[tuple[tuple[str, ...], str], list[str]] = {}
         for action in sorted(set(grant.actions)):
-            for access in grants_for(grant.part, action, scope):
+            for access in grants_for(grant.command, grant.part, action, scope):
                 condition = json.dumps(access.condition, sort_keys=True) if access.condition else ""
                 if (action, access.resources, condition) in seen:
                     continue

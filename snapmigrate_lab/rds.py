@@ -283,7 +283,18 @@ class RdsGlue:
             self.plane.snapshot(region, cluster_id, final)
 
     def post_DeleteDBCluster(self, call: AwsCall, response: Response) -> None:
+        """The server, its archive and (unless ``DeleteAutomatedBackups=false``) its automated
+        snapshots go: "When you delete a DB cluster, all automated backups for that DB
+        cluster are deleted" (moto keeps them, so a cluster could not be made again under
+        the same name):
+        https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBCluster.html
+        """
         region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
+        if (call.param("DeleteAutomatedBackups") or "true").lower() != "false":
+            rds = self._rds(region)
+            for snapshot_id in self._automated_ids(region, cluster_id):
+                rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot_id)
+                self.plane.delete_snapshot(region, snapshot_id)
         self.plane.delete(region, cluster_id)
         self.topology.remove_cluster(region, cluster_id)
         self.realism.forget("cluster", region, cluster_id)

@@ -157,10 +157,10 @@ def test_a_cluster_is_deleted_after_a_final_snapshot_unless_declared_otherwise()
     skipped = rds.deletion_for(cluster(), "r1", skip_final_snapshot=True)
     assert skipped.final_snapshot is None and "--skip-final-snapshot" in skipped.note
     disposable = rds.deletion_for(
-        cluster(snapmigrate_disposable="true"), "r1", skip_final_snapshot=False
+        cluster(**{"snapmigrate_final-snapshot": "no"}), "r1", skip_final_snapshot=False
     )
     assert disposable.final_snapshot is None and "disposable" in disposable.note
-    assert rds.disposable_tags() == [{"Key": "snapmigrate:disposable", "Value": "true"}]
+    assert rds.disposable_tags() == [{"Key": "snapmigrate:final-snapshot", "Value": "no"}]
     failed = rds.deletion_for(cluster("migration-failed"), "r1", skip_final_snapshot=False)
     assert failed.final_snapshot is None and "migration-failed" in failed.note
 

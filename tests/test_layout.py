@@ -145,6 +145,7 @@ LAYERS = (
     ("migrate",),
     ("cutover",),
     ("plan",),
+    ("clone",),
     ("commands", "permissions", "iam"),
     ("report", "cli", "__main__"),
 )

@@ -45,16 +45,24 @@ def allowed(
     document: dict[str, Any], action: str, arn: str, tags: dict[str, str] | None = None
 ) -> bool:
     """A small IAM evaluator for the statements snapmigrate writes: Allow only,
-    wildcard resources, ``Null`` conditions on ``aws:RequestTag``/``aws:ResourceTag``
-    (``tags``: the request's or the resource's), other conditions taken as met."""
+    wildcard resources, ``Null`` and ``StringEquals`` conditions on
+    ``aws:RequestTag``/``aws:ResourceTag`` (``tags``: the request's or the resource's),
+    other conditions (``kms:ViaService``, Route 53's record names) taken as met."""
     tags = tags or {}
+
+    def met(condition: dict[str, Any]) -> bool:
+        nulls = condition.get("Null", {})
+        equal = condition.get("StringEquals", {})
+        return all(
+            (key.split("/", 1)[1] in tags) == (want == "false") for key, want in nulls.items()
+        ) and all(tags.get(key.split("/", 1)[1]) == want for key, want in equal.items())
+
     for statement in statements(document):
         if action not in statement["Action"]:
             continue
         if not any(fnmatch.fnmatchcase(arn, pattern) for pattern in resources(statement)):
             continue
-        nulls = statement.get("Condition", {}).get("Null", {})
-        if all((key.split("/", 1)[1] in tags) == (want == "false") for key, want in nulls.items()):
+        if met(statement.get("Condition", {})):
             return True
     return False
 
@@ -87,12 +95,12 @@ def test_no_action_that_changes_something_is_granted_on_everything(args):
 def test_every_changing_action_of_every_step_has_its_resources():
     """A new step's mutating action needs a rule in snapmigrate/iam.py (else it gets
     only what the run tagged, which may not be what it touches)."""
-    parts = [(g.part, a) for g in grants() for a in g.actions]
+    parts = [(g.command, g.part, a) for g in grants() for a in g.actions]
     assert len(parts) > 40
-    assert [(part, a) for part, a in parts if iam.unscoped(part, a)] == []
+    assert [p for p in parts if iam.unscoped(*p)] == []
     declared = {a for s in (*MIGRATION.steps, *CUTOVER.steps) for a in s.permissions}
     declared |= {a for s in SWAPS.values() for a in s.permissions} | set(cleanup.PERMISSIONS)
-    assert declared | set(PLAN_PERMISSIONS) <= {a for _, a in parts}
+    assert declared | set(PLAN_PERMISSIONS) <= {a for _, _, a in parts}
 
 
 @pytest.mark.parametrize("args", SCOPES)
@@ -172,6 +180,12 @@ def test_without_names_runs_change_only_what_carries_their_tag():
     assert not allowed(document, "rds:DeleteDBCluster", cluster)
     assert allowed(document, "rds:DeleteDBCluster", cluster, {"snapmigrate:run-id": "r1"})
     assert not allowed(document, "rds:EnableHttpEndpoint", cluster)
+    # clones by their kind tag (they carry snapmigrate:clone-run, not a run id)
+    clone = {"snapmigrate:kind": "clone"}
+    assert allowed(document, "rds:DeleteDBCluster", cluster, clone)
+    assert not allowed(document, "rds:DeleteDBCluster", cluster, {"snapmigrate:kind": "other"})
+    assert allowed(document, "rds:RestoreDBClusterToPointInTime", cluster, clone)
+    assert not allowed(document, "rds:RemoveTagsFromResource", cluster)
     table = CliRunner().invoke(cli, ["permissions"]).output
     assert "Wider than it would be with names" in table and "give --source" in table
 

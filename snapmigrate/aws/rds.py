@@ -18,10 +18,13 @@ from snapmigrate.aws.call import Aws
 from snapmigrate.aws.clients import Clients
 from snapmigrate.aws.errors import is_already_exists
 from snapmigrate.errors import BadInput, NotFound, OperationFailed
-from snapmigrate.model import TAG_DISPOSABLE, TAG_ROLE, TAG_RUN_ID
+from snapmigrate.model import TAG_FINAL_SNAPSHOT, TAG_ROLE, TAG_RUN_ID
 from snapmigrate.progress import Status
 
 Resource = dict[str, Any]
+#: Every state a cluster or an instance does not leave by itself (:mod:`.states` has them
+#: per kind, with AWS's words).
+FAILED_STATES = frozenset(states.CLUSTER_FAILURES) | frozenset(states.INSTANCE_FAILURES)
 #: The read helpers take the call path, or bare clients (then with the default policy).
 AwsLike = Aws | Clients
 
@@ -136,13 +139,14 @@ def create(
 
 
 def is_disposable(resource: Resource) -> bool:
-    """Whether the resource was declared disposable when created (``snapmigrate:disposable``)."""
-    return tags_of(resource).get(TAG_DISPOSABLE) == "true"
+    """Whether the resource was declared disposable when created
+    (``snapmigrate:final-snapshot=no``, as every clone is)."""
+    return tags_of(resource).get(TAG_FINAL_SNAPSHOT, "").lower() == "no"
 
 
 def disposable_tags() -> list[dict[str, str]]:
     """The tag a clone or a drill's copy is created with: deleted without a final snapshot."""
-    return [{"Key": TAG_DISPOSABLE, "Value": "true"}]
+    return [{"Key": TAG_FINAL_SNAPSHOT, "Value": "no"}]
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from snapmigrate.clone.journal import find_run
 from snapmigrate.commands.config import Config, Confirm
 from snapmigrate.commands.cutovers import cutover_for
 from snapmigrate.cutover import CutoverResult
 from snapmigrate.cutover.state import CutoverState
 from snapmigrate.cutover.swap import planned_swap, serving
-from snapmigrate.errors import BadInput, SnapmigrateError
+from snapmigrate.errors import BadInput, NotFound, SnapmigrateError
 from snapmigrate.files import atomic_write_json, read_json
 from snapmigrate.migrate import read_plan
 from snapmigrate.migrate.cleanup import CleanupPreview, CleanupResult, preview
@@ -133,7 +134,13 @@ def status(config: Config, run_id: str | None = None) -> RunRecord | list[RunRec
     """The journal of ``run_id``, or every run in the state directory (newest first)."""
     journal = config.journal()
     if run_id:
-        return journal.load(check_run_id(run_id))
+        try:
+            return journal.load(check_run_id(run_id))
+        except NotFound:
+            made = find_run(config.state_dir, run_id)  # a clone's create or reset
+            if made is None:
+                raise
+            return made
     return journal.runs()
 
 
@@ -151,7 +158,17 @@ def cleanup(
     The cluster goes after a final snapshot (``<cluster>-final-<run>``) unless it was
     created disposable or ``skip_final_snapshot``. A run whose cutover happened and
     was not rolled back is refused (exit 2, nothing changed): its target is live."""
-    record = config.journal().load(check_run_id(run_id))
+    try:
+        record = config.journal().load(check_run_id(run_id))
+    except NotFound:
+        made = find_run(config.state_dir, run_id)
+        if made is None:
+            raise
+        # Clones go one way: clone destroy (it refuses a protected clone).
+        raise BadInput(
+            f"run {run_id} made clone {made.target}: delete it with 'snapmigrate clone destroy "
+            f"{made.target}'; nothing was changed"
+        ) from None
     refuse_live(record)
     timeouts = {"cleanup": timeout_minutes * 60} if timeout_minutes else {}
     settings = RunSettings(

@@ -12,15 +12,18 @@ from snapmigrate.aws import Aws, rds, route53
 from snapmigrate.aws.rds import tags_of
 from snapmigrate.errors import NotFound, OperationFailed
 from snapmigrate.model import (
+    KIND_CLONE,
+    TAG_KIND,
     TAG_ROLE,
     TAG_RUN_ID,
+    EngineFacts,
     Instance,
     Snapshot,
     SourceCluster,
     V1Scaling,
     V2Scaling,
 )
-from snapmigrate.plan.versions import EngineCatalog, VersionInfo
+from snapmigrate.plan.versions import EngineCatalog, VersionInfo, facts_for
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +199,13 @@ def engine_catalog(aws: Aws, engine: str) -> tuple[EngineCatalog | None, str | N
     return EngineCatalog(engine, versions, _major_support_dates(aws, engine)), None
 
 
+def engine_facts(aws: Aws, engine: str, version: str) -> tuple[EngineFacts, str | None]:
+    """What ``engine`` ``version`` can do (from the API when it answers, else the table),
+    and why the table was used, if it was."""
+    catalog, note = engine_catalog(aws, engine)
+    return facts_for(catalog, engine, version), note
+
+
 def _float(value: Any) -> float | None:
     return float(value) if value is not None else None
 
@@ -239,6 +249,8 @@ class NameState:
     role: str | None = None
     status: str | None = None
     endpoint: str | None = None
+    #: Held by a snapmigrate clone (``snapmigrate:kind=clone``).
+    clone: bool = False
 
 
 def target_name_state(aws: Aws, identifier: str) -> NameState:
@@ -253,6 +265,7 @@ def target_name_state(aws: Aws, identifier: str) -> NameState:
         role=tags.get(TAG_ROLE),
         status=cluster.get("Status"),
         endpoint=cluster.get("Endpoint"),
+        clone=tags.get(TAG_KIND) == KIND_CLONE,
     )
 
 

@@ -11,6 +11,10 @@ from datetime import date
 
 from snapmigrate.cutover import swap
 from snapmigrate.model import (
+    KIND_CLONE,
+    TAG_EXPIRES_AT,
+    TAG_KIND,
+    TAG_SOURCE,
     CutoverSpec,
     EngineFacts,
     Finding,
@@ -105,6 +109,15 @@ def check_source(inp: Inputs, f: Findings) -> None:
             "block",
             "source-mode",
             f"engine mode {src.engine_mode!r} is not supported (serverless or provisioned only)",
+        )
+    if src.tags.get(TAG_KIND) == KIND_CLONE:
+        expires = src.tags.get(TAG_EXPIRES_AT) or "never"
+        f.add(
+            "warn",
+            "source-is-clone",
+            f"{src.identifier} is a snapmigrate clone of {src.tags.get(TAG_SOURCE, '?')}, "
+            f"expiring {expires}: 'snapmigrate clone gc' may destroy it mid-run; protect it "
+            f"first: snapmigrate clone protect {src.identifier} --until 2d",
         )
     if src.status == "available":
         f.add("ok", "source-status", "source is available")
@@ -241,6 +254,13 @@ def check_target_name(inp: Inputs, f: Findings) -> None:
     state = inp.name_state
     if not state.exists:
         f.add("ok", "target-name", f"{state.identifier} is a valid, free cluster identifier")
+    elif state.clone:
+        f.add(
+            "block",
+            "target-name",
+            f"{state.identifier} is a snapmigrate clone: choose another --target (a clone "
+            f"goes with 'snapmigrate clone destroy {state.identifier}')",
+        )
     elif state.run_id and state.role:
         f.add(
             "warn",

@@ -146,7 +146,7 @@ LAYERS = (
     ("cutover",),
     ("plan",),
     ("clone",),
-    ("commands", "permissions"),
+    ("commands", "permissions", "iam"),
     ("report", "cli", "__main__"),
 )
 

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
         resume,
         status,
     )
-    from snapmigrate.commands.policy import Policy, permissions
+    from snapmigrate.commands.policy import Policy, PolicyNames, permissions
 
 _HOMES = {
     "CloneAnswer": "clone",
@@ -67,6 +67,7 @@ _HOMES = {
     "clone_runs": "clone",
     "clone_unprotect": "clone",
     "Policy": "policy",
+    "PolicyNames": "policy",
     "permissions": "policy",
     "verify": "checks",
     "cutover": "cutovers",
@@ -90,6 +91,7 @@ __all__ = [
     "MigrateResult",
     "PlanResult",
     "Policy",
+    "PolicyNames",
     "cleanup",
     "clone_create",
     "clone_destroy",

@@ -145,7 +145,7 @@ LAYERS = (
     ("migrate",),
     ("cutover",),
     ("plan",),
-    ("clone",),
+    ("clone", "inplace"),
     ("commands", "permissions", "iam"),
     ("report", "cli", "__main__"),
 )

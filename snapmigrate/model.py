@@ -225,6 +225,10 @@ class TargetSpec:
     engine_lifecycle_support: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     cutover: CutoverSpec = field(default_factory=CutoverSpec)
+    #: ``snapshot`` (a new cluster) or ``in-place`` (the source itself is changed).
+    path: str = "snapshot"
+    #: In place, from Serverless v1: the provisioned class the conversion makes.
+    interim_class: str | None = None
 
     @property
     def major_upgrade(self) -> bool:

@@ -8,10 +8,14 @@ pick its display without importing the AWS layer.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol, TextIO
+
+from snapmigrate.errors import BadInput
 
 log = logging.getLogger("snapmigrate.waiting")
 
@@ -61,6 +65,27 @@ def duration(seconds: float) -> str:
     if s >= 60:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s}s"
+
+
+MAX_DURATION = timedelta(days=3650)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"(\d+)([smhd])")
+
+
+def parse_duration(text: str, flag: str = "--ttl") -> timedelta:
+    """``90s``, ``15m``, ``8h``, ``2d`` -> a timedelta of at least one second."""
+    found = _DURATION.fullmatch(text.strip().lower())
+    if not found:
+        raise BadInput(
+            f"{flag} {text!r} is not a duration: a whole number and a unit, "
+            "s, m, h or d (e.g. 90s, 15m, 8h, 2d)"
+        )
+    seconds = int(found.group(1)) * _UNITS[found.group(2)]
+    if seconds < 1:
+        raise BadInput(f"{flag} {text!r} is too short: at least 1s")
+    if seconds > MAX_DURATION.total_seconds():
+        raise BadInput(f"{flag} {text!r} is too long: at most 3650d")
+    return timedelta(seconds=seconds)
 
 
 class LogProgress:

@@ -142,10 +142,10 @@ LAYERS = (
     ("db", "loadgen"),
     ("waiting",),
     ("workflow",),
-    ("migrate",),
+    ("migrate", "inplace"),
     ("cutover",),
     ("plan",),
-    ("clone", "inplace"),
+    ("clone",),
     ("commands", "permissions", "iam"),
     ("report", "cli", "__main__"),
 )

@@ -11,7 +11,7 @@ import click
 from snapmigrate import commands
 from snapmigrate.cli import app_context, configure_logging, emit, global_options
 from snapmigrate.cutover.swap import MODES, NO_CUTOVER
-from snapmigrate.plan.options import PlanOptions
+from snapmigrate.plan.options import PATHS, PlanOptions
 from snapmigrate.report import plan as plan_report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,7 +42,23 @@ def plan_options(f: F) -> F:
     lifecycles = ["open-source-rds-extended-support", "open-source-rds-extended-support-disabled"]
     options = [
         click.argument("source"),
-        click.option("--target", "-t", required=True, help="Identifier of the new cluster."),
+        click.option(
+            "--target", "-t", help="Identifier of the new cluster (the snapshot path only)."
+        ),
+        click.option(
+            "--path",
+            type=click.Choice(PATHS),
+            default=PATHS[0],
+            show_default=True,
+            help="snapshot: a new cluster from a snapshot; in-place: the source itself is "
+            "converted (v1), moved to db.serverless instances by a failover, same name.",
+        ),
+        click.option(
+            "--instance-class",
+            "interim_class",
+            help="In place, from Serverless v1: the provisioned class of the conversion "
+            "(default: AWS's class for the v1 maximum capacity).",
+        ),
         click.option(
             "--min-acu", type=float, help="Serverless v2 minimum (0, 0.5 ... 256; default from v1)."
         ),

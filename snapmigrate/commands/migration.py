@@ -13,7 +13,7 @@ from snapmigrate.cutover.state import CutoverState
 from snapmigrate.cutover.swap import planned_swap, serving
 from snapmigrate.errors import BadInput, NotFound, SnapmigrateError
 from snapmigrate.files import atomic_write_json, read_json
-from snapmigrate.migrate import read_plan
+from snapmigrate.migrate import IN_PLACE, read_plan
 from snapmigrate.migrate.cleanup import CleanupPreview, CleanupResult, preview
 from snapmigrate.migrate.context import RunSettings
 from snapmigrate.migrate.freeze import SourceFreezer
@@ -87,7 +87,7 @@ def migrate(
             "the plan file", chosen.source.identifier, chosen.target.identifier, source, target
         )
     else:
-        if not source or options is None or not options.target:
+        if not source or options is None or not (options.target or options.path == IN_PLACE):
             raise BadInput("give SOURCE and --target (or --plan-file FILE, or --resume RUN_ID)")
         chosen = make_plan(config.clients(), source, options)
     if on_plan is not None:
@@ -280,6 +280,12 @@ def _check_names(
 
 def _question(plan: Plan, freeze: bool) -> str:
     source, target = plan.source.identifier, plan.target.identifier
+    if plan.target.path == IN_PLACE:
+        return (
+            f"Apply these {len(plan.steps)} steps to {source} IN PLACE? The steps marked "
+            "CANNOT be undone change it for good (the way back is its safety snapshot), and "
+            "writes stop briefly at the conversion and the failover."
+        )
     question = f"Apply these {len(plan.steps)} steps to create {target} from {source}?"
     if freeze:
         question += f" {source} becomes READ-ONLY now, until the cutover (or a rollback)."

@@ -25,7 +25,7 @@ from snapmigrate.errors import (
     ResourceFailed,
     SnapmigrateError,
 )
-from snapmigrate.migrate import MIGRATION, read_plan
+from snapmigrate.migrate import IN_PLACE, read_plan, workflow_for
 from snapmigrate.migrate.cleanup import CleanupResult, cleanup
 from snapmigrate.migrate.context import Freezer, MigrateContext, RunSettings
 from snapmigrate.model import Plan, PlannedStep
@@ -205,7 +205,8 @@ class Runner:
                 "the plan has blocking findings: run 'snapmigrate plan' and fix them first"
             )
         target = plan.target.identifier
-        cluster = rds.find_cluster(self.aws, target)
+        # In place, the target is the source itself: it exists and is not the run's.
+        cluster = rds.find_cluster(self.aws, target) if plan.target.path != IN_PLACE else None
         if cluster is not None:
             return self._continue(plan, cluster)
         for other in self.journal.runs():
@@ -309,7 +310,8 @@ class Runner:
             section = self._section = StepsSection(self.journal, record, ctx, self.aws)
             section.save(replace(record, state="running", error=None).with_event(verb))
             try:
-                run_steps(MIGRATION, ctx, plan.steps, section, on_event=self.on_event)
+                workflow = workflow_for(plan.target.path)
+                run_steps(workflow, ctx, plan.steps, section, on_event=self.on_event)
                 section.current = None
             except KeyboardInterrupt:
                 step = section.current

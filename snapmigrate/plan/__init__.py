@@ -17,6 +17,7 @@ from snapmigrate.aws import Aws, Clients
 from snapmigrate.errors import BadInput, PreflightBlocked
 from snapmigrate.model import Plan
 from snapmigrate.plan import discover
+from snapmigrate.plan.inplace import preflight_in_place
 from snapmigrate.plan.options import PlanOptions, validate_options
 from snapmigrate.plan.rules import Inputs, input_blockers
 from snapmigrate.plan.spec import preflight
@@ -40,7 +41,8 @@ def make_plan(
         if options.dns_zone_id
         else None
     )
-    spec, findings = preflight(
+    decide = preflight_in_place if options.path == migrate.IN_PLACE else preflight
+    spec, findings = decide(
         Inputs(
             source=source,
             options=options,

@@ -60,13 +60,15 @@ class Measured:
     errors: int = 0
 
 
-def outages(record: RunRecord | None) -> list[tuple[str, float]]:
-    """(step, seconds) for every disruptive step measured so far in the run."""
-    found = []
+def outages(record: RunRecord | None) -> list[tuple[str, float | None]]:
+    """(step, seconds) for every disruptive step the probe ran for so far in the run
+    (None: not measured, the step's ``probe`` detail says why)."""
+    found: list[tuple[str, float | None]] = []
     for step in record.steps if record is not None else ():
-        seconds = (step.details or {}).get("write_unavailable_s")
-        if seconds is not None:
-            found.append((step.name, float(seconds)))
+        details = step.details or {}
+        if "write_unavailable_s" in details:
+            seconds = details["write_unavailable_s"]
+            found.append((step.name, None if seconds is None else float(seconds)))
     return found
 
 
@@ -76,7 +78,7 @@ def guard(ctx: MigrateContext, step: str) -> None:
     if limit is None:
         return
     for name, seconds in outages(ctx.record):
-        if name != step and seconds > limit:
+        if name != step and seconds is not None and seconds > limit:
             raise OperationFailed(
                 f"step {name} stopped writes for {seconds:.1f} s, more than --max-write-outage "
                 f"{limit:g} s: stopped before step {step}; the cluster is as {name} left it",

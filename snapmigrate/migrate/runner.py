@@ -25,6 +25,7 @@ from snapmigrate.errors import (
     ResourceFailed,
     SnapmigrateError,
 )
+from snapmigrate.inplace.probe import outages
 from snapmigrate.migrate import IN_PLACE, read_plan, workflow_for
 from snapmigrate.migrate.cleanup import CleanupResult, cleanup
 from snapmigrate.migrate.context import Freezer, MigrateContext, RunSettings
@@ -52,7 +53,13 @@ class RunResult:
         return self.record.run_id
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.record.to_dict(), "resumed": self.resumed, "adopted": self.adopted}
+        data = {**self.record.to_dict(), "resumed": self.resumed, "adopted": self.adopted}
+        if (self.record.plan.get("target") or {}).get("path") == IN_PLACE:
+            data["outages"] = [
+                {"step": step, "write_unavailable_s": seconds}
+                for step, seconds in outages(self.record)
+            ]
+        return data
 
 
 def resume_hint(run_id: str) -> str:

@@ -47,9 +47,7 @@ def test_in_place_plan_of_a_v1_cluster_has_all_the_steps(rds):
 
 def test_in_place_plan_of_a_provisioned_cluster_skips_the_conversion(rds):
     seed.provisioned_cluster(rds)
-    result, _ = invoke(
-        ["plan", "prov", "--path", "in-place", "--max-acu", "8", "-o", "json"]
-    )
+    result, _ = invoke(["plan", "prov", "--path", "in-place", "--max-acu", "8", "-o", "json"])
     assert result.exit_code == 0, result.output
     names = [s["name"] for s in json.loads(result.stdout)["steps"]]
     assert "convert" not in names and names[0] == "safety-snapshot"

@@ -96,16 +96,18 @@ class SafetySnapshotStep(Step[Basis, MigrateContext, SafetyInputs]):
     def apply(self, ctx: MigrateContext, inputs: SafetyInputs) -> Outcome:
         sid = safety_snapshot_id(inputs.cluster_id, ctx.run_id)
         ctx.note(self.name, {"snapshot": sid}, None)
-        snap = rds.create(
-            ctx.aws,
-            f"create snapshot {sid} of {inputs.cluster_id}",
-            ctx.aws.rds().create_db_cluster_snapshot,
-            lambda: rds.find_snapshot(ctx.aws, sid),
-            DBClusterSnapshotIdentifier=sid,
-            DBClusterIdentifier=inputs.cluster_id,
-            Tags=ctx.tags(ROLE),
-        )
-        found = rds.find_snapshot(ctx.aws, sid) or (snap or {}).get("DBClusterSnapshot") or {}
+        found = rds.find_snapshot(ctx.aws, sid)
+        if found is None:  # else an earlier attempt of this run requested it
+            made = rds.create(
+                ctx.aws,
+                f"create snapshot {sid} of {inputs.cluster_id}",
+                ctx.aws.rds().create_db_cluster_snapshot,
+                lambda: rds.find_snapshot(ctx.aws, sid),
+                DBClusterSnapshotIdentifier=sid,
+                DBClusterIdentifier=inputs.cluster_id,
+                Tags=ctx.tags(ROLE),
+            )
+            found = (made or {}).get("DBClusterSnapshot", made) or {}
         rds.check_owned(ctx.run_id, found, "cluster snapshot", sid)
         waited = ctx.wait(
             self.name,

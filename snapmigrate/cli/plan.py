@@ -12,6 +12,7 @@ from snapmigrate import commands
 from snapmigrate.cli import app_context, configure_logging, emit, global_options
 from snapmigrate.cutover.swap import MODES, NO_CUTOVER
 from snapmigrate.plan.options import PATHS, PlanOptions
+from snapmigrate.report import compare as compare_report
 from snapmigrate.report import plan as plan_report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -155,8 +156,14 @@ def options_from(kwargs: dict[str, Any]) -> PlanOptions:
     type=click.Path(dir_okay=False, writable=True),
     help="Also write the plan JSON here (for migrate --plan-file).",
 )
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Show the snapshot path and the in-place path side by side for SOURCE "
+    "(no --target needed); changes nothing.",
+)
 @global_options
-def plan(source: str, plan_file: str | None, **kwargs: Any) -> None:
+def plan(source: str, plan_file: str | None, compare: bool, **kwargs: Any) -> None:
     """Inspect SOURCE (read-only), run the preflight and print what a migration
     to --target would do. Changes nothing.
 
@@ -164,6 +171,10 @@ def plan(source: str, plan_file: str | None, **kwargs: Any) -> None:
     """
     app = app_context()
     configure_logging(app)
+    if compare:
+        found = commands.plan_compare(app.config(), source, options_from(kwargs))
+        emit(app, found.to_dict(), lambda: compare_report.table(found))
+        return
     done = commands.plan(app.config(), source, options_from(kwargs), plan_file=plan_file)
     emit(app, done.plan.to_dict(), lambda: plan_report.table(done.plan))
     if plan_file and done.blocked is None:

@@ -74,3 +74,28 @@ def test_the_snapshot_path_still_needs_a_target(rds):
     result, recorder = invoke(["plan", "legacy"])
     assert result.exit_code == 2 and "give --target NAME" in result.output
     assert not recorder.calls
+
+
+def test_compare_shows_both_paths_for_the_source(rds):
+    seed.v1_cluster(rds)
+    result, recorder = invoke(["plan", "legacy", "--compare", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    snapshot, in_place = data["paths"]
+    assert (snapshot["path"], in_place["path"]) == ("snapshot", "in-place")
+    assert snapshot["steps"][0] == "snapshot" and "legacy-v2" in snapshot["endpoint"]
+    assert in_place["steps"][:2] == ["safety-snapshot", "convert"]
+    assert in_place["endpoint"].startswith("unchanged")
+    assert "not after convert" in in_place["reversible"]
+    assert "under 120 s" in in_place["write_outage"] and "lab" in in_place["write_outage"]
+    assert "db.t3.large" in in_place["cost"]
+    assert snapshot["blocked"] is None and in_place["blocked"] is None
+    assert not recorder.mutating
+    table, _ = invoke(["plan", "legacy", "--compare"])
+    assert "write outage" in table.output and "in-place" in table.output
+
+
+def test_compare_takes_no_path(rds):
+    seed.v1_cluster(rds)
+    result, _ = invoke(["plan", "legacy", "--compare", "--path", "in-place"])
+    assert result.exit_code == 2 and "drop --path" in result.output

@@ -10,7 +10,7 @@ given (None means ``--yes``), and returns records, never text.
   :func:`status`, :func:`cleanup`;
 - :mod:`.cutovers`: :func:`cutover`, :func:`prepare`, :func:`rollback`;
 - :mod:`.checks`: :func:`verify`; :mod:`.policy`: :func:`permissions`;
-- :mod:`.inplace`: :func:`plan_compare`;
+- :mod:`.inplace`: :func:`plan_compare`, :func:`iac`;
 - :mod:`.clone`: :func:`clone_create`, :func:`clone_list`, :func:`clone_extend`,
   :func:`clone_protect`, :func:`clone_unprotect`, :func:`clone_reset`,
   :func:`clone_destroy`, :func:`clone_gc`.
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
         clone_unprotect,
     )
     from snapmigrate.commands.cutovers import cutover, prepare, rollback
-    from snapmigrate.commands.inplace import plan_compare
+    from snapmigrate.commands.inplace import iac, plan_compare
     from snapmigrate.commands.migration import (
         MigrateResult,
         PlanResult,
@@ -74,6 +74,7 @@ _HOMES = {
     "verify": "checks",
     "cutover": "cutovers",
     "plan_compare": "inplace",
+    "iac": "inplace",
     "prepare": "cutovers",
     "rollback": "cutovers",
     "MigrateResult": "migration",
@@ -106,6 +107,7 @@ __all__ = [
     "clone_runs",
     "clone_unprotect",
     "cutover",
+    "iac",
     "migrate",
     "permissions",
     "plan",

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from snapmigrate.aws import Aws
 from snapmigrate.commands.config import Config
 from snapmigrate.errors import BadInput
+from snapmigrate.inplace.iac import CodeCluster, read_cluster
 from snapmigrate.migrate import IN_PLACE
 from snapmigrate.plan import make_plan
 from snapmigrate.plan.compare import Comparison, compare, default_target
 from snapmigrate.plan.options import SNAPSHOT, PlanOptions
+from snapmigrate.workflow.journal import check_run_id
 
 
 def plan_compare(config: Config, source: str, options: PlanOptions) -> Comparison:
@@ -30,3 +33,15 @@ def plan_compare(config: Config, source: str, options: PlanOptions) -> Compariso
         interim_class=options.interim_class,
     )
     return compare(by_snapshot, make_plan(clients, source, in_place))
+
+
+FORMATS = ("terraform", "cloudformation")
+
+
+def iac(config: Config, run_id: str, fmt: str) -> CodeCluster:
+    """The cluster run ``run_id`` left, read from AWS, for ``fmt`` (``report.iac``
+    writes it as code). Changes nothing."""
+    if fmt not in FORMATS:
+        raise BadInput(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    record = config.journal().load(check_run_id(run_id))
+    return read_cluster(Aws.of(config.clients()), record)

@@ -12,8 +12,8 @@ from snapmigrate.model import Plan
 from snapmigrate.records import Record
 
 #: Figures measured in the lab (docs/performance.md has the commands and the runs).
-LAB_FAILOVER = "0.4-0.6 s in the lab (benchmarks/inplace_lab.py)"
-LAB_CONVERSION = "0.3-0.5 s in the lab (benchmarks/inplace_lab.py)"
+LAB_FAILOVER = "about 0.4 s in the lab (0.28-0.52 s, 6 runs: benchmarks/inplace_lab.py)"
+LAB_CONVERSION = "about 0.4 s in the lab (0.39-0.48 s, 3 runs: benchmarks/inplace_lab.py)"
 LAB_CUTOVER = "dns 2.1 s, rename 2.7 s in the lab (benchmarks/cutover_lab.py)"
 #: AWS: "service is typically restored in less than 120 seconds, and often less than 60
 #: seconds" --

@@ -21,10 +21,12 @@ from snapmigrate.migrate.runner import Runner
 from snapmigrate.plan import make_plan
 from snapmigrate.plan.options import PlanOptions
 from snapmigrate.workflow.journal import Journal
+from tests import seed
 from tests.migrate.conftest import RUN_ID, AwsHooks, Crash, FakeClock, aws_state
 from tests.migrate.test_crash import Matrix, _check
 
 CONVERTED_WRITER = "legacy-instance-1"
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def convert_like_aws(parsed: dict[str, Any], model: Any, **_: Any) -> None:
@@ -59,6 +61,14 @@ class InPlaceMatrix(Matrix):
         plan = make_plan(self.clients, "legacy", PlanOptions(path="in-place"))
         assert not plan.blocked
         self.env = type("Env", (), {"plan": plan})()
+
+    def fresh(self) -> Path:
+        """The v1 source, encrypted with a key given by its ARN (as AWS shows every key)."""
+        self.world.reset()
+        seed.v1_cluster(self.rds, KmsKeyId=KMS_KEY)
+        self.hooks.reset()
+        self.n += 1
+        return self.tmp_path / f"state-{self.n}"
 
     def runner(self, state_dir: Path, **kw: Any) -> Runner:
         return Runner(

@@ -170,6 +170,7 @@ def cleanup(
             f"{made.target}'; nothing was changed"
         ) from None
     refuse_live(record)
+    refuse_in_place(record)
     timeouts = {"cleanup": timeout_minutes * 60} if timeout_minutes else {}
     settings = RunSettings(
         connect=False, timeouts=timeouts, skip_final_snapshot=skip_final_snapshot
@@ -201,6 +202,17 @@ def refuse_live(record: RunRecord) -> None:
             f"either cluster; finish it with 'snapmigrate cutover {run_id}' or roll it back "
             f"with 'snapmigrate rollback {run_id}' first; nothing was changed"
         )
+
+
+def refuse_in_place(record: RunRecord) -> None:
+    """An in-place run changed the source itself: there is no copy to delete."""
+    if (record.plan.get("target") or {}).get("path") != IN_PLACE:
+        return
+    raise BadInput(
+        f"run {record.run_id} changed {record.source} in place: there is no copy to delete and "
+        "cleanup never deletes the source; nothing was changed. Its safety snapshot "
+        f"({record.source}-before-in-place-{record.run_id}) stays until you delete it"
+    )
 
 
 def _cleanup_question(record: RunRecord, seen: CleanupPreview, keep_snapshot: bool) -> str:

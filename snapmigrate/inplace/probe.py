@@ -22,10 +22,11 @@ from psycopg import sql
 from snapmigrate.connectmap import ConnectMap
 from snapmigrate.db.connect import Endpoint, connect
 from snapmigrate.errors import OperationFailed, SnapmigrateError
+from snapmigrate.inplace import outages
 from snapmigrate.loadgen import LoadOptions, LoadRun, ensure_table
 from snapmigrate.migrate import dataplane
 from snapmigrate.migrate.context import MigrateContext
-from snapmigrate.workflow.journal import RunRecord, StepDetails
+from snapmigrate.workflow.journal import StepDetails
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +59,6 @@ class Measured:
     probe: str | None = None
     commits: int = 0
     errors: int = 0
-
-
-def outages(record: RunRecord | None) -> list[tuple[str, float | None]]:
-    """(step, seconds) for every disruptive step the probe ran for so far in the run
-    (None: not measured, the step's ``probe`` detail says why)."""
-    found: list[tuple[str, float | None]] = []
-    for step in record.steps if record is not None else ():
-        details = step.details or {}
-        if "write_unavailable_s" in details:
-            seconds = details["write_unavailable_s"]
-            found.append((step.name, None if seconds is None else float(seconds)))
-    return found
 
 
 def guard(ctx: MigrateContext, step: str) -> None:

@@ -25,7 +25,7 @@ from snapmigrate.errors import (
     ResourceFailed,
     SnapmigrateError,
 )
-from snapmigrate.inplace.probe import outages
+from snapmigrate.inplace import outages
 from snapmigrate.migrate import IN_PLACE, read_plan, workflow_for
 from snapmigrate.migrate.cleanup import CleanupResult, cleanup
 from snapmigrate.migrate.context import Freezer, MigrateContext, RunSettings

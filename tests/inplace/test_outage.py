@@ -72,3 +72,12 @@ def test_a_bad_max_write_outage_is_bad_input(value):
     )
     assert result.exit_code == 2, result.output
     assert "--max-write-outage" in result.output and not recorder.calls
+
+
+def test_cleanup_refuses_an_in_place_run(world, tmp_path):
+    matrix = InPlaceMatrix(world, tmp_path)
+    state_dir = matrix.fresh()
+    matrix.runner(state_dir).start(matrix.env.plan)
+    result, recorder = invoke(["cleanup", RUN_ID, "--yes", "--state-dir", str(state_dir)])
+    assert result.exit_code == 2, result.output
+    assert "changed legacy in place" in result.output and not recorder.mutating

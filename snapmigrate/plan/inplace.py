@@ -118,3 +118,38 @@ def preflight_in_place(inp: Inputs) -> tuple[TargetSpec, tuple[Finding, ...]]:
         interim_class=interim,
     )
     return spec, tuple(f.items)
+
+
+def check_orderable(
+    spec: TargetSpec, offered: tuple[str, ...] | str, found: tuple[Finding, ...]
+) -> tuple[Finding, ...]:
+    """What ``DescribeOrderableDBInstanceOptions`` says of db.serverless for the version:
+    "If the command doesn't produce any output, Aurora Serverless v2 isn't available for
+    that combination of AWS Region and DB engine." A warning, not a block, when it lists
+    nothing: the engine version's ServerlessV2FeaturesSupport (``engine-version``) has
+    already said whether the version has Serverless v2 here, and an endpoint such as
+    moto lists no db.serverless at all.
+    """
+    f = Findings()
+    what = f"db.serverless for {spec.engine} {spec.engine_version}"
+    if isinstance(offered, str):
+        f.add("warn", "serverless-orderable", f"could not check {what}: {offered}")
+    elif not offered:
+        f.add(
+            "warn",
+            "serverless-orderable",
+            f"DescribeOrderableDBInstanceOptions lists no {what} in this region: AWS says "
+            "Serverless v2 is then not available here; check before migrating",
+        )
+    else:
+        f.add("ok", "serverless-orderable", f"{what} orderable in {', '.join(offered)}")
+        zones = [i.availability_zone for i in spec.instances if i.availability_zone]
+        missing = [z for z in zones if z not in offered]
+        if missing:
+            f.add(
+                "block",
+                "serverless-orderable",
+                f"{what} is not offered in {', '.join(missing)}: the instances' zones must "
+                f"be among {', '.join(offered)}",
+            )
+    return (*found, *f.items)

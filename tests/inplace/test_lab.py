@@ -83,6 +83,8 @@ def move_in_place(lab: Any, tmp_path: Path, source: str) -> tuple[RunResult, dic
     before = wait_cluster(rds, source)
     made = make_plan(lab.clients(), source, PlanOptions(path="in-place", max_acu=4))
     assert not made.blocked, [f for f in made.findings if f.level == "block"]
+    levels = {f.code: f.level for f in made.findings}
+    assert levels["serverless-orderable"] == "ok"  # the lab answers for db.serverless
     ids = tmp_path / "ids.txt"
     with load(lab, before["Endpoint"], ids) as reports:
         result = Runner(lab.clients(), Journal(tmp_path / "state"), settings=settings(lab)).start(

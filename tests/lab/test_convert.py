@@ -142,3 +142,17 @@ def test_a_converted_cluster_without_a_class_gets_awss_recommendation(lab, rds):
     ][0]
     assert instance["DBInstanceClass"] == "db.t3.large"
     assert sql(lab.server_for(cluster_id), "SELECT 1") == [(1,)]
+
+
+def test_db_serverless_is_orderable_only_for_versions_with_serverless_v2(lab, rds):
+    def offered(version: str) -> list[dict]:
+        return rds.describe_orderable_db_instance_options(
+            Engine="aurora-postgresql", EngineVersion=version, DBInstanceClass="db.serverless"
+        )["OrderableDBInstanceOptions"]
+
+    (option,) = offered("15.4")
+    assert option["DBInstanceClass"] == "db.serverless"
+    assert [z["Name"] for z in option["AvailabilityZones"]] == [
+        "us-east-1a", "us-east-1b", "us-east-1c",
+    ]  # fmt: skip
+    assert offered("11.21") == []  # no Serverless v2 before 13.6

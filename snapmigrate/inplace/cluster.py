@@ -16,9 +16,10 @@ from typing import Any
 
 from snapmigrate.aws import rds
 from snapmigrate.errors import BadInput, NotFound
-from snapmigrate.inplace.probe import OutageDetails, guard, write_probe
+from snapmigrate.inplace.probe import OutageDetails, guard, shown, write_probe
 from snapmigrate.migrate.context import Basis, MigrateContext
 from snapmigrate.migrate.upgrade import UpgradeInputs, reached, upgraded
+from snapmigrate.model import V2Scaling
 from snapmigrate.progress import Status
 from snapmigrate.records import Record
 from snapmigrate.workflow.step import Outcome, Step
@@ -192,7 +193,7 @@ class ConvertStep(Step[Basis, MigrateContext, ConvertInputs]):
         details = ConvertDetails(**measured.__dict__)
         return Outcome(
             f"converted {cluster_id} to provisioned (writer {writer}); write outage "
-            f"{_outage(details)}",
+            f"{shown(details)}",
             resources={"cluster": cluster_id, "writer": writer},
             details=details,
             waits=(waited,),
@@ -200,12 +201,6 @@ class ConvertStep(Step[Basis, MigrateContext, ConvertInputs]):
 
     def undo(self, ctx: MigrateContext, inputs: ConvertInputs) -> str:
         return "cannot be undone: restore the safety snapshot as a new cluster to go back"
-
-
-def _outage(details: OutageDetails) -> str:
-    if details.write_unavailable_s is None:
-        return details.probe or "not measured"
-    return f"{details.write_unavailable_s:.2f} s"
 
 
 # -- upgrade --------------------------------------------------------------------------
@@ -278,22 +273,18 @@ class InPlaceUpgradeStep(Step[Basis, MigrateContext, UpgradeInputs]):
 @dataclass(frozen=True)
 class ScalingInputs(Record):
     cluster_id: str
-    min_capacity: float
-    max_capacity: float
-    seconds_until_auto_pause: int | None = None
+    scaling: V2Scaling
 
-    def to_api(self) -> dict[str, Any]:
-        api: dict[str, Any] = {"MinCapacity": self.min_capacity, "MaxCapacity": self.max_capacity}
-        if self.seconds_until_auto_pause is not None:
-            api["SecondsUntilAutoPause"] = self.seconds_until_auto_pause
-        return api
+
+def _range(inputs: ScalingInputs) -> str:
+    return f"{inputs.scaling.min_capacity:g}-{inputs.scaling.max_capacity:g}"
 
 
 def scaled(cluster: rds.Resource | None, inputs: ScalingInputs) -> bool:
     found = (cluster or {}).get("ServerlessV2ScalingConfiguration") or {}
     return (
-        float(found.get("MinCapacity", -1)) == inputs.min_capacity
-        and float(found.get("MaxCapacity", -1)) == inputs.max_capacity
+        float(found.get("MinCapacity", -1)) == inputs.scaling.min_capacity
+        and float(found.get("MaxCapacity", -1)) == inputs.scaling.max_capacity
     )
 
 
@@ -308,15 +299,12 @@ class ScalingStep(Step[Basis, MigrateContext, ScalingInputs]):
     permissions = ("rds:ModifyDBCluster", "rds:DescribeDBClusters")
 
     def plan(self, basis: Basis) -> ScalingInputs:
-        s = basis.spec.scaling
-        return ScalingInputs(
-            basis.source.identifier, s.min_capacity, s.max_capacity, s.seconds_until_auto_pause
-        )
+        return ScalingInputs(basis.source.identifier, basis.spec.scaling)
 
     def describe(self, inputs: ScalingInputs) -> str:
         return (
-            f"set the Serverless v2 range of {inputs.cluster_id} to {inputs.min_capacity:g}-"
-            f"{inputs.max_capacity:g} ACU (no restart) -- can be changed again at any time"
+            f"set the Serverless v2 range of {inputs.cluster_id} to {_range(inputs)} ACU (no "
+            "restart) -- can be changed again at any time"
         )
 
     def ids(self, ctx: MigrateContext, inputs: ScalingInputs) -> dict[str, str]:
@@ -334,12 +322,12 @@ class ScalingStep(Step[Basis, MigrateContext, ScalingInputs]):
             f"set the Serverless v2 range of {cluster_id}",
             ctx.aws.rds().modify_db_cluster,
             DBClusterIdentifier=cluster_id,
-            ServerlessV2ScalingConfiguration=inputs.to_api(),
+            ServerlessV2ScalingConfiguration=inputs.scaling.to_api(),
             ApplyImmediately=True,
         )
         waited = wait_cluster(ctx, self.name, cluster_id, "scaled", lambda c: scaled(c, inputs))
         return Outcome(
-            f"Serverless v2 range {inputs.min_capacity:g}-{inputs.max_capacity:g} ACU",
+            f"Serverless v2 range {_range(inputs)} ACU",
             resources={"cluster": cluster_id},
             waits=(waited,),
         )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from snapmigrate.aws import rds
 from snapmigrate.errors import NotFound, OperationFailed
 from snapmigrate.inplace.cluster import current
-from snapmigrate.inplace.probe import OutageDetails, guard, write_probe
+from snapmigrate.inplace.probe import OutageDetails, guard, shown, write_probe
 from snapmigrate.migrate.context import Basis, MigrateContext
 from snapmigrate.model import InstanceSpec
 from snapmigrate.progress import Status
@@ -204,13 +204,8 @@ class FailoverStep(Step[Basis, MigrateContext, FailoverInputs]):
                 labels=(cluster_id,),
             )
         details = FailoverDetails(**measured.__dict__)
-        shown = (
-            f"{details.write_unavailable_s:.2f} s"
-            if details.write_unavailable_s is not None
-            else details.probe
-        )
         return Outcome(
-            f"{target} is the writer of {cluster_id}; write outage {shown}",
+            f"{target} is the writer of {cluster_id}; write outage {shown(details)}",
             resources={"writer": target},
             details=details,
             waits=(waited,),
@@ -226,10 +221,9 @@ class RemoveInputs(Record):
 
 
 def provisioned(ctx: MigrateContext, cluster_id: str) -> list[rds.Resource]:
+    """The cluster's instances that are not db.serverless (those being deleted too)."""
     return [
-        i
-        for i in rds.list_instances(ctx.aws, cluster_id)
-        if i.get("DBInstanceClass") != SERVERLESS and i.get("DBInstanceStatus") != "deleting"
+        i for i in rds.list_instances(ctx.aws, cluster_id) if i.get("DBInstanceClass") != SERVERLESS
     ]
 
 
@@ -253,35 +247,44 @@ class RemoveProvisionedStep(Step[Basis, MigrateContext, RemoveInputs]):
     def ids(self, ctx: MigrateContext, inputs: RemoveInputs) -> dict[str, str]:
         return {"cluster": inputs.cluster_id}
 
+    def _noted(self, ctx: MigrateContext) -> list[str]:
+        if ctx.record is None:
+            return []
+        try:
+            return ctx.record.step(self.name).resources.get("deleted", "").split(",")
+        except KeyError:
+            return []
+
     def is_done(self, ctx: MigrateContext, inputs: RemoveInputs) -> bool:
         current(ctx, inputs.cluster_id)
-        return not [i for i in rds.list_instances(ctx.aws, inputs.cluster_id)
-                    if i.get("DBInstanceClass") != SERVERLESS]  # fmt: skip
+        return not provisioned(ctx, inputs.cluster_id)
 
     def apply(self, ctx: MigrateContext, inputs: RemoveInputs) -> Outcome:
         cluster_id = inputs.cluster_id
         writer = rds.writer_of(current(ctx, cluster_id))
-        gone = []
-        for instance in provisioned(ctx, cluster_id):
-            instance_id = instance["DBInstanceIdentifier"]
-            if instance_id == writer:
+        found = provisioned(ctx, cluster_id)
+        for instance in found:
+            if instance["DBInstanceIdentifier"] == writer:
                 raise OperationFailed(
-                    f"{instance_id} ({instance.get('DBInstanceClass')}) is the writer of "
+                    f"{writer} ({instance.get('DBInstanceClass')}) is the writer of "
                     f"{cluster_id}: fail over to a {SERVERLESS} instance first; nothing deleted"
                 )
-            with contextlib.suppress(NotFound):
-                ctx.aws.call(
-                    f"delete instance {instance_id}",
-                    ctx.aws.rds().delete_db_instance,
-                    DBInstanceIdentifier=instance_id,
-                    SkipFinalSnapshot=True,
-                )
-            gone.append(instance_id)
-        ctx.note(self.name, {"deleted": ",".join(gone)}, None)
+        gone = [g for g in self._noted(ctx) if g]  # an earlier attempt's, for iac
+        for instance in found:
+            instance_id = instance["DBInstanceIdentifier"]
+            if instance.get("DBInstanceStatus") != "deleting":
+                with contextlib.suppress(NotFound):
+                    ctx.aws.call(
+                        f"delete instance {instance_id}",
+                        ctx.aws.rds().delete_db_instance,
+                        DBInstanceIdentifier=instance_id,
+                        SkipFinalSnapshot=True,
+                    )
+            gone = [*gone, instance_id] if instance_id not in gone else gone
+            ctx.note(self.name, {"deleted": ",".join(gone)}, None)
 
         def poll() -> dict[str, Status]:
-            left = [i for i in rds.list_instances(ctx.aws, cluster_id)
-                    if i.get("DBInstanceClass") != SERVERLESS]  # fmt: skip
+            left = provisioned(ctx, cluster_id)
             shown = ", ".join(i["DBInstanceIdentifier"] for i in left)
             return {cluster_id: Status(f"deleting {shown}" if left else "gone", done=not left)}
 

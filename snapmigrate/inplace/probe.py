@@ -51,6 +51,13 @@ class OutageDetails(StepDetails):
     errors: int = 0
 
 
+def shown(details: OutageDetails) -> str:
+    """``0.32 s``, or why the outage was not measured."""
+    if details.write_unavailable_s is None:
+        return details.probe or "not measured"
+    return f"{details.write_unavailable_s:.2f} s"
+
+
 @dataclass
 class Measured:
     """The probe's findings once it stopped."""

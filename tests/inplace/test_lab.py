@@ -20,6 +20,7 @@ from snapmigrate.plan import make_plan
 from snapmigrate.plan.options import PlanOptions
 from snapmigrate.workflow.journal import Journal
 from snapmigrate_lab import load as labload
+from tests.inplace.test_plan import V1_STEPS
 from tests.lab.conftest import add_writer, create_cluster, wait_cluster, wait_instance
 from tests.lab.test_replicas import eventually, sql
 from tests.lab_fixtures import unique_id
@@ -134,15 +135,7 @@ def test_a_v1_cluster_moves_in_place_under_load(lab, lab_env, tmp_path):
     source = v1_source(lab.client("rds"), lab)
     result, before = move_in_place(lab, tmp_path, source)
     data = check_end_state(lab, result, before)
-    assert [s["name"] for s in data["steps"]] == [
-        "safety-snapshot",
-        "convert",
-        "scaling",
-        "add-serverless-reader",
-        "failover",
-        "add-reader",
-        "remove-provisioned",
-    ]
+    assert [s["name"] for s in data["steps"]] == list(V1_STEPS)
     outages = {o["step"]: o["write_unavailable_s"] for o in data["outages"]}
     assert set(outages) == {"convert", "failover"}
     assert all(seconds is not None and 0 < seconds < 30 for seconds in outages.values())

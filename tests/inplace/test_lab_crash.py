@@ -15,21 +15,13 @@ from snapmigrate.plan import make_plan
 from snapmigrate.plan.options import PlanOptions
 from snapmigrate.workflow.journal import Journal
 from tests.inplace.test_lab import v1_source
+from tests.inplace.test_plan import V1_STEPS
 from tests.lab.conftest import wait_cluster
 from tests.migrate.conftest import Crash
 from tests.migrate.test_aws_rules_lab import settings
 
 pytestmark = pytest.mark.slow
 
-STEPS = (
-    "safety-snapshot",
-    "convert",
-    "scaling",
-    "add-serverless-reader",
-    "failover",
-    "add-reader",
-    "remove-provisioned",
-)
 REQUESTS = ("ModifyDBCluster", "FailoverDBCluster", "DeleteDBInstance")
 RUN_ID = "c0ffee00"
 
@@ -70,7 +62,7 @@ def crash_then_resume(
     return resumed.record.state, end_state(lab, source)
 
 
-@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("step", V1_STEPS)
 def test_killed_as_a_step_starts_then_resumed(lab, lab_env, tmp_path, step):
     def arm(clients: Any) -> Any:
         def boom(event: str, name: str) -> None:

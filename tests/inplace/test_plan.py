@@ -12,6 +12,17 @@ from snapmigrate.migrate import read_plan
 from tests import seed
 from tests.test_plan_cli import invoke
 
+#: The contract's step names (issue #16), in order, for a Serverless v1 source.
+V1_STEPS = (
+    "safety-snapshot",
+    "convert",
+    "scaling",
+    "add-serverless-reader",
+    "failover",
+    "add-reader",
+    "remove-provisioned",
+)
+
 
 @pytest.fixture
 def rds(moto):
@@ -24,15 +35,7 @@ def test_in_place_plan_of_a_v1_cluster_has_all_the_steps(rds):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     steps = data["steps"]
-    assert [s["name"] for s in steps] == [
-        "safety-snapshot",
-        "convert",
-        "scaling",
-        "add-serverless-reader",
-        "failover",
-        "add-reader",
-        "remove-provisioned",
-    ]
+    assert [s["name"] for s in steps] == list(V1_STEPS)
     assert data["target"]["identifier"] == "legacy" and data["target"]["path"] == "in-place"
     assert data["target"]["interim_class"] == "db.t3.large"  # AWS's class for a 4 ACU maximum
     by = {s["name"]: s["summary"] for s in steps}

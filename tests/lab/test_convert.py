@@ -7,19 +7,18 @@ https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless.m
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
 import pytest
 
-from snapmigrate.loadgen import LoadOptions
 from snapmigrate_lab import load as labload
 from snapmigrate_lab.convert import V1_WRITER
+from tests.inplace.test_lab import load
 from tests.lab.conftest import create_cluster, wait_cluster, wait_snapshot
 from tests.lab.test_lab_majors import wait_available
 from tests.lab.test_lab_rules import refused
-from tests.lab.test_replicas import eventually, sql
+from tests.lab.test_replicas import sql
 from tests.lab_fixtures import unique_id
 
 pytestmark = pytest.mark.slow
@@ -71,17 +70,8 @@ def test_a_v1_cluster_converts_in_place_under_load_losing_no_write(lab, rds, tmp
     server = lab.server_for(cluster_id)
     sql(server, "CREATE TABLE kept (n int)")
     sql(server, "INSERT INTO kept SELECT generate_series(1, 100)")
-    target = labload.target(lab, name=cluster["Endpoint"], user="master", database="app")
     ids = tmp_path / "ids.txt"
-    stop = threading.Event()
-    reports: list[labload.LoadReport] = []
-    options = LoadOptions(workers=2, rate_per_worker=0, connect_timeout=2, retry_pause_s=0.02)
-    loader = threading.Thread(
-        target=lambda: reports.append(labload.run(target, options, ids_file=ids, stop=stop))
-    )
-    loader.start()
-    try:
-        eventually(lambda: ids.exists() and ids.stat().st_size > 0, "the first commit")
+    with load(lab, cluster["Endpoint"], ids) as reports:
         answer = rds.modify_db_cluster(
             DBClusterIdentifier=cluster_id,
             EngineMode="provisioned",
@@ -90,9 +80,6 @@ def test_a_v1_cluster_converts_in_place_under_load_losing_no_write(lab, rds, tmp
         )["DBCluster"]
         converted, seen = wait_available(rds, cluster_id)
         time.sleep(0.5)  # writes go on through the endpoint, now at the new writer
-    finally:
-        stop.set()
-        loader.join(60)
     (report,) = reports
     assert answer["Status"] == "modifying" and "modifying" in seen
     assert converted["EngineMode"] == "provisioned"
@@ -117,6 +104,7 @@ def test_a_v1_cluster_converts_in_place_under_load_losing_no_write(lab, rds, tmp
     new = lab.server_for(cluster_id)
     assert new.port != server.port and not server.is_running()
     assert sql(new, "SELECT count(*) FROM kept") == [(100,)]
+    target = labload.target(lab, name=cluster["Endpoint"], user="master", database="app")
     found = labload.check(target, ids)
     assert found.check.lost == 0 and found.check.present == len(report.result.committed) > 0
     (conversion,) = [

@@ -206,6 +206,11 @@ class ConvertStep(Step[Basis, MigrateContext, ConvertInputs]):
 # -- upgrade --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class UpgradeOutage(OutageDetails):
+    step = "upgrade"
+
+
 class InPlaceUpgradeStep(Step[Basis, MigrateContext, UpgradeInputs]):
     """The version Serverless v2 needs, reached in place (the AWS upgrade-paths table)."""
 
@@ -225,7 +230,8 @@ class InPlaceUpgradeStep(Step[Basis, MigrateContext, UpgradeInputs]):
     def describe(self, inputs: UpgradeInputs) -> str:
         return (
             f"upgrade {inputs.cluster_id} from {inputs.from_version} to "
-            f"{inputs.engine_version} (the writer restarts) -- CANNOT be undone: "
+            f"{inputs.engine_version} (the writer restarts: a write outage, measured) -- "
+            "CANNOT be undone: "
             "the way back is a restore of the safety snapshot"
         )
 
@@ -237,29 +243,32 @@ class InPlaceUpgradeStep(Step[Basis, MigrateContext, UpgradeInputs]):
 
     def apply(self, ctx: MigrateContext, inputs: UpgradeInputs) -> Outcome:
         cluster_id, version = inputs.cluster_id, inputs.engine_version
-        cluster = current(ctx, cluster_id)
-        if not reached(cluster.get("EngineVersion"), version) and cluster.get("Status") not in (
-            "upgrading",
-            "modifying",
-        ):
-            major = version.split(".")[0] != inputs.from_version.split(".")[0]
-            ctx.aws.call(
-                f"upgrade {cluster_id} to {version}",
-                ctx.aws.rds().modify_db_cluster,
-                DBClusterIdentifier=cluster_id,
-                EngineVersion=version,
-                AllowMajorVersionUpgrade=major,
-                ApplyImmediately=True,
+        guard(ctx, self.name)
+        with write_probe(ctx, cluster_id) as measured:
+            cluster = current(ctx, cluster_id)
+            busy = cluster.get("Status") in ("upgrading", "modifying")
+            if not reached(cluster.get("EngineVersion"), version) and not busy:
+                major = version.split(".")[0] != inputs.from_version.split(".")[0]
+                ctx.aws.call(
+                    f"upgrade {cluster_id} to {version}",
+                    ctx.aws.rds().modify_db_cluster,
+                    DBClusterIdentifier=cluster_id,
+                    EngineVersion=version,
+                    AllowMajorVersionUpgrade=major,
+                    ApplyImmediately=True,
+                )
+            waited = ctx.wait(
+                self.name,
+                f"upgrade of {cluster_id} to {version}",
+                lambda: {cluster_id: upgraded(rds.find_cluster(ctx.aws, cluster_id), version)},
+                labels=(cluster_id,),
             )
-        waited = ctx.wait(
-            self.name,
-            f"upgrade of {cluster_id} to {version}",
-            lambda: {cluster_id: upgraded(rds.find_cluster(ctx.aws, cluster_id), version)},
-            labels=(cluster_id,),
-        )
+        details = UpgradeOutage(**measured.__dict__)
         return Outcome(
-            f"upgraded {cluster_id} from {inputs.from_version} to {version}",
+            f"upgraded {cluster_id} from {inputs.from_version} to {version}; write outage "
+            f"{shown(details)}",
             resources={"cluster": cluster_id},
+            details=details,
             waits=(waited,),
         )
 

@@ -1,6 +1,6 @@
 """The write probe of the in-place path's disruptive steps, and ``--max-write-outage``.
 
-During the conversion and the failover a tiny writer (the load generator,
+During the conversion, an upgrade and the failover a tiny writer (the load generator,
 one worker, ``snapmigrate_inplace_probe`` in the ``postgres`` database) writes
 through the cluster endpoint, as an application would; the longest stretch
 without a commit, bounded by failed writes, is the step's write outage. The

@@ -37,4 +37,4 @@ IN_PLACE_WORKFLOW: Workflow[Basis, MigrateContext] = Workflow(
     ),
 )
 #: The steps whose write outage the probe measures.
-DISRUPTIVE = ("convert", "failover")
+DISRUPTIVE = ("convert", "upgrade", "failover")

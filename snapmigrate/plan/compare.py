@@ -15,6 +15,7 @@ from snapmigrate.records import Record
 LAB_FAILOVER = "about 0.4 s in the lab (0.28-0.52 s, 6 runs: benchmarks/inplace_lab.py)"
 LAB_CONVERSION = "about 0.4 s in the lab (0.39-0.48 s, 3 runs: benchmarks/inplace_lab.py)"
 LAB_CUTOVER = "dns 2.1 s, rename 2.7 s in the lab (benchmarks/cutover_lab.py)"
+LAB_UPGRADE = "2-3 s in the lab for 11.18 to 18.4 (tests/inplace/test_lab.py)"
 #: AWS: "service is typically restored in less than 120 seconds, and often less than 60
 #: seconds" --
 #: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.AuroraHighAvailability.html
@@ -97,7 +98,7 @@ def in_place_view(plan: Plan) -> PathView:
         outages.append(f"convert: {LAB_CONVERSION}; {AWS_CONVERSION}")
     outages.append(f"failover: {LAB_FAILOVER}; {AWS_FAILOVER}")
     if "upgrade" in names:
-        outages.append("upgrade: the writer restarts (minutes for a major version)")
+        outages.append(f"upgrade: {LAB_UPGRADE}; on AWS the writer restarts on the new version")
     never = [s.name for s in plan.steps if "CANNOT be undone" in s.summary]
     tgt = plan.target
     interim = f"a provisioned {tgt.interim_class} writer, " if tgt.interim_class else ""

@@ -23,7 +23,7 @@ from snapmigrate_lab import load as labload
 from tests.inplace.test_plan import V1_STEPS
 from tests.lab.conftest import add_writer, create_cluster, wait_cluster, wait_instance
 from tests.lab.test_replicas import eventually, sql
-from tests.lab_fixtures import unique_id
+from tests.lab_fixtures import need_majors, unique_id
 from tests.migrate.test_aws_rules_lab import settings
 
 pytestmark = pytest.mark.slow
@@ -154,3 +154,33 @@ def test_a_provisioned_cluster_moves_in_place_under_load(lab, lab_env, tmp_path)
         Filters=[{"Name": "db-instance-id", "Values": [gone]}]
     )["DBInstances"]
     print(f"\nin place from provisioned: write outage {outage}")
+
+
+def test_a_v1_cluster_on_postgresql_11_is_converted_then_upgraded_in_place(lab, lab_env, tmp_path):
+    """AWS's order for v1 on 11: convert, upgrade to a version with Serverless v2 (the one
+    the plan chooses among 11.18's upgrade targets), then the provisioned cluster's steps
+    (aurora-serverless-v2.upgrade.html)."""
+    need_majors(11, 13)
+    rds = lab.client("rds")
+    source = unique_id("ip11")
+    create_cluster(
+        rds,
+        source,
+        EngineVersion="11.18",
+        EngineMode="serverless",
+        ScalingConfiguration={"MinCapacity": 2, "MaxCapacity": 8, "AutoPause": False},
+        DatabaseName="app",
+    )
+    _orders(lab, source)
+    result, before = move_in_place(lab, tmp_path, source)
+    names = [s.name for s in result.record.steps]
+    assert names[:3] == ["safety-snapshot", "convert", "upgrade"]
+    data = check_end_state(lab, result, before)
+    after = wait_cluster(rds, source)
+    planned = result.record.step("upgrade").outcome or ""
+    assert int(after["EngineVersion"].split(".")[0]) >= 13 and data["state"] == "done"
+    assert f"to {after['EngineVersion']};" in planned  # the version the plan chose
+    outages = {o["step"]: o["write_unavailable_s"] for o in data["outages"]}
+    assert set(outages) == {"convert", "upgrade", "failover"}
+    assert all(seconds is not None and seconds > 0 for seconds in outages.values())
+    print(f"\nin place from v1 11.18 to {after['EngineVersion']}: outages {outages}")

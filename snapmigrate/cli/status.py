@@ -16,13 +16,15 @@ from snapmigrate.report import run as run_report
 @global_options
 def status(run_id: str | None, state_dir: str | None) -> None:
     """Show the journal of RUN_ID (its steps, times, AWS ids, outcome), or,
-    without RUN_ID, list the runs in --state-dir. Reads the journal only."""
+    without RUN_ID, list the runs in --state-dir. Reads the journal only -- but
+    a run with --catch-up logical is measured (lag, the source's WAL its slots
+    hold), and its catch-up is ended past --max-retained-wal-gb."""
     app = app_context()
     configure_logging(app)
     config = app.config(state_dir)
     found = commands.status(config, run_id)
     if not isinstance(found, list):
-        emit(app, found.to_dict(), lambda: run_report.status_table(found))
+        emit(app, run_report.status_dict(found), lambda: run_report.status_table(found))
         return
     where = str(config.journal().directory)
     emit(app, run_report.runs_dict(found, where), lambda: run_report.runs_table(found, where))

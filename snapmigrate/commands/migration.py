@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from snapmigrate.commands.catchup import watch
 from snapmigrate.commands.config import Config, Confirm
 from snapmigrate.commands.cutovers import cutover_for
 from snapmigrate.cutover import CutoverResult
@@ -36,7 +37,7 @@ def plan(
     """Inspect ``source`` (read-only), run the preflight and plan its migration to
     ``options.target``; also write the plan to ``plan_file`` unless it is blocked.
     Changes nothing in AWS."""
-    made = make_plan(config.clients(), source, options)
+    made = make_plan(config.clients(), source, options, connect_map=config.connect_map)
     if plan_file and not made.blocked:
         atomic_write_json(plan_file, made.to_dict())
     try:
@@ -87,10 +88,11 @@ def migrate(
     else:
         if not source or options is None or not options.target:
             raise BadInput("give SOURCE and --target (or --plan-file FILE, or --resume RUN_ID)")
-        chosen = make_plan(config.clients(), source, options)
+        chosen = make_plan(config.clients(), source, options, connect_map=config.connect_map)
     if on_plan is not None:
         on_plan(chosen)
     fail_if_blocked(chosen)
+    _check_catch_up(chosen, settings)
     if confirm is not None and not confirm(_question(chosen, settings.freeze_before_snapshot)):
         raise BadInput("not applied: nothing was changed")
     result = _runner(config, settings).start(chosen)
@@ -129,10 +131,12 @@ def resume(
 
 
 def status(config: Config, run_id: str | None = None) -> RunRecord | list[RunRecord]:
-    """The journal of ``run_id``, or every run in the state directory (newest first)."""
+    """The journal of ``run_id``, or every run in the state directory (newest first).
+    A run with a logical catch-up is measured now, and its catch-up ended past its
+    threshold (:func:`snapmigrate.commands.catchup.watch`)."""
     journal = config.journal()
     if run_id:
-        return journal.load(check_run_id(run_id))
+        return watch(config, journal.load(check_run_id(run_id)))
     return journal.runs()
 
 
@@ -168,6 +172,19 @@ def _settings(config: Config, settings: RunSettings | None) -> RunSettings:
             "--freeze-before-snapshot needs to reach the source's databases: drop --no-connect"
         )
     return settings
+
+
+def _check_catch_up(plan: Plan, settings: RunSettings) -> None:
+    """A catch-up reaches both clusters' databases, and leaves the source writable."""
+    if not plan.target.catch_up.logical:
+        return
+    if not settings.connect:
+        raise BadInput("--catch-up logical works through the databases: drop --no-connect")
+    if settings.freeze_before_snapshot:
+        raise BadInput(
+            "--freeze-before-snapshot and --catch-up logical are two ways to lose no write: "
+            "choose one (the catch-up keeps the source writable until the cutover)"
+        )
 
 
 def _runner(config: Config, settings: RunSettings) -> Runner:
@@ -210,6 +227,14 @@ def _question(plan: Plan, freeze: bool) -> str:
     question = f"Apply these {len(plan.steps)} steps to create {target} from {source}?"
     if freeze:
         question += f" {source} becomes READ-ONLY now, until the cutover (or a rollback)."
+    prepare = plan.target.catch_up.prepare
+    if prepare is not None:
+        question += (
+            f" {source}'s writer {prepare.writer} REBOOTS first (--prepare-source: its "
+            "connections drop for a moment)."
+        )
+    if plan.target.catch_up.logical:
+        question += f" {target} then follows {source} by logical replication until the cutover."
     swap = planned_swap(plan.target.cutover)
     if swap is not None:
         question += f" Then cut over by {swap.mode}."

@@ -22,6 +22,7 @@ from snapmigrate.model import (
 from snapmigrate.plan import facts
 from snapmigrate.plan.discover import NameState, ZoneState
 from snapmigrate.plan.options import PlanOptions
+from snapmigrate.plan.publisher import PublisherFacts
 
 #: Codes whose ``block`` means the input was wrong (exit 2) rather than the
 #: source or account not being ready (exit 4).
@@ -48,6 +49,8 @@ class Inputs:
     target_facts: EngineFacts
     facts_note: str | None
     today: date
+    #: What the source shows about publishing (``--catch-up logical`` only).
+    publisher: PublisherFacts | None = None
 
 
 def check_source(inp: Inputs, f: Findings) -> None:

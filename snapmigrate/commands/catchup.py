@@ -87,4 +87,3 @@ def watch(config: Config, record: RunRecord) -> RunRecord:
     except BadInput:  # the run is being applied: its process decides; show the measure
         return with_measure(record, found)
     return record
-

@@ -175,17 +175,6 @@ def create(
     return Subscription(name, int(row[0]), bool(row[1]), row[2])
 
 
-def origin_lsn(
-    endpoint: Endpoint, database: str, sub: Subscription, *, connect_map: ConnectMap | None = None
-) -> str | None:
-    """Where the subscription's origin stands (None: never advanced, nothing applied)."""
-    with connect(endpoint, database, connect_map=connect_map) as conn:
-        row = conn.execute(
-            "SELECT pg_replication_origin_progress(%s, false)::text", (sub.origin,)
-        ).fetchone()
-    return None if row is None or row[0] is None else str(row[0])
-
-
 def advance_and_enable(
     endpoint: Endpoint,
     database: str,
@@ -194,13 +183,17 @@ def advance_and_enable(
     *,
     connect_map: ConnectMap | None = None,
 ) -> None:
-    """Advance the (disabled) subscription's origin to ``lsn``, then enable it: the
-    source's changes after ``lsn`` are applied, none before."""
+    """Advance the (disabled) subscription's origin to ``lsn`` -- never back: an origin
+    already past it has applied changes -- then enable it: the source's changes
+    after ``lsn`` are applied, none before."""
     with connect(endpoint, database, connect_map=connect_map) as conn:
         try:
             if not sub.enabled:
                 conn.execute(
-                    "SELECT pg_replication_origin_advance(%s, %s::pg_lsn)", (sub.origin, lsn)
+                    "SELECT pg_replication_origin_advance(%s, %s::pg_lsn) "
+                    "WHERE coalesce(pg_replication_origin_progress(%s, false), '0/0') "
+                    "< %s::pg_lsn",
+                    (sub.origin, lsn, sub.origin, lsn),
                 )
             conn.execute(sql.SQL("ALTER SUBSCRIPTION {} ENABLE").format(sql.Identifier(sub.name)))
         except psycopg.Error as e:

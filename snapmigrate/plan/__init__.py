@@ -45,9 +45,7 @@ def make_plan(
     _, version, _ = target_versions(source, snapshot, options.engine_version)
     target_facts, note = discover.engine_facts(aws, source.engine, version)
     name_state = discover.target_name_state(aws, options.target)
-    publisher = (
-        read_publisher(aws, source, connect_map) if options.catch_up == "logical" else None
-    )
+    publisher = read_publisher(aws, source, connect_map) if options.catch_up == "logical" else None
     zone_state = (
         discover.hosted_zone_state(aws, options.dns_zone_id, options.dns_name, source.endpoint)
         if options.dns_zone_id

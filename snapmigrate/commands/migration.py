@@ -88,11 +88,12 @@ def migrate(
     else:
         if not source or options is None or not options.target:
             raise BadInput("give SOURCE and --target (or --plan-file FILE, or --resume RUN_ID)")
+        _check_catch_up(options.catch_up == "logical", settings)
         chosen = make_plan(config.clients(), source, options, connect_map=config.connect_map)
+    _check_catch_up(chosen.target.catch_up.logical, settings)
     if on_plan is not None:
         on_plan(chosen)
     fail_if_blocked(chosen)
-    _check_catch_up(chosen, settings)
     if confirm is not None and not confirm(_question(chosen, settings.freeze_before_snapshot)):
         raise BadInput("not applied: nothing was changed")
     result = _runner(config, settings).start(chosen)
@@ -174,9 +175,9 @@ def _settings(config: Config, settings: RunSettings | None) -> RunSettings:
     return settings
 
 
-def _check_catch_up(plan: Plan, settings: RunSettings) -> None:
+def _check_catch_up(logical: bool, settings: RunSettings) -> None:
     """A catch-up reaches both clusters' databases, and leaves the source writable."""
-    if not plan.target.catch_up.logical:
+    if not logical:
         return
     if not settings.connect:
         raise BadInput("--catch-up logical works through the databases: drop --no-connect")

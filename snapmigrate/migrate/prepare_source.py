@@ -203,21 +203,22 @@ class PrepareSourceStep(Step[Basis, MigrateContext, PrepareInputs]):
             )
 
     def _reboot(self, ctx: MigrateContext, writer: str) -> Any:
-        """Reboot the writer unless a reboot is under way; wait until it is available."""
+        """Reboot the writer unless a reboot is under way (AWS reboots only an available
+        instance: wait for that first); wait until it is available again."""
+
+        def status() -> dict[str, Status]:
+            return {writer: rds.instance_status(rds.find_instance(ctx.aws, writer))}
+
         instance = rds.find_instance(ctx.aws, writer) or {}
         if instance.get("DBInstanceStatus") != "rebooting":
+            ctx.wait(NAME, f"writer {writer} before its reboot", status, labels=(writer,))
             ctx.aws.call(
                 f"reboot the writer {writer}",
                 ctx.aws.rds().reboot_db_instance,
                 DBInstanceIdentifier=writer,
             )
             log.warning("rebooting %s: the source's connections drop for a moment", writer)
-        return ctx.wait(
-            NAME,
-            f"writer {writer}",
-            lambda: {writer: rds.instance_status(rds.find_instance(ctx.aws, writer))},
-            labels=(writer,),
-        )
+        return ctx.wait(NAME, f"writer {writer}", status, labels=(writer,))
 
 
 def _find_group(ctx: MigrateContext, name: str) -> dict[str, Any] | None:

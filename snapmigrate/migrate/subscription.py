@@ -33,6 +33,9 @@ from snapmigrate.workflow.journal import now
 from snapmigrate.workflow.step import Outcome, Step
 
 NAME = STEP
+#: How long a slot may wait for its subscriber before the step says it will not come
+#: (PostgreSQL restarts a failed apply worker every 5 s, wal_retrieve_retry_interval).
+SUBSCRIBER_GRACE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ class SubscriptionStep(Step[Basis, MigrateContext, SubscriptionInputs]):
             if not sub.enabled:
                 subs.advance_and_enable(target, db, sub, lsn, connect_map=cmap)
         goal = logical.current_lsn(source, connect_map=cmap)
+        clock = ctx.waiter.clock
+        idle_since: dict[str, float] = {}
 
         def caught_up() -> dict[str, Status]:
             found = measure(source, slots, connect_map=cmap)
@@ -124,14 +129,27 @@ class SubscriptionStep(Step[Basis, MigrateContext, SubscriptionInputs]):
             if why is not None:
                 _abort(ctx, inputs, why)
             states = logical.slot_states(source, list(slots.values()), connect_map=cmap)
-            return {
-                s.slot: Status(
-                    f"{s.lag_bytes or 0:,} bytes behind",
-                    done=s.confirmed_lsn is not None
-                    and logical.lsn_value(s.confirmed_lsn) >= logical.lsn_value(goal),
+            out = {s: Status("gone", failed="the slot was dropped") for s in slots.values()}
+            for s in states:
+                done = s.confirmed_lsn is not None and logical.lsn_value(
+                    s.confirmed_lsn
+                ) >= logical.lsn_value(goal)
+                since = idle_since.setdefault(s.slot, clock.monotonic()) if not s.active else None
+                if s.active:
+                    idle_since.pop(s.slot, None)
+                stuck = since is not None and clock.monotonic() - since > SUBSCRIBER_GRACE_S
+                out[s.slot] = Status(
+                    f"{s.lag_bytes or 0:,} bytes behind" + ("" if s.active else ", no subscriber"),
+                    done=done,
+                    failed=(
+                        f"no subscriber for {SUBSCRIBER_GRACE_S:.0f} s: the copy's apply worker "
+                        "keeps failing (its server log says why: a duplicate key, a missing "
+                        "table, a refused login)"
+                    )
+                    if stuck and not done
+                    else None,
                 )
-                for s in states
-            }
+            return out
 
         what = f"{inputs.target_cluster} to catch up to {goal}"
         waited = ctx.wait(NAME, what, caught_up, labels=tuple(slots.values()))

@@ -165,14 +165,11 @@ def test_a_failure_after_the_freeze_rolls_back_and_the_catch_up_goes_on(
     assert not frozen(source, source.cluster_id)
     measured = status_of(status(run))
     assert measured is not None and measured.state == "streaming"
-    assert len(left_behind(lab, run.run_id, source.cluster_id)) == 3  # 2 slots, 1 publication
+    assert len(left_behind(lab, run.run_id, source.cluster_id)) == 4  # a slot, a publication a db
     sql(lab, source.cluster_id, "UPDATE public.type_zoo SET flag = NOT flag WHERE id = 8")
 
-    sql(
-        lab,
-        run.target,
-        "UPDATE public.type_zoo t SET label = 'plain #7' WHERE id = 7",
-    )
+    # the seed's label of row 7 (type_zoo: 1 + 7 % 5 -> the third)
+    sql(lab, run.target, "UPDATE public.type_zoo SET label = 'emoji 🐘 #7' WHERE id = 7")
     result = cutover(run).run(run.run_id, dns(source))
     assert result.to_dict()["state"] == "done", result.to_dict()["error"]
     assert sql(lab, run.target, "SELECT flag FROM public.type_zoo WHERE id = 8") == sql(
@@ -188,7 +185,7 @@ def test_ddl_blocks_the_cutover_and_the_threshold_ends_the_catch_up(
     slots holding more WAL than allowed are dropped by status, and the cutover
     then refuses; cleanup leaves nothing."""
     source = seed_source(lab)
-    run = migrate(source, tmp_path, max_retained_wal_gb=0.01)
+    run = migrate(source, tmp_path, max_retained_wal_gb=0.1)
     sql(lab, source.cluster_id, "CREATE TABLE public.late (id int PRIMARY KEY)")
     with pytest.raises(PreflightBlocked, match="logical replication carries no DDL"):
         cutover(run).run(run.run_id, dns(source))
@@ -196,19 +193,13 @@ def test_ddl_blocks_the_cutover_and_the_threshold_ends_the_catch_up(
     sql(lab, source.cluster_id, "DROP TABLE public.late")
 
     sql(lab, run.target, f"ALTER SUBSCRIPTION snapmigrate_{run.run_id}_1 DISABLE")
-    sql(
-        lab,
-        source.cluster_id,
-        "INSERT INTO public.pgbench_history SELECT 1, 1, g, g, now(), repeat('x', 22) "
-        "FROM generate_series(1, 150000) AS g",
-    )
+    for n in range(12):  # each switch ends a 16 MiB segment: 192 MiB of WAL held for the slot
+        sql(lab, source.cluster_id, f"INSERT INTO public.pgbench_history VALUES (1, 1, {n}, 0)")
+        sql(lab, source.cluster_id, "SELECT pg_switch_wal()")
     measured = status_of(status(run))
     assert measured is not None and measured.state == "aborted", measured
     assert "--max-retained-wal-gb" in (measured.reason or "")
-    assert left_behind(lab, run.run_id, source.cluster_id) == [
-        f"{source.cluster_id}/{db}: publication snapmigrate_{run.run_id}"
-        for db in ("app", "postgres")
-    ]  # the slots are gone; cleanup drops the publications
+    assert left_behind(lab, run.run_id, source.cluster_id, run.target) == []
     with pytest.raises(PreflightBlocked, match="the catch-up ended"):
         cutover(run).run(run.run_id, dns(source))
     commands.cleanup(

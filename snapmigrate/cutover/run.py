@@ -264,7 +264,14 @@ class Cutover:
             if self.confirm is not None and not self.confirm(question):
                 raise BadInput("not rolled back: nothing was changed")
             dropped = finish(ctx, "rolled back")
-        return CutoverResult(ctx.record, note="catch-up ended: " + (", ".join(dropped) or "-"))
+            line = "catch-up: " + (", ".join(dropped) or "ended")
+            if state.state:  # an attempt that stopped before the freeze: it is over too
+                ctx.save(
+                    replace(
+                        ctx.state, state="rolled-back", rolled_back_at=stamp(), rollback=(line,)
+                    )
+                )
+        return CutoverResult(ctx.record, note=line)
 
     # -- the sequence -------------------------------------------------------
 

@@ -52,10 +52,10 @@ class Source:
         return loadgen.LoadRun(self.app(), "app", options, connect_map=self.connect_map).start()
 
 
-def seed_source(lab: Any, *, prepared: bool = True) -> Source:
+def seed_source(lab: Any, *, prepared: bool = True, full_identity: bool | None = None) -> Source:
     """A provisioned source holding the load's table already; ``prepared``: made to
-    publish outside snapmigrate (a custom group, the writer rebooted, REPLICA
-    IDENTITY FULL on the tables without a key)."""
+    publish outside snapmigrate (a custom group, the writer rebooted) and, unless
+    ``full_identity`` says otherwise, REPLICA IDENTITY FULL on the tables without a key."""
     need_majors(15)
     cluster_id = unique_id("pub")
     seeded = lab.seed("provisioned", cluster_id=cluster_id, scale=1, dns=False)
@@ -71,6 +71,7 @@ def seed_source(lab: Any, *, prepared: bool = True) -> Source:
         rds.reboot_db_instance(DBInstanceIdentifier=f"{cluster_id}-1")
         wait_instance(rds, f"{cluster_id}-1")
         wait_cluster(rds, cluster_id)
+    if prepared if full_identity is None else full_identity:
         for table in KEYLESS:
             sql(lab, cluster_id, f"ALTER TABLE {table} REPLICA IDENTITY FULL")
     record = f"db.{cluster_id}.test"

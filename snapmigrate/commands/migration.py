@@ -127,6 +127,7 @@ def resume(
             "drop --plan-file and the plan options"
         )
     _check_names(f"run {run_id}", record.source, record.target, source, target)
+    _check_catch_up(read_plan(record.plan).target.catch_up.logical, settings)
     result = _runner(config, settings).resume(run_id)
     return _then_cut_over(config, result, confirm_cutover, on_migrated)
 
@@ -155,10 +156,16 @@ def cleanup(
     if confirm is not None:
         keep = " (keeping its snapshot)" if keep_snapshot else " and its snapshot"
         question = f"Delete {record.target}, its instances{keep}, created by run {run_id}?"
+        if read_plan(record.plan).target.catch_up.logical:
+            question = question[:-1] + (
+                f", and drop its subscriptions, replication slots and publications on "
+                f"{record.source}?"
+            )
         if not confirm(question):
             raise BadInput("not cleaned: nothing was changed")
     timeouts = {"cleanup": timeout_minutes * 60} if timeout_minutes else {}
-    settings = RunSettings(connect=False, timeouts=timeouts)
+    # No probe, no verification -- but a catch-up's slots are dropped through the databases.
+    settings = RunSettings(connect=False, timeouts=timeouts, connect_map=config.connect_map)
     runner = Runner(config.clients(), config.journal(), settings=settings, progress=config.progress)
     return runner.cleanup(run_id, keep_snapshot=keep_snapshot)
 

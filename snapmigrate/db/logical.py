@@ -217,12 +217,13 @@ def set_replica_identity(
     """``ALTER TABLE ... REPLICA IDENTITY FULL|DEFAULT|NOTHING`` (a brief lock each)."""
     keyword = {"full": "FULL", "default": "DEFAULT", "nothing": "NOTHING"}[identity]
     with _session(endpoint, database, connect_map) as conn:
-        _run(conn, sql.SQL("SET lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)), endpoint)
+        lock = sql.SQL("SET lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT))
+        _all(conn, lock, endpoint, database)
         for table in tables:
             statement = sql.SQL("ALTER TABLE {} REPLICA IDENTITY {}").format(
                 _ident(table), sql.SQL(keyword)
             )
-            _run(conn, statement, endpoint, database)
+            _all(conn, statement, endpoint, database)
 
 
 def publication_exists(conn: psycopg.Connection[Any], name: str) -> bool:
@@ -253,7 +254,7 @@ def create_publication(
         if tables:
             listed = sql.SQL(", ").join(_ident(t) for t in tables)
             statement = sql.SQL("{} FOR TABLE {}").format(statement, listed)
-        _run(conn, statement, endpoint, database)
+        _all(conn, statement, endpoint, database)
     return True
 
 
@@ -264,7 +265,7 @@ def drop_publication(
     with _session(endpoint, database, connect_map) as conn:
         if not publication_exists(conn, name):
             return False
-        _run(conn, sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(name)), endpoint)
+        _all(conn, sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(name)), endpoint, database)
     return True
 
 
@@ -282,7 +283,7 @@ def create_slot(
         if slot_exists(conn, slot):
             return False
         create = sql.SQL("SELECT pg_create_logical_replication_slot({}, 'pgoutput')")
-        _run(conn, create.format(sql.Literal(slot)), endpoint, database)
+        _all(conn, create.format(sql.Literal(slot)), endpoint, database)
     return True
 
 
@@ -391,18 +392,6 @@ def lsn_value(lsn: str) -> int:
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _run(
-    conn: psycopg.Connection[Any],
-    statement: sql.SQL | sql.Composed,
-    endpoint: Endpoint,
-    database: str | None = None,
-) -> None:
-    try:
-        conn.execute(statement)
-    except psycopg.Error as e:
-        raise failure(endpoint, database, e) from None
-
-
 def _all(
     conn: psycopg.Connection[Any],
     query: sql.SQL | sql.Composed,
@@ -411,7 +400,8 @@ def _all(
     params: tuple[Any, ...] | None = None,
 ) -> list[tuple[Any, ...]]:
     try:
-        return conn.execute(query, params).fetchall()
+        cur = conn.execute(query, params)
+        return cur.fetchall() if cur.description else []
     except psycopg.Error as e:
         raise failure(endpoint, database, e) from None
 

@@ -149,21 +149,22 @@ def end_run(
 
 def ended(record: RunRecord, why: str, *, aborted: bool = False) -> RunRecord:
     """``record`` with the catch-up marked ended (the first reason stays)."""
-    try:
-        step = record.step(STEP)
-    except KeyError:
-        return record
-    details = CatchUpDetails.from_dict(step.details)
+    details = CatchUpDetails.of(record)
     if details.ended:
         return record
-    details = replace(details, ended=why, ended_at=now(), aborted=aborted or None)
-    return record.with_step(replace(step, details=details.to_dict()))
+    return _with(record, replace(details, ended=why, ended_at=now(), aborted=aborted or None))
 
 
 def with_measure(record: RunRecord, found: Measure) -> RunRecord:
     """``record`` with ``found`` as the catch-up's last measure."""
-    step = record.step(STEP)
-    details = replace(CatchUpDetails.from_dict(step.details), last=found)
+    return _with(record, replace(CatchUpDetails.of(record), last=found))
+
+
+def _with(record: RunRecord, details: CatchUpDetails) -> RunRecord:
+    try:
+        step = record.step(STEP)
+    except KeyError:
+        return record
     return record.with_step(replace(step, details=details.to_dict()))
 
 

@@ -39,6 +39,11 @@ class WaitTimeout(OperationFailed):
     """A resource did not reach the wanted state in time."""
 
 
+class ResourceFailed(OperationFailed):
+    """A resource reached a failure state AWS does not leave by itself (``migration-failed``,
+    ``insufficient-capacity``, ...): resuming waits in vain; delete it and start again."""
+
+
 class BadInput(SnapmigrateError):
     """Bad input or usage; nothing was changed."""
 

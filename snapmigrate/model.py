@@ -22,6 +22,17 @@ PLAN_FORMAT = 1
 TAG_RUN_ID = "snapmigrate:run-id"
 TAG_ROLE = "snapmigrate:role"
 
+#: Tags that make a cluster a clone (``snapmigrate clone``): they hold its truth.
+TAG_KIND = "snapmigrate:kind"
+KIND_CLONE = "clone"
+TAG_SOURCE = "snapmigrate:source"
+TAG_EXPIRES_AT = "snapmigrate:expires-at"
+TAG_PROTECTED_UNTIL = "snapmigrate:protected-until"
+TAG_OWNER = "snapmigrate:owner"
+#: ``no``: deleting the cluster takes no final snapshot (disposable by declaration: a
+#: clone, a drill's copy). Any other cluster snapmigrate deletes gets one.
+TAG_FINAL_SNAPSHOT = "snapmigrate:final-snapshot"
+
 
 @dataclass(frozen=True)
 class V1Scaling:
@@ -95,6 +106,11 @@ class SourceCluster:
     engine_lifecycle_support: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     instances: tuple[Instance, ...] = ()
+    #: Its custom endpoints (``DBCluster.CustomEndpoints``): not in a snapshot, not moved
+    #: by a rename.
+    custom_endpoints: tuple[str, ...] = ()
+    #: ``DBCluster.CrossAccountClone``: a clone of a cluster another account owns.
+    cross_account_clone: bool = False
 
     @property
     def kind(self) -> str:

@@ -1,19 +1,24 @@
 """The least-privilege IAM policy, built from what each step declares it needs.
 
-Each step module lists its IAM actions (``PERMISSIONS``, ``UNDO_PERMISSIONS``);
-``plan`` needs only the reads below. ``snapmigrate permissions`` prints the
-policy for the commands a user will run, so nobody has to guess it.
+Each step lists its IAM actions (``permissions``, ``undo_permissions``);
+``plan`` needs only the reads below. :mod:`snapmigrate.iam` decides which
+resources each may touch, so no action that changes something is granted on
+``"*"``. ``snapmigrate permissions`` prints the policy for the commands a user
+will run, so nobody has to guess it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from snapmigrate.clone import workflow as clone
 from snapmigrate.cutover.steps import CUTOVER
 from snapmigrate.cutover.swap import SWAPS
 from snapmigrate.errors import BadInput
+from snapmigrate.iam import Scope, grants_for
 from snapmigrate.migrate import MIGRATION, cleanup
 
 #: What ``plan`` (and so ``migrate``, which plans first) reads.
@@ -28,7 +33,7 @@ PLAN_PERMISSIONS = (
     "route53:ListResourceRecordSets",
 )
 
-COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify")
+COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify", "clone")
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,20 @@ class Grant:
     actions: tuple[str, ...]
 
 
-def grants(commands: Iterable[str] = COMMANDS) -> list[Grant]:
-    """Per command and step, the actions it needs."""
+#: Only with IAM database authentication (``--iam-auth``).
+IAM_AUTH_ACTIONS = frozenset({"rds-db:connect"})
+
+
+def grants(commands: Iterable[str] = COMMANDS, *, iam_auth: bool = True) -> list[Grant]:
+    """Per command and step, the actions it needs (``rds-db:connect`` with ``iam_auth``)."""
+    dropped = frozenset() if iam_auth else IAM_AUTH_ACTIONS
+    return [
+        Grant(g.command, g.part, tuple(a for a in g.actions if a not in dropped))
+        for g in _grants(commands)
+    ]
+
+
+def _grants(commands: Iterable[str]) -> list[Grant]:
     wanted = list(commands)
     unknown = [c for c in wanted if c not in COMMANDS]
     if unknown:
@@ -65,6 +82,13 @@ def grants(commands: Iterable[str] = COMMANDS) -> list[Grant]:
                 ("rds:DescribeDBClusters", "secretsmanager:GetSecretValue"),
             )
         )
+    if "clone" in wanted:
+        found.append(Grant("clone", "read", clone.READS))
+        found += [
+            Grant("clone", name, actions) for name, actions in clone.CLONE.permissions().items()
+        ]
+        found.append(Grant("clone", "lease", clone.LEASE))
+        found.append(Grant("clone", "destroy", clone.DESTROY))
     for command in ("cutover", "rollback"):
         if command in wanted:
             reads = tuple(dict.fromkeys(a for s in CUTOVER.steps for a in s.permissions))
@@ -80,15 +104,29 @@ def _sid(grant: Grant) -> str:
     return "Snapmigrate" + "".join(w.capitalize() for w in words)
 
 
-def policy(commands: Iterable[str] = COMMANDS) -> dict[str, Any]:
-    """An IAM policy document: one statement per step, every action once."""
-    seen: set[str] = set()
+def policy(commands: Iterable[str] = COMMANDS, scope: Scope | None = None) -> dict[str, Any]:
+    """An IAM policy document: per step, its reads on ``"*"`` and each change scoped to
+    the resources it touches (:mod:`snapmigrate.iam`); every (action, resource) once."""
+    scope = scope or Scope()
+    seen: set[tuple[str, tuple[str, ...], str]] = set()
     statements = []
-    for grant in grants(commands):
-        actions = sorted(a for a in set(grant.actions) if a not in seen)
-        seen.update(actions)
-        if actions:
-            statements.append(
-                {"Sid": _sid(grant), "Effect": "Allow", "Action": actions, "Resource": "*"}
-            )
+    for grant in grants(commands, iam_auth=scope.iam_auth):
+        where: dict[tuple[tuple[str, ...], str], list[str]] = {}
+        for action in sorted(set(grant.actions)):
+            for access in grants_for(grant.command, grant.part, action, scope):
+                condition = json.dumps(access.condition, sort_keys=True) if access.condition else ""
+                if (action, access.resources, condition) in seen:
+                    continue
+                seen.add((action, access.resources, condition))
+                where.setdefault((access.resources, condition), []).append(action)
+        for n, ((resources, condition), actions) in enumerate(where.items()):
+            statement: dict[str, Any] = {
+                "Sid": _sid(grant) + (str(n + 1) if n else ""),
+                "Effect": "Allow",
+                "Action": actions,
+                "Resource": resources[0] if len(resources) == 1 else list(resources),
+            }
+            if condition:
+                statement["Condition"] = json.loads(condition)
+            statements.append(statement)
     return {"Version": "2012-10-17", "Statement": statements}

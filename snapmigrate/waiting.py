@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from snapmigrate.aws.call import ApiCallCounter
 from snapmigrate.aws.errors import AWS_ERRORS, is_transient, translate
-from snapmigrate.errors import OperationFailed, WaitTimeout
+from snapmigrate.errors import ResourceFailed, WaitTimeout
 from snapmigrate.progress import (
     LogProgress,
     NullProgress,
@@ -134,7 +134,7 @@ class Waiter:
     ) -> WaitResult:
         """Call ``poll`` until every resource it reports is done.
 
-        Raises :class:`OperationFailed` when a resource reaches a failed state,
+        Raises :class:`ResourceFailed` when a resource reaches a failed state,
         :class:`WaitTimeout` after ``policy.timeout_s``, and our translation of
         any AWS error that is not transient.
         """
@@ -162,7 +162,7 @@ class Waiter:
                     failed = [(label, s) for label, s in seen.items() if s.failed]
                     if failed:
                         label, status = failed[0]
-                        raise OperationFailed(f"{label} is {status.status}: {status.failed}")
+                        raise ResourceFailed(f"{label} is {status.status}: {status.failed}")
                     if seen and all(s.done for s in seen.values()):
                         return WaitResult(
                             what=what,

@@ -271,7 +271,7 @@ class Lab:
         return self.dir.exists() and all(p.name in known for p in self.dir.iterdir())
 
     def _datadirs(self, st: LabState | None) -> list[Path]:
-        dirs = {Path(s.datadir) for s in (st.servers if st else ())}
+        dirs = {Path(s.datadir) for s in (*st.servers, *st.readers)} if st else set()
         clusters = runtime.lab_home(self.dir) / "clusters"
         if clusters.is_dir():
             dirs |= {p for p in clusters.iterdir() if (p / "PG_VERSION").exists()}
@@ -386,6 +386,23 @@ class Lab:
             "",
         )
         return PgServer(datadir=Path(info.datadir), port=info.port, user=info.user, password=password)
+
+    def reader_for(self, instance_id: str, region: str | None = None) -> PgServer:
+        """The local PostgreSQL server of a reader instance (a replica of its writer)."""
+        from snapmigrate_lab.postgres import PgServer
+
+        info = self._running_state().reader(instance_id, region)
+        if info is None:
+            raise NotFound(f"the lab has no reader server for instance {instance_id!r}")
+        password = next(
+            (
+                login.password
+                for login in labstate.read_pgpass(self.pgpass_path)
+                if login.host == "127.0.0.1" and login.port == str(info.port)
+            ),
+            "",
+        )
+        return PgServer(Path(info.datadir), info.port, user=info.user, password=password)
 
     def seed(self, kind: str = "v1", **options: Any) -> SeedResult:
         """Create a source cluster with data through the lab's AWS API (see :mod:`snapmigrate_lab.seed`)."""

@@ -9,8 +9,11 @@ can), keep its major and start a server on a fresh loopback port. A server
 runs with its cluster parameter group's settings as of its last start
 (``applied``); a group changed since is ``wanted`` until a reboot.
 
-Later work fits here: a cluster's readers as servers of their own beside
-``servers`` (one per instance), a WAL archive per cluster beside ``copies``.
+Beside ``servers`` (the writers), ``replicas`` holds the reader instances'
+servers (:mod:`snapmigrate_lab.replicas`) and ``archives`` each cluster's WAL
+archive and base backups (:mod:`snapmigrate_lab.archive`). Work in the
+background (an upgrade, a failover, a point-in-time restore) marks its cluster
+``busy`` while it runs.
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ from typing import Any
 
 from snapmigrate.errors import BadInput, NotFound
 from snapmigrate_lab import logical
+from snapmigrate_lab.archive import Archives
+from snapmigrate_lab.copies import Copies, SnapshotCopy
 from snapmigrate_lab.majors import Builds, Choice, major_of, wheel_build
-from snapmigrate_lab.postgres import PgServer, copy_tree, hand_over, stop_servers_in
+from snapmigrate_lab.postgres import PgServer, hand_over, stop_servers_in
+from snapmigrate_lab.replicas import Replicas
 from snapmigrate_lab.tlsproxy import ProxyHub
 
 log = logging.getLogger(__name__)
@@ -41,23 +47,11 @@ SERVER_SETTINGS = {
     "wal_level": "replica",
     "max_wal_senders": "10",
 }
+#: WAL segments of 1 MB (PostgreSQL 11 and later): the archive closes one every second or
+#: two while a cluster is written, so that its latest restorable time stays close.
+SMALL_WAL = ("--wal-segsize=1",)
 
 Key = tuple[str, str]
-
-
-@dataclass
-class SnapshotCopy:
-    """A snapshot's data: a stopped data directory and the master login it holds;
-    ``lsn``, where it is consistent (``aurora_volume_logical_start_lsn()`` of its
-    restores); whether it holds logical replication slots."""
-
-    path: Path
-    user: str
-    password: str = field(repr=False)
-    cluster_id: str = ""
-    lsn: str = ""
-    logical_slots: bool = False
-    engine_version: str = ""
 
 
 @dataclass
@@ -81,7 +75,7 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60]
 
 
-class DataPlane:
+class DataPlane(Copies):
     """Servers and copies under ``root``; every change is reported to ``on_change``."""
 
     def __init__(
@@ -105,8 +99,15 @@ class DataPlane:
         self.generation = 0
         #: How the major version upgrades of this lab ended (``upgrade.UpgradeResult``).
         self.upgrades: list[Any] = []
+        #: How failovers and point-in-time restores ended (``FailoverResult``, ``RestoreResult``).
+        self.failovers: list[Any] = []
+        self.restores: list[Any] = []
+        #: Clusters whose servers work in the background (no archive tick meanwhile).
+        self.busy: set[Key] = set()
         self._serial = itertools.count(1)
         self._lock = lock or threading.RLock()
+        self.replicas = Replicas(self)
+        self.archives = Archives(root / "archives", self._archivable)
 
     # -- helpers ------------------------------------------------------------
 
@@ -116,12 +117,11 @@ class DataPlane:
         hand_over(path.parent, recursive=False)
         return path
 
-    @staticmethod
     def _settings(
-        group: dict[str, str] | None = None, *, logical_slots: bool = False
+        self, key: Key, group: dict[str, str] | None = None, *, logical_slots: bool = False
     ) -> dict[str, str]:
-        """A server's settings: the lab's, then its parameter group's."""
-        settings = {**SERVER_SETTINGS, **(group or {})}
+        """A server's settings: the lab's, its cluster's archive, its parameter group's."""
+        settings = {**SERVER_SETTINGS, **self.archives.settings(key), **(group or {})}
         if logical_slots and settings.get("wal_level") != "logical":
             # PostgreSQL does not start with logical slots below wal_level logical; Aurora's
             # copies keep the slots whatever their group says.
@@ -162,17 +162,8 @@ class DataPlane:
         except KeyError:
             raise NotFound(f"the lab has no server for cluster {cluster_id} in {region}") from None
 
-    def copy(self, region: str, snapshot_id: str) -> SnapshotCopy:
-        try:
-            return self.copies[(region, snapshot_id)]
-        except KeyError:
-            raise NotFound(f"the lab has no data copy for snapshot {snapshot_id} in {region}") from None
-
     def has_server(self, region: str, cluster_id: str) -> bool:
         return (region, cluster_id) in self.servers
-
-    def has_copy(self, region: str, snapshot_id: str) -> bool:
-        return (region, snapshot_id) in self.copies
 
     # -- clusters -----------------------------------------------------------
 
@@ -198,8 +189,9 @@ class DataPlane:
                 self._dir("clusters", cluster_id),
                 user=user,
                 password=password,
-                settings=self._settings(group),
+                settings=self._settings((region, cluster_id), group),
                 install=choice.install,
+                initdb_args=SMALL_WAL if choice.build.major >= 11 else (),
             )
             try:
                 server.start()
@@ -211,7 +203,7 @@ class DataPlane:
                 server.remove()
                 raise
             self._serve((region, cluster_id), server)
-            self.facts[(region, cluster_id)] = _facts(engine_version, choice, group)
+            self.facts[(region, cluster_id)] = facts_of(engine_version, choice, group)
             log.info(
                 "cluster %s: PostgreSQL %s server on port %s",
                 cluster_id,
@@ -219,33 +211,6 @@ class DataPlane:
                 server.port,
             )
             return server
-
-    def snapshot(self, region: str, cluster_id: str, snapshot_id: str) -> SnapshotCopy:
-        """A consistent physical copy of the cluster's server, kept under the snapshot id."""
-        with self._lock:
-            server = self.server(region, cluster_id)
-            if (region, snapshot_id) in self.copies:
-                raise BadInput(f"snapshot {snapshot_id} already has a copy")
-            path = self._dir("snapshots", snapshot_id)
-            if server.is_running():
-                lsn = server.basebackup(path)
-                logical.end_wal_at(path, lsn)  # consistent at lsn exactly, not later
-                logical.copy_slots(server.datadir, path)
-            else:  # a stopped cluster: its directory is consistent as it is
-                copy_tree(server.datadir, path)
-                for stale in ("postmaster.pid", "postmaster.opts"):
-                    (path / stale).unlink(missing_ok=True)
-                lsn = logical.checkpoint_lsn(path)
-            has_logical = "logical" in logical.slots_on_disk(path).values()
-            (path / "server.log").unlink(missing_ok=True)
-            facts = self.facts.get((region, cluster_id))
-            engine_version = facts.engine_version if facts else ""
-            copy = SnapshotCopy(
-                path, server.user, server.password, cluster_id, lsn, has_logical, engine_version
-            )
-            self.copies[(region, snapshot_id)] = copy
-            log.info("snapshot %s of %s: %s", snapshot_id, cluster_id, path)
-            return copy
 
     def restore(
         self,
@@ -271,10 +236,13 @@ class DataPlane:
                 self._dir("clusters", cluster_id),
                 user=copy.user,
                 password=copy.password,
-                settings=self._settings(group, logical_slots=copy.logical_slots),
+                settings=self._settings(
+                    (region, cluster_id), group, logical_slots=copy.logical_slots
+                ),
                 install=choice.install,
             )
             self._adopt(region, cluster_id, server)
+            self.archives.add_base((region, cluster_id), copy.path)  # restorable from now
             try:
                 if copy.lsn and logical.has_start_lsn(engine_version):
                     logical.create_start_lsn_function(server, copy.lsn)
@@ -287,7 +255,7 @@ class DataPlane:
                     f"cluster {cluster_id}: aurora-postgresql {engine_version} runs on "
                     f"PostgreSQL {choice.build.version}, the major of its snapshot's data"
                 )
-            facts = _facts(engine_version, choice, group, warning=warning)
+            facts = facts_of(engine_version, choice, group, warning=warning)
             facts.start_lsn = copy.lsn
             self.facts[(region, cluster_id)] = facts
             return server
@@ -330,24 +298,53 @@ class DataPlane:
             return facts.pending_reboot
 
     def reboot(self, region: str, cluster_id: str) -> None:
-        """Restart the cluster's server (sessions end) with its parameter group as it is now."""
+        """Restart the cluster's writer (sessions end) with its parameter group as it is
+        now; its readers restart with it (a standby needs its primary's settings)."""
         with self._lock:
             self.server(region, cluster_id).stop()
             self.start(region, cluster_id)
 
     def start(self, region: str, cluster_id: str) -> None:
-        """Start the cluster's server (if stopped) with its parameter group as it is now."""
+        """Start the cluster's writer (if stopped) with its parameter group as it is now,
+        then its readers."""
         with self._lock:
-            server, facts = self.server(region, cluster_id), self.cluster_facts(region, cluster_id)
+            key = (region, cluster_id)
+            server, facts = self.server(*key), self.cluster_facts(*key)
             if server.is_running():
                 return
             slots = logical.slots_on_disk(server.datadir)
             logical_slots = "logical" in slots.values()
-            server.configure(self._settings(facts.wanted, logical_slots=logical_slots))
+            server.configure(self._settings(key, facts.wanted, logical_slots=logical_slots))
             server.start()
             facts.applied = dict(facts.wanted)
             applied = facts.applied or "the default group"
             log.info("cluster %s: server started with %s", cluster_id, applied)
+            self.replicas.repoint(region, cluster_id)
+
+    def stop(self, region: str, cluster_id: str) -> None:
+        """Stop the cluster's readers and writer, what it committed archived first."""
+        with self._lock:
+            key = (region, cluster_id)
+            server = self.server(*key)
+            if server.is_running() and self.archives.get(key) is not None:
+                try:
+                    self.archives.flush(key, server, timeout=30)
+                except Exception as e:  # stopping matters more
+                    log.warning("cluster %s: last WAL not archived before the stop: %s", key[1], e)
+            self.replicas.stop(region, cluster_id)
+            server.stop()
+
+    def ensure_base(self, region: str, cluster_id: str, snapshot_id: str | None) -> None:
+        """The cluster's first base backup: its automated snapshot's copy, else one taken."""
+        with self._lock:
+            key = (region, cluster_id)
+            archive = self.archives.get(key)
+            if archive is None or archive.bases:
+                return
+            if snapshot_id and self.has_copy(region, snapshot_id):
+                self.archives.add_base(key, self.copy(region, snapshot_id).path)
+            else:
+                self.archives.take_base(key, self.server(*key))
 
     def rename(self, region: str, old: str, new: str) -> None:
         with self._lock:
@@ -357,14 +354,19 @@ class DataPlane:
                 self.servers[(region, new)] = self.servers.pop((region, old))
             if (region, old) in self.endpoints:
                 self.endpoints[(region, new)] = self.endpoints.pop((region, old))
+            self.archives.rename((region, old), (region, new))
+            self.replicas.rename_cluster(region, old, new)
 
     def delete(self, region: str, cluster_id: str) -> None:
-        """Stop the cluster's server and remove its data."""
+        """Stop the cluster's servers and remove its data and its archive (its
+        automated backups go with it, as on AWS)."""
         with self._lock:
             self.facts.pop((region, cluster_id), None)
+            self.replicas.forget_cluster(region, cluster_id)
             server = self._unserve((region, cluster_id))
             if server is not None:
                 server.remove()
+            self._release(self.archives.remove((region, cluster_id)))
 
     def set_password(self, region: str, cluster_id: str, password: str) -> None:
         """The master password changed in AWS: change it in PostgreSQL too."""
@@ -374,32 +376,9 @@ class DataPlane:
 
             self._execute(server, sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(server.user), sql.Literal(password)))
             server.password = password
-
-    # -- snapshots ----------------------------------------------------------
-
-    def copy_snapshot(self, source_region: str, source_id: str, region: str, snapshot_id: str) -> SnapshotCopy:
-        with self._lock:
-            source = self.copy(source_region, source_id)
-            path = self._dir("snapshots", snapshot_id)
-            copy_tree(source.path, path)
-            copy = SnapshotCopy(path, source.user, source.password, source.cluster_id)
-            self.copies[(region, snapshot_id)] = copy
-            return copy
-
-    def share(self, region: str, snapshot_id: str, source_region: str, source_id: str) -> SnapshotCopy:
-        """Record ``snapshot_id`` as holding the same data as another snapshot (copies are immutable)."""
-        with self._lock:
-            source = self.copy(source_region, source_id)
-            copy = SnapshotCopy(source.path, source.user, source.password, source.cluster_id)
-            self.copies[(region, snapshot_id)] = copy
-            return copy
-
-    def delete_snapshot(self, region: str, snapshot_id: str) -> None:
-        """Forget a snapshot's copy; its directory goes when no other snapshot shares it."""
-        with self._lock:
-            copy = self.copies.pop((region, snapshot_id), None)
-            if copy is not None and all(c.path != copy.path for c in self.copies.values()):
-                shutil.rmtree(copy.path, ignore_errors=True)
+            for replica in self.replicas.of(region, cluster_id):
+                replica.server.password = password
+            self.replicas.repoint(region, cluster_id)  # they log in to the writer with it
 
     # -- the whole plane ----------------------------------------------------
 
@@ -413,9 +392,10 @@ class DataPlane:
             except Exception as e:  # keep stopping the others
                 log.warning("stopping %s failed: %s", server.datadir, e)
 
+        self.archives.stop()
         with self._lock, ThreadPoolExecutor(max_workers=8) as pool:
             self.generation += 1  # background work lets go: nothing starts again
-            list(pool.map(stop, list(self.servers.values())))
+            list(pool.map(stop, [*self.replicas.servers(), *self.servers.values()]))
         stop_servers_in(self.root / "clusters")  # those of work in flight (an upgrade's)
 
     def reset(self) -> None:
@@ -424,14 +404,22 @@ class DataPlane:
             self.generation += 1
             self.facts.clear()
             self.upgrades.clear()
+            self.failovers.clear()
+            self.restores.clear()
+            self.replicas.clear()
             for key in list(self.servers):
                 server = self._unserve(key)
                 if server is not None:
                     server.remove()
-            for copy in self.copies.values():
-                shutil.rmtree(copy.path, ignore_errors=True)
+            for path in {c.path for c in self.copies.values()} | set(self.archives.clear()):
+                shutil.rmtree(path, ignore_errors=True)
             self.servers.clear()
             self.copies.clear()
+
+    def _archivable(self) -> list[tuple[Key, PgServer]]:
+        """The writers the archive tick looks at: running, not busy in the background."""
+        with self._lock:
+            return [(k, s) for k, s in self.servers.items() if k not in self.busy]
 
     @staticmethod
     def _execute(server: PgServer, query: Any) -> None:
@@ -444,7 +432,7 @@ class DataPlane:
             conn.execute(query)
 
 
-def _facts(
+def facts_of(
     engine_version: str, choice: Choice, group: dict[str, str] | None, *, warning: str = ""
 ) -> ClusterFacts:
     return ClusterFacts(

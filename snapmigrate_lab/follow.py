@@ -1,6 +1,7 @@
 """What the data plane does for RDS calls beyond making and removing servers:
 parameter groups (wanted at once, applied at the writer's reboot), engine
-version changes (a new major moves the data in the background), reboots.
+version changes (a new major moves the data in the background), reboots,
+readers (a replica each) and failovers (in the background).
 The RDS glue (:mod:`snapmigrate_lab.rds`) calls these after moto answered.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from snapmigrate_lab import logical, upgrade
 from snapmigrate_lab.dataplane import DataPlane
+from snapmigrate_lab.failover import Failover, FailoverResult
 from snapmigrate_lab.realism import Realism
 from snapmigrate_lab.topology import Topology
 
@@ -89,14 +91,21 @@ class Follow:
         ).start()
         return status
 
-    def instance_created(self, region: str, cluster_id: str, writer: bool) -> None:
-        """A cluster's first instance boots with the parameter group as it is now."""
-        has = writer and self.plane.has_server(region, cluster_id)
-        if has and self.plane.cluster_facts(region, cluster_id).pending_reboot:
+    def instance_created(
+        self, region: str, cluster_id: str, instance_id: str, writer: bool
+    ) -> None:
+        """A cluster's first instance (its writer) boots with the parameter group as it is
+        now; any other is a reader: a streaming replica of the writer."""
+        if not self.plane.has_server(region, cluster_id):
+            return
+        if not writer:
+            self.plane.replicas.add(region, cluster_id, instance_id)
+        elif self.plane.cluster_facts(region, cluster_id).pending_reboot:
             self.plane.reboot(region, cluster_id)
 
     def rebooted(self, region: str, instance_id: str) -> None:
-        """The writer's reboot restarts the cluster's server with its parameter group as it is."""
+        """The writer's reboot restarts the cluster's servers with its parameter group as it
+        is; a reader's restarts its replica."""
         owner = self.topology.cluster_of(region, instance_id)
         if not owner or not self.plane.has_server(region, owner):
             return
@@ -104,6 +113,28 @@ class Follow:
             m.writer and m.instance_id == instance_id for m in self.topology.members(region, owner)
         ):
             self.plane.reboot(region, owner)
+        elif self.plane.replicas.get(region, instance_id) is not None:
+            self.plane.replicas.repoint(region, owner, only=instance_id)
+
+    def failed_over(
+        self, region: str, cluster_id: str, old: str | None, new: str | None, *, keep_old: bool
+    ) -> None:
+        """The topology has a new writer: its replica takes over in the background (the
+        cluster ``failing-over``); when that fails, the old writer is the writer again."""
+        if not old or not new or old == new or not self.plane.has_server(region, cluster_id):
+            return
+
+        def finish(result: FailoverResult) -> None:
+            self.plane.failovers.append(result)
+            if result.error and keep_old:
+                self.topology.failover(region, cluster_id, old)
+
+        def show(status: str | None) -> None:
+            self.realism.hold("cluster", region, cluster_id, status)
+
+        Failover(
+            self.plane, region, cluster_id, old, new, show=show, on_finish=finish, keep_old=keep_old
+        ).start()
 
     def group_modified(self, region: str, name: str) -> None:
         """The clusters of a modified parameter group want its new values (pending-reboot)."""

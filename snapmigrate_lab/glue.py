@@ -68,6 +68,7 @@ class LabApp:
         self.lock = threading.RLock()  # one lock for calls and the data plane's background work
         self.plane = DataPlane(home or root / "data", self.proxies, builds=builds, lock=self.lock)
         self.plane.on_change = self.publish
+        self.plane.archives.start()
         self.topology = Topology()
         self.names = names or DnsNames()
         self.inner = InnerClients(moto_app)
@@ -192,11 +193,27 @@ class LabApp:
             )
             for (region, cluster_id), s in sorted(self.plane.servers.items())
         )
+        readers = tuple(
+            labstate.ServerInfo(
+                cluster_id=r.cluster_id,
+                region=region,
+                port=r.server.port,
+                endpoint_port=self.plane.replicas.instance_ports.get((region, instance_id)),
+                datadir=str(r.server.datadir),
+                user=r.server.user,
+                pid=r.server.pid(),
+                version=self._version(region, r.cluster_id),
+                instance_id=instance_id,
+            )
+            for (region, instance_id), r in sorted(self.plane.replicas.by.items())
+        )
         notes = dict(self.notes)
         notes["postgres"] = {
             "policy": self.plane.builds.policy,
             "warnings": self.plane.warnings,
             "upgrades": [u.__dict__ for u in self.plane.upgrades],
+            "failovers": [f.__dict__ for f in self.plane.failovers],
+            "restores": [r.__dict__ for r in self.plane.restores],
         }
         snapshots = tuple(sorted(f"{r}/{i}" for r, i in self.plane.copies))
         return labstate.LabState(
@@ -208,6 +225,7 @@ class LabApp:
             servers=servers,
             snapshots=snapshots,
             notes=notes,
+            readers=readers,
         )
 
     def _version(self, region: str, cluster_id: str) -> str:

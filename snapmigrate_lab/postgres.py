@@ -187,11 +187,13 @@ class PgServer:
         settings: dict[str, str] | None = None,
         install: Path | None = None,
         auth: str | None = None,
+        initdb_args: Sequence[str] = (),
     ) -> PgServer:
         """initdb a new data directory (not started) of ``install``'s major (default: wheel's).
 
         Password logins are ``auth``: by default scram-sha-256, but md5 for majors before
-        14, whose passwords are md5 hashes (their default password_encryption), as Aurora's."""
+        14, whose passwords are md5 hashes (their default password_encryption), as Aurora's.
+        ``initdb_args`` go to initdb as they are (``--wal-segsize=1``)."""
         path = Path(datadir).resolve()
         if path.exists() and any(path.iterdir()):
             raise BadInput(f"{path} is not empty: refusing to initdb over it")
@@ -218,6 +220,7 @@ class PgServer:
                     "--encoding=UTF8",
                     "--locale=C.UTF-8",
                     "--no-sync",
+                    *initdb_args,
                 ]
             )
         finally:
@@ -230,7 +233,7 @@ class PgServer:
         """Write ``postgresql.auto.conf``-style settings (port included) for the next start."""
         self.settings = dict(settings)
         merged = {**BASE_SETTINGS, **settings, "port": str(self.port)}
-        lines = [f"{k} = '{v}'" for k, v in merged.items()]
+        lines = [f"{k} = {conf_quote(v)}" for k, v in merged.items()]
         conf = self.datadir / "snapmigrate.conf"
         conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
         main = self.datadir / "postgresql.conf"
@@ -279,6 +282,15 @@ class PgServer:
             self.port = port
         self.configure(self.settings if settings is None else settings)
         self.start()
+
+    def reload(self) -> None:
+        """Make the server read its configuration again (sessions stay)."""
+        run_pg([self.server_binary("pg_ctl"), "-D", str(self.datadir), "reload"])
+
+    def promote(self, timeout: float = 60) -> None:
+        """End a standby's recovery: it becomes a primary on a new timeline."""
+        pg_ctl, wait = self.server_binary("pg_ctl"), ["-w", "-t", str(int(timeout))]
+        run_pg([pg_ctl, "-D", str(self.datadir), *wait, "promote"], timeout=timeout + 10)
 
     def _kill(self) -> None:
         pid = self.pid()
@@ -434,6 +446,11 @@ def stop_servers_in(home: Path) -> int:
             server.stop(mode="immediate")
             stopped += 1
     return stopped
+
+
+def conf_quote(value: str) -> str:
+    """A value as a quoted string of postgresql.conf (quotes doubled, backslashes escaped)."""
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def copy_tree(src: Path, dest: Path) -> None:

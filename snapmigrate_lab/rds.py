@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from snapmigrate_lab import catalog, engines, lifecycle, planeview, rules
+from snapmigrate_lab import catalog, engines, lifecycle, pitr, planeview, rules
 from snapmigrate_lab.answers import (
     Answers,
     clear_members,
@@ -39,6 +39,7 @@ from snapmigrate_lab.wire import AwsCall, Forward, Refused, Response, error_resp
 log = logging.getLogger(__name__)
 
 POSTGRES = "aurora-postgresql"
+COW = "copy-on-write"
 
 
 @dataclass
@@ -53,6 +54,8 @@ class RdsGlue:
     history: History = field(default_factory=History)
     #: Publishes the lab's files again (set by the app; a delayed DNS name needs it).
     republish: Callable[[], None] | None = None
+    #: What a point-in-time restore checked before moto answered (the call's own).
+    _recovery: Any = None
 
     # -- moto's state, read through its own API -----------------------------
 
@@ -205,17 +208,31 @@ class RdsGlue:
         cluster_id = call.param("DBClusterIdentifier") or ""
         if self._exists(call.region, cluster_id):
             raise Refused("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+        source = call.param("SourceDBClusterIdentifier") or ""
+        if self.plane.has_server(call.region, source) and call.param("RestoreType") != COW:
+            self._recovery = pitr.check_window(self.plane, call)  # archived up to now, too
 
     def post_RestoreDBClusterToPointInTime(self, call: AwsCall, response: Response) -> None:
         region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
         source = call.param("SourceDBClusterIdentifier") or ""
         self.topology.add_cluster(region, cluster_id)
         self.realism.begin("cluster", region, cluster_id, "creating")
+        recovery, self._recovery = self._recovery, None
         if not self.plane.has_server(region, source):
             return
-        try:
-            autos = self._automated_ids(region, cluster_id)
-            options = self.follow.options(region, self.cluster(region, cluster_id) or {})
+        autos = self._automated_ids(region, cluster_id)
+        options = self.follow.options(region, self.cluster(region, cluster_id) or {})
+        if recovery is not None:  # a full copy: the archive replayed, in the background
+
+            def show(status: str | None) -> None:
+                self.realism.hold("cluster", region, cluster_id, status)
+
+            pitr.PointInTimeRestore(
+                self.plane, region, source, cluster_id, recovery, automated=autos, show=show,
+                **options,
+            ).start()  # fmt: skip
+            return
+        try:  # a clone (copy-on-write): the source's data as it is now
             automated = autos[0] if autos else f"lab-pitr-{cluster_id}"
             self.plane.clone(region, source, cluster_id, automated, **options)
             for auto in autos[1:]:
@@ -260,6 +277,8 @@ class RdsGlue:
                     log.warning("cluster %s: rotated secret unreadable (%s); password unchanged", cluster_id, type(e).__name__)
                 else:
                     self.plane.set_password(region, cluster_id, password)
+        if call.param("BackupRetentionPeriod"):
+            self._retention(region, cluster_id)
         status = self.follow.modified(region, cluster_id, call.params) or status
         self.realism.begin("cluster", region, cluster_id, status)
 
@@ -283,7 +302,18 @@ class RdsGlue:
             self.plane.snapshot(region, cluster_id, final)
 
     def post_DeleteDBCluster(self, call: AwsCall, response: Response) -> None:
+        """The server, its archive and (unless ``DeleteAutomatedBackups=false``) its automated
+        snapshots go: "When you delete a DB cluster, all automated backups for that DB
+        cluster are deleted" (moto keeps them, so a cluster could not be made again under
+        the same name):
+        https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBCluster.html
+        """
         region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
+        if (call.param("DeleteAutomatedBackups") or "true").lower() != "false":
+            rds = self._rds(region)
+            for snapshot_id in self._automated_ids(region, cluster_id):
+                rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot_id)
+                self.plane.delete_snapshot(region, snapshot_id)
         self.plane.delete(region, cluster_id)
         self.topology.remove_cluster(region, cluster_id)
         self.realism.forget("cluster", region, cluster_id)
@@ -294,14 +324,17 @@ class RdsGlue:
             self.realism.begin("cluster", region, cluster_id, "deleting", ghost=ET.tostring(ghost))
 
     def post_FailoverDBCluster(self, call: AwsCall, response: Response) -> None:
-        cluster_id = call.param("DBClusterIdentifier") or ""
-        self.topology.failover(call.region, cluster_id, call.param("TargetDBInstanceIdentifier"))
-        self.realism.begin("cluster", call.region, cluster_id, "failing-over")
+        region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
+        old = self._writer(region, cluster_id)
+        self.topology.failover(region, cluster_id, call.param("TargetDBInstanceIdentifier"))
+        new = self._writer(region, cluster_id)
+        self.follow.failed_over(region, cluster_id, old, new, keep_old=True)
+        self.realism.begin("cluster", region, cluster_id, "failing-over")
 
     def post_StopDBCluster(self, call: AwsCall, response: Response) -> None:
         cluster_id = call.param("DBClusterIdentifier") or ""
         if self.plane.has_server(call.region, cluster_id):
-            self.plane.server(call.region, cluster_id).stop()
+            self.plane.stop(call.region, cluster_id)
         self.realism.begin("cluster", call.region, cluster_id, "stopping")
 
     def post_StartDBCluster(self, call: AwsCall, response: Response) -> None:
@@ -337,20 +370,45 @@ class RdsGlue:
 
     # -- instances ----------------------------------------------------------
 
+    def pre_CreateDBInstance(self, call: AwsCall) -> None:
+        cluster_id = call.param("DBClusterIdentifier") or ""
+        if cluster_id and (self.cluster(call.region, cluster_id) or {}).get("Status") == "stopped":
+            # moto adds it; AWS takes no instance into a stopped cluster.
+            raise Refused(
+                "InvalidDBClusterStateFault",
+                f"DbCluster {cluster_id} is in stopped state but expected it to be one of "
+                "available.",
+            )
+
     def post_CreateDBInstance(self, call: AwsCall, response: Response) -> None:
         cluster_id = call.param("DBClusterIdentifier")
         instance_id = call.param("DBInstanceIdentifier") or ""
         if cluster_id:
             tier = int(call.param("PromotionTier") or 1)
             member = self.topology.add_instance(call.region, instance_id, cluster_id, tier)
-            self.follow.instance_created(call.region, cluster_id, member.writer)
+            try:
+                self.follow.instance_created(call.region, cluster_id, instance_id, member.writer)
+            except Exception:
+                self.topology.remove_instance(call.region, instance_id)
+                self._rds(call.region).delete_db_instance(
+                    DBInstanceIdentifier=instance_id, SkipFinalSnapshot=True
+                )
+                raise
         self.realism.begin("instance", call.region, instance_id, "creating")
 
     def post_DeleteDBInstance(self, call: AwsCall, response: Response) -> None:
-        instance_id = call.param("DBInstanceIdentifier") or ""
-        owner = self.topology.cluster_of(call.region, instance_id)
-        self.topology.remove_instance(call.region, instance_id)
-        self.realism.forget("instance", call.region, instance_id)
+        """A reader's replica goes; the writer's deletion fails over to a reader (by
+        promotion tier), as on Aurora."""
+        region, instance_id = call.region, call.param("DBInstanceIdentifier") or ""
+        owner = self.topology.cluster_of(region, instance_id)
+        was_writer = bool(owner) and self._writer(region, owner or "") == instance_id
+        self.topology.remove_instance(region, instance_id)
+        if owner and was_writer:
+            new = self._writer(region, owner)
+            self.follow.failed_over(region, owner, instance_id, new, keep_old=False)
+        elif owner:
+            self.plane.replicas.remove(region, instance_id)
+        self.realism.forget("instance", region, instance_id)
         ghost = element(response.body, "DBInstance")
         if ghost is not None:
             set_text(ghost, "DBInstanceStatus", "deleting")
@@ -364,6 +422,7 @@ class RdsGlue:
         status = "modifying"
         if new_id and new_id != instance_id:
             self.topology.rename_instance(call.region, instance_id, new_id)
+            self.plane.replicas.rename_instance(call.region, instance_id, new_id)
             self.realism.rename("instance", call.region, instance_id, new_id)
             instance_id, status = new_id, "renaming"
         self.realism.begin("instance", call.region, instance_id, status)
@@ -407,9 +466,25 @@ class RdsGlue:
         return [s["DBClusterSnapshotIdentifier"] for s in snaps["DBClusterSnapshots"]]
 
     def _automated_copies(self, region: str, cluster_id: str) -> None:
-        for snapshot_id in self._automated_ids(region, cluster_id):
+        """Copies for moto's automated snapshots; the first is the archive's first base."""
+        autos = self._automated_ids(region, cluster_id)
+        for snapshot_id in autos:
             if not self.plane.has_copy(region, snapshot_id):
                 self.plane.snapshot(region, cluster_id, snapshot_id)
+        self.plane.ensure_base(region, cluster_id, autos[0] if autos else None)
+        self._retention(region, cluster_id)
+
+    def _retention(self, region: str, cluster_id: str) -> None:
+        """The archive keeps base backups for the cluster's BackupRetentionPeriod (days)."""
+        archive = self.plane.archives.get((region, cluster_id))
+        days = (self.cluster(region, cluster_id) or {}).get("BackupRetentionPeriod")
+        if archive is not None and days:
+            archive.retention_days = int(days)
+
+    def _writer(self, region: str, cluster_id: str) -> str | None:
+        return next(
+            (m.instance_id for m in self.topology.members(region, cluster_id) if m.writer), None
+        )
 
     def _undo_cluster(self, region: str, cluster_id: str) -> None:
         """Take back a cluster moto created when its server could not be made."""
@@ -440,7 +515,8 @@ class RdsGlue:
                     self.plane.delete_snapshot(region, snapshot_id)
 
     def routes(self, regions: set[str]) -> tuple[dict[str, str], list[Login]]:
-        """The connect map (every endpoint of a served cluster -> its server) and pgpass logins."""
+        """The connect map (each endpoint of a served cluster -> the relay to what it
+        reaches: the writer, the readers in turn, the instance's own server) and pgpass."""
         routes: dict[str, str] = {}
         logins: list[Login] = []
         for region in sorted(regions):
@@ -452,22 +528,34 @@ class RdsGlue:
                 if not self.plane.has_server(region, cluster_id):
                     continue
                 server = self.plane.server(region, cluster_id)
-                endpoint = self.plane.endpoint_port(region, cluster_id)
-                local = f"127.0.0.1:{endpoint}"
-                port = int(cluster.get("Port") or 5432)
+                hosts: dict[str, int] = {}
+                owned = {
+                    inst["DBInstanceIdentifier"]: inst.get("Endpoint", {}).get("Address")
+                    for inst in instances
+                    if (
+                        self.topology.cluster_of(region, inst["DBInstanceIdentifier"])
+                        or inst.get("DBClusterIdentifier")
+                    )
+                    == cluster_id
+                }
+                reader, ports = self.plane.replicas.endpoints(region, cluster_id, owned)
                 # A renamed cluster's endpoint names resolve only after the knob's delay.
-                pending = self.history.names_pending(region, cluster_id)
-                hosts = [] if pending else [cluster.get("Endpoint"), cluster.get("ReaderEndpoint")]
-                for inst in instances:
-                    owner = self.topology.cluster_of(region, inst["DBInstanceIdentifier"]) or inst.get("DBClusterIdentifier")
-                    if owner == cluster_id and inst.get("Endpoint", {}).get("Address"):
-                        hosts.append(inst["Endpoint"]["Address"])
-                for host in filter(None, hosts):
-                    name = self.names.host(str(host))
-                    routes[f"{name}:{port}"] = local
-                    logins.append(Login(name, str(endpoint), server.user, server.password))
-                logins.append(Login("127.0.0.1", str(endpoint), server.user, server.password))
-                logins.append(Login("127.0.0.1", str(server.port), server.user, server.password))
+                if not self.history.names_pending(region, cluster_id):
+                    writer = self.plane.endpoint_port(region, cluster_id)
+                    hosts[cluster.get("Endpoint") or ""] = writer
+                    hosts[cluster.get("ReaderEndpoint") or ""] = reader
+                hosts.update({str(host): ports[i] for i, host in owned.items() if host})
+                port = int(cluster.get("Port") or 5432)
+                for host, local in hosts.items():
+                    if not host:
+                        continue
+                    name = self.names.host(host)
+                    routes[f"{name}:{port}"] = f"127.0.0.1:{local}"
+                    logins.append(Login(name, str(local), server.user, server.password))
+                local_ports = {*hosts.values(), server.port}
+                local_ports |= {r.server.port for r in self.plane.replicas.of(region, cluster_id)}
+                for local in sorted(local_ports):
+                    logins.append(Login("127.0.0.1", str(local), server.user, server.password))
                 logins.append(Login("*", "*", server.user, server.password))
         return routes, logins
 

@@ -33,6 +33,10 @@ def up_table(result: UpResult) -> str:
             (s.cluster_id, s.region, s.version or "-", f"127.0.0.1:{s.endpoint_port or s.port}",
              str(s.port), s.datadir)
             for s in st.servers
+        ] + [  # a reader instance's replica: its cluster, then its instance
+            (f"{s.cluster_id} (reader {s.instance_id})", s.region, s.version or "-",
+             f"127.0.0.1:{s.endpoint_port or s.port}", str(s.port), s.datadir)
+            for s in st.readers
         ]  # fmt: skip
         headers = ["cluster", "region", "postgres", "endpoint (TLS)", "server port", "data"]
         lines.append(format_table(headers, rows))

@@ -10,7 +10,9 @@
   0 ACU minimum where the version cannot pause, a maximum above its limit), a
   ``db.serverless`` instance on a cluster without a scaling configuration or
   as the first instance after a major upgrade by restore or clone;
-- a KMS key the caller cannot use (a key id beginning ``lab-no-access``).
+- a KMS key the caller cannot use (a key id beginning ``lab-no-access``);
+- a point-in-time restore with both or neither of ``RestoreToTime`` and
+  ``UseLatestRestorableTime``, or a time for a clone.
 
 Each rule cites the AWS page it follows. Where AWS documents no error text,
 the message is the lab's own and says so in a comment.
@@ -251,7 +253,27 @@ def _restore_from_snapshot(glue: Glue, call: AwsCall) -> None:
 
 
 def _restore_to_point_in_time(glue: Glue, call: AwsCall) -> None:
+    """A time or the latest restorable time, exactly one; no time for a clone.
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBClusterToPointInTime.html
+    (the constraints are documented, AWS's messages for them are not: the words are the lab's)
+    """
     source = glue.cluster(call.region, call.param("SourceDBClusterIdentifier") or "") or {}
+    when, latest = call.param("RestoreToTime"), call.flag("UseLatestRestorableTime")
+    if when and latest:
+        raise Refused(
+            "InvalidParameterCombination",
+            "RestoreToTime can't be specified if the UseLatestRestorableTime parameter is enabled.",
+        )
+    if not when and not latest:
+        raise Refused(
+            "InvalidParameterCombination",
+            "RestoreToTime must be specified if UseLatestRestorableTime parameter isn't provided.",
+        )
+    if when and call.param("RestoreType") == "copy-on-write":
+        raise Refused(
+            "InvalidParameterCombination",
+            "RestoreToTime can't be specified if the RestoreType parameter is copy-on-write.",
+        )
     require_scaling_fits(call, engines.find(source.get("Engine"), source.get("EngineVersion")))
 
 

@@ -37,6 +37,7 @@ class ServerInfo:
     endpoint_port: int | None = None
     pid: int | None = None
     version: str = ""  # the PostgreSQL version it runs
+    instance_id: str = ""  # a reader's instance (a writer's server has none)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServerInfo:
@@ -45,12 +46,14 @@ class ServerInfo:
             endpoint_port=data.get("endpoint_port"),
             pid=data.get("pid"),
             version=data.get("version", ""),
+            instance_id=data.get("instance_id", ""),
         )
 
 
 @dataclass(frozen=True)
 class LabState:
-    """What ``lab.json`` says: the daemon, its endpoint, its servers, and notes (seed, DNS)."""
+    """What ``lab.json`` says: the daemon, its endpoint, its servers (the clusters'
+    writers), its readers (one per reader instance), and notes (seed, DNS)."""
 
     dir: str
     pid: int
@@ -61,6 +64,7 @@ class LabState:
     servers: tuple[ServerInfo, ...] = ()
     snapshots: tuple[str, ...] = ()
     notes: Mapping[str, Any] = field(default_factory=dict)
+    readers: tuple[ServerInfo, ...] = ()
 
     @property
     def endpoint_url(self) -> str:
@@ -80,6 +84,16 @@ class LabState:
             None,
         )
 
+    def reader(self, instance_id: str, region: str | None = None) -> ServerInfo | None:
+        return next(
+            (
+                s
+                for s in self.readers
+                if s.instance_id == instance_id and (region is None or s.region == region)
+            ),
+            None,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "dir": self.dir,
@@ -92,6 +106,7 @@ class LabState:
             "connect_map": self.connect_map,
             "pgpass": self.pgpass,
             "servers": [s.__dict__ for s in self.servers],
+            "readers": [s.__dict__ for s in self.readers],
             "snapshots": list(self.snapshots),
             "notes": dict(self.notes),
         }
@@ -106,6 +121,7 @@ class LabState:
             started=data.get("started", ""),
             status=data.get("status", "running"),
             servers=tuple(ServerInfo.from_dict(s) for s in data.get("servers", [])),
+            readers=tuple(ServerInfo.from_dict(s) for s in data.get("readers", [])),
             snapshots=tuple(data.get("snapshots", [])),
             notes=dict(data.get("notes", {})),
         )

@@ -7,6 +7,10 @@ PostgreSQL's own negotiation (answers ``SSLRequest`` with ``S`` and does the
 handshake, declines ``GSSENCRequest``), then relays bytes to the server's
 plain loopback port. Clients that do not ask for TLS are relayed as they are.
 All proxies share one asyncio loop on one thread of the lab's process.
+
+An endpoint relays to one server or, as a reader endpoint does, to several in
+turn (a new connection goes to the next); it can be pointed elsewhere while it
+runs (a failover), or at nothing, when it refuses new connections.
 """
 
 from __future__ import annotations
@@ -53,12 +57,13 @@ class ProxyHub:
         self.context = context
         self.loop = asyncio.new_event_loop()
         self._servers: dict[int, asyncio.Server] = {}
-        self._targets: dict[int, int] = {}
+        self._targets: dict[int, tuple[int, ...]] = {}
+        self._turn = 0
         self._thread = threading.Thread(target=self.loop.run_forever, name="lab-tls-proxy", daemon=True)
         self._thread.start()
 
-    def open(self, target_port: int) -> int:
-        """A new endpoint port relaying to ``target_port`` on 127.0.0.1."""
+    def open(self, target_port: int | tuple[int, ...]) -> int:
+        """A new endpoint port relaying to ``target_port`` (or those, in turn) on 127.0.0.1."""
 
         async def start() -> asyncio.Server:
             return await asyncio.start_server(self._client, "127.0.0.1", 0)
@@ -66,8 +71,23 @@ class ProxyHub:
         server = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
         port = int(server.sockets[0].getsockname()[1])
         self._servers[port] = server
-        self._targets[port] = target_port
+        self.point(port, target_port)
         return port
+
+    def point(self, port: int, targets: int | tuple[int, ...]) -> None:
+        """Relay new connections of endpoint ``port`` to ``targets`` (none: refuse them)."""
+        if port in self._servers:
+            self._targets[port] = (targets,) if isinstance(targets, int) else tuple(targets)
+
+    def targets(self, port: int) -> tuple[int, ...]:
+        return self._targets.get(port, ())
+
+    def _next_target(self, port: int) -> int | None:
+        targets = self._targets.get(port, ())
+        if not targets:
+            return None
+        self._turn += 1
+        return targets[self._turn % len(targets)]
 
     def close(self, port: int) -> None:
         server = self._servers.pop(port, None)
@@ -91,7 +111,6 @@ class ProxyHub:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         port = int(writer.get_extra_info("sockname")[1])
-        target = self._targets.get(port)
         try:
             head: bytes | None = await asyncio.wait_for(reader.readexactly(8), 30)
             while head is not None:
@@ -112,6 +131,7 @@ class ProxyHub:
                     head = None
                 else:
                     break
+            target = self._next_target(port)  # chosen once the client is in, as DNS is
             if target is None:
                 raise ConnectionError("endpoint closed")
             backend_reader, backend_writer = await asyncio.open_connection("127.0.0.1", target)

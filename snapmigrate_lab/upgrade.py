@@ -8,8 +8,10 @@ with the wheel's client tools (``pg_dumpall --globals-only``, then
 ``pg_dump``/``pg_restore`` per database: time in proportion to the data),
 restores into a new server of X's major, and puts that server on the
 cluster's port. Roles, passwords and databases survive; planner statistics do
-not (pg_upgrade before 18 does not carry them either). A failure puts the
-old server back and the cluster back on its old engine version.
+not (pg_upgrade before 18 does not carry them either). The new server archives
+into a new WAL archive, whose first base backup is taken once it serves; the
+readers are copied afresh. A failure puts the old server back and the cluster
+back on its old engine version.
 https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_UpgradeDBInstance.PostgreSQL.MajorVersion.html
 """
 
@@ -19,7 +21,6 @@ import logging
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,9 +28,12 @@ from pathlib import Path
 
 from snapmigrate.errors import OperationFailed
 from snapmigrate_lab import logical
-from snapmigrate_lab.dataplane import DataPlane
+from snapmigrate_lab.archive import ClusterArchive
+from snapmigrate_lab.background import BackgroundJob
+from snapmigrate_lab.dataplane import SMALL_WAL, DataPlane
 from snapmigrate_lab.majors import Choice, major_of
 from snapmigrate_lab.postgres import PgServer, binary, free_port, hand_over, run_pg, run_pg_full
+from snapmigrate_lab.replicas import primary_settings
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +155,7 @@ def logical_slots(server: PgServer) -> list[str]:
     return [name for name, kind in logical.persistent_slots(server).items() if kind == "logical"]
 
 
-class Upgrade:
+class Upgrade(BackgroundJob):
     """One cluster's upgrade, run in a thread of its own (:meth:`start`)."""
 
     def __init__(
@@ -165,21 +169,15 @@ class Upgrade:
         on_finish: Callable[[UpgradeResult], None],
         status: str = "upgrading",
     ) -> None:
-        self.plane, self.region, self.cluster_id = plane, region, cluster_id
+        super().__init__(plane, region, cluster_id, show)
         self.to_version = to_version
-        self.show = show  # the status the cluster and its instances show (None: their own)
-        self.status = status
+        self.status = status  # upgrading, or creating (a restore at a newer major)
         self.on_finish = on_finish
         self.from_version = plane.cluster_facts(region, cluster_id).engine_version
+        self.archive: ClusterArchive | None = None
 
-    def start(self) -> threading.Thread:
-        """Show the cluster ``upgrading`` (or ``creating``) and work in the background."""
-        with self.plane._lock:
-            self.show(self.status)
-            self.generation = self.plane.generation
-        thread = threading.Thread(target=self.run, name=f"upgrade-{self.cluster_id}", daemon=True)
-        thread.start()
-        return thread
+    def starting(self) -> None:
+        self.plane.replicas.stop(self.region, self.cluster_id)  # copied afresh at the end
 
     def run(self) -> None:
         started = time.monotonic()
@@ -230,12 +228,14 @@ class Upgrade:
         workdir = self.plane._dir("upgrades", self.cluster_id)
         workdir.mkdir()
         hand_over(workdir)
+        self.archive = self.plane.archives.new(self.cluster_id)  # a new system: a new archive
         new = PgServer.create(
             self.plane._dir("clusters", self.cluster_id),
             user=old.user,
             password=old.password,
-            settings=old.settings,
+            settings={**primary_settings(old.settings), **self.archive.settings()},
             install=choice.install,
+            initdb_args=SMALL_WAL if choice.build.major >= 11 else (),
             # md5 hashes of roles from a major before 14 log in on md5 (SCRAM ones too).
             auth="md5" if offline.major < 14 else None,
         )
@@ -263,17 +263,19 @@ class Upgrade:
         """Put the new server (or, after a failure, the old one) on the cluster's port."""
         key = (self.region, self.cluster_id)
         with self.plane._lock:
-            if self.plane.generation != self.generation:  # the lab was reset or is stopping
-                self.show(None)
+            if self.gone():  # the lab was reset or is stopping
+                self.done()
                 offline.stop()
                 if new is not None:
                     new.remove()  # a second copy: the old data directory is the cluster's
+                self._drop_archive()
                 return
             offline.stop()
             facts = self.plane.cluster_facts(*key)
             try:
                 if result.error or choice is None:
                     old.restart(settings=old.settings)
+                    self._drop_archive()
                 elif new is not None:
                     new.restart(port=old.port)
                     self.plane.servers[key] = new
@@ -283,11 +285,17 @@ class Upgrade:
                         choice.build.version,
                         choice.warning,
                     )
+                    if self.archive is not None:
+                        self.plane._release(self.plane.archives.attach(key, self.archive))
                 else:  # the same major runs it (the fallback): nothing to move
                     old.restart(settings=old.settings)
                     facts.engine_version, facts.warning = self.to_version, choice.warning
+                    self._drop_archive()
+                self.plane.replicas.rebuild(*key)
+            except Exception:
+                log.exception("cluster %s: the readers could not follow the upgrade", key[1])
             finally:
-                self.show(None)
+                self.done()
             log.info(
                 "cluster %s: upgrade %s -> %s %s in %.1f s",
                 self.cluster_id,
@@ -298,3 +306,13 @@ class Upgrade:
             )
             self.on_finish(result)
         self.plane.on_change()
+        if new is not None and self.plane.servers.get(key) is new:
+            try:  # the new archive's first base backup: restorable from now on
+                self.plane.archives.take_base(key, new)
+            except Exception as e:
+                log.warning("cluster %s: no base backup after the upgrade: %s", key[1], e)
+
+    def _drop_archive(self) -> None:
+        if self.archive is not None:
+            shutil.rmtree(self.archive.wal, ignore_errors=True)
+            self.archive = None

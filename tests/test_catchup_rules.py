@@ -12,13 +12,12 @@ from snapmigrate.db.logical import DatabaseFacts, SourceFacts
 from snapmigrate.errors import BadInput
 from snapmigrate.migrate import build, read_plan
 from snapmigrate.model import Instance, Plan, QualifiedTable, SourceCluster
-from snapmigrate.plan import facts
 from snapmigrate.plan.catchup import has_start_lsn
 from snapmigrate.plan.discover import NameState
 from snapmigrate.plan.options import PlanOptions, validate_options
 from snapmigrate.plan.publisher import PublisherFacts
 from snapmigrate.plan.rules import Inputs
-from snapmigrate.plan.spec import preflight, target_versions
+from snapmigrate.plan.spec import preflight
 from tests.test_preflight import v1_source
 
 T = QualifiedTable
@@ -69,14 +68,13 @@ def run(source: SourceCluster | None = None, pub: PublisherFacts | None = None, 
     options = validate_options(
         PlanOptions(**{"target": "fresh", "catch_up": "logical", **opts}), source.identifier
     )
-    _, version, _ = target_versions(source, None, options.engine_version)
     inp = Inputs(
         source=source,
         options=options,
         snapshot=None,
         name_state=NameState(options.target, exists=False),
         zone_state=None,
-        target_facts=facts.facts_from_table(source.engine, version),
+        catalog=None,
         facts_note=None,
         today=date(2026, 11, 24),
         publisher=pub if pub is not None else publisher(server()),

@@ -10,13 +10,17 @@ import pytest
 from snapmigrate.db import freeze as fz
 from snapmigrate.db.connect import resolve
 from snapmigrate_lab.postgres import PgServer, running
+from tests.lab_fixtures import need_majors
 
 pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
 
 
-@pytest.fixture(scope="module")
-def server():
-    with running(user="master", password="pw-freeze") as pg:
+@pytest.fixture(scope="module", params=[None, 11, 13], ids=lambda m: f"pg{m or 18}")
+def server(request: pytest.FixtureRequest):
+    """A source server: the wheel's 18, and Aurora's usual sources 11 and 13."""
+    if request.param:
+        need_majors(request.param)
+    with running(user="master", password="pw-freeze", major=request.param) as pg:
         for db in ("app", "reports", "already_ro"):
             pg.psql(f"CREATE DATABASE {db}")
         pg.psql("CREATE TABLE t (id int)", "app")

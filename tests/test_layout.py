@@ -145,7 +145,8 @@ LAYERS = (
     ("migrate",),
     ("cutover",),
     ("plan",),
-    ("commands", "permissions"),
+    ("clone",),
+    ("commands", "permissions", "iam"),
     ("report", "cli", "__main__"),
 )
 

@@ -13,7 +13,8 @@ from snapmigrate.plan import facts
 from snapmigrate.plan.discover import NameState, ZoneState
 from snapmigrate.plan.options import PlanOptions, check_identifier, validate_options
 from snapmigrate.plan.rules import Inputs, input_blockers
-from snapmigrate.plan.spec import choose_versions, preflight, target_versions
+from snapmigrate.plan.spec import preflight
+from snapmigrate.plan.versions import choose
 
 TODAY = date(2026, 11, 24)
 
@@ -46,14 +47,13 @@ def run(
 ):
     source = source or v1_source()
     options = validate_options(PlanOptions(**{"target": "fresh", **opts}), source.identifier)  # type: ignore[arg-type]
-    _, version, _ = target_versions(source, snap, options.engine_version)
     inp = Inputs(
         source=source,
         options=options,
         snapshot=snap,
         name_state=name or NameState(options.target, exists=False),
         zone_state=zone,
-        target_facts=facts.facts_from_table(source.engine, version),
+        catalog=None,
         facts_note=None,
         today=TODAY,
     )
@@ -173,8 +173,9 @@ def test_requested_version_older_than_snapshot_is_bad_input():
 
 
 def test_requested_major_upgrade():
-    restore, final, problem = choose_versions("13.12", "16.3", "aurora-postgresql")
-    assert (restore, final, problem) == ("13.12", "16.3", None)
+    choice = choose("aurora-postgresql", "13.12", "16.3", None, TODAY)
+    assert (choice.restore_version, choice.version, choice.problem) == ("13.12", "16.3", None)
+    assert choice.major_upgrade
 
 
 def test_version_without_v2_blocks():
@@ -183,12 +184,26 @@ def test_version_without_v2_blocks():
 
 
 def test_extended_support_warns_past_standard_support_and_names_the_opt_out():
+    # 13 left standard support on 2026-02-28
     _, by_code, _ = run()
     f = by_code["extended-support"]
     assert f.level == "warn" and facts.EXTENDED_SUPPORT_DISABLED in f.message
+    assert "enrolled in RDS Extended Support" in f.message
+    # opted out: the restore still lands on 13.12; RDS upgrades later, maybe not at all
     _, by_code, _ = run(engine_lifecycle_support=facts.EXTENDED_SUPPORT_DISABLED)
-    assert "upgrade" in by_code["extended-support"].message
+    f = by_code["extended-support"]
+    assert f.level == "warn" and "the restore completes on 13.12" in f.message
+    assert "later maintenance window" in f.message and "pre-upgrade checks" in f.message
+    # an upgrade to a supported major: billed only while it runs 13, unless opted out
     _, by_code, _ = run(engine_version="16.3")
+    f = by_code["extended-support"]
+    assert f.level == "warn" and "while it runs 13 (until the upgrade to 16.3" in f.message
+    opted_out = facts.EXTENDED_SUPPORT_DISABLED
+    _, by_code, _ = run(engine_version="16.3", engine_lifecycle_support=opted_out)
+    f = by_code["extended-support"]
+    assert f.level == "ok" and "no Extended Support charge" in f.message
+    # a major still in standard support
+    _, by_code, _ = run(source=v1_source(engine_version="16.3"))
     assert by_code["extended-support"].level == "ok"
 
 
@@ -324,6 +339,8 @@ def test_carried_settings_and_the_managed_password_are_reported():
         14,
         True,
     )
-    assert by_code["master-password"].level == "ok" and spec.manage_master_user_password
+    password = by_code["master-password"]
+    assert password.level == "warn" and spec.manage_master_user_password
+    assert "NEW password in a NEW secret" in password.message and "arn:secret" in password.message
     _, by_code, _ = run()
     assert "master-password" not in by_code

@@ -107,3 +107,64 @@ def test_rename_moves_the_identifier(aws, moto):
     rename_cluster(aws, "blue", "blue-old-12345678")
     ids = [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]]
     assert ids == ["blue-old-12345678"]
+
+
+def test_a_swap_keeps_every_field_of_the_record_set_but_its_value():
+    """Every field of botocore's ResourceRecordSet shape is either the Record's own or
+    kept as it was: the UPSERT changes only the value."""
+    import botocore.session
+
+    members = set(
+        botocore.session.get_session()
+        .get_service_model("route53")
+        .shape_for("ResourceRecordSet")
+        .members
+    )
+    assert set(route53.kept_keys()) | set(route53.OWN_KEYS) == members
+    assert {"GeoLocation", "GeoProximityLocation", "CidrRoutingConfig", "Failover"} <= set(
+        route53.kept_keys()
+    )
+    rrset = {
+        "Name": "db.example.com.",
+        "Type": "CNAME",
+        "TTL": 60,
+        "ResourceRecords": [{"Value": OLD}],
+        "SetIdentifier": "eu",
+        "GeoLocation": {"ContinentCode": "EU"},
+        "GeoProximityLocation": {"AWSRegion": "eu-west-1", "Bias": 10},
+        "CidrRoutingConfig": {"CollectionId": "c-1", "LocationName": "office"},
+        "HealthCheckId": "hc-1",
+        "MultiValueAnswer": False,
+    }
+    record = route53._record("Z1", rrset)
+    journaled = route53.Record.from_dict(record.to_dict())
+    assert journaled.to_api(value=NEW) == {**rrset, "ResourceRecords": [{"Value": NEW}]}
+
+
+def test_a_geolocation_record_keeps_its_location_through_the_swap(aws, zone):
+    r53, zone_id = zone
+    put(r53, zone_id, SetIdentifier="europe", GeoLocation={"ContinentCode": "EU"})
+    put(
+        r53,
+        zone_id,
+        SetIdentifier="rest",
+        GeoLocation={"CountryCode": "*"},
+        ResourceRecords=[{"Value": "other.example.com"}],
+    )
+    record = route53.record_for(aws, zone_id, "db.example.com", OLD)
+    assert record.set_identifier == "europe"
+    route53.upsert(aws, record, NEW)
+    sets = {
+        rs["SetIdentifier"]: rs
+        for rs in r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+        if rs["Type"] == "CNAME"
+    }
+    assert sets["europe"]["GeoLocation"] == {"ContinentCode": "EU"}
+    assert sets["europe"]["ResourceRecords"] == [{"Value": NEW}]
+    assert sets["rest"]["ResourceRecords"] == [{"Value": "other.example.com"}]
+
+
+def test_an_alias_record_is_refused_with_what_to_do(aws, zone):
+    record = route53.Record("Z1", "db.example.com.", "", 60, extra={"AliasTarget": {}})
+    with pytest.raises(BadInput, match="is an alias record"):
+        route53._swappable(record)

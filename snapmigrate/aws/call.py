@@ -3,22 +3,32 @@
 botocore already retries each request (standard mode); what survives it --
 an exhausted retry quota under heavy throttling, a bad minute of 5xx -- is
 retried here with capped, jittered backoff on an injected sleep, so one bad
-minute does not fail an hours-long run. Every other error is translated at
-once into :mod:`snapmigrate.errors`. Paginated reads retry page by page.
+minute does not fail an hours-long run. A change refused because its resource
+is busy with another one (``InvalidDBClusterStateFault`` while the cluster is
+``modifying``, ``InvalidResourceStateFault`` from ``EnableHttpEndpoint``) waits
+until the resource is at rest, then is tried again -- bounded by
+:class:`StateWait`; refused on a resource at rest or failed, it is an error at
+once. Every other error is translated at once into :mod:`snapmigrate.errors`.
+Paginated reads retry page by page.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from snapmigrate.aws.errors import AWS_ERRORS, is_transient, translate
+from snapmigrate.aws import states
+from snapmigrate.aws.errors import AWS_ERRORS, error_code, is_transient, translate
+from snapmigrate.errors import OperationFailed
 
 if TYPE_CHECKING:
     from snapmigrate.aws.clients import Clients
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -37,6 +47,20 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         return rng.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
+
+
+@dataclass(frozen=True)
+class StateWait:
+    """How long a change refused while its resource is busy waits for it, and how
+    often it looks: a bounded wait, then the refusal stands."""
+
+    max_wait_s: float = 1800.0
+    first_delay_s: float = 5.0
+    max_delay_s: float = 30.0
+
+
+#: Reads a resource's status: ``(kind, identifier) -> status`` (None when it is gone).
+StatusReader = Callable[[str, str], str | None]
 
 
 class ApiCallCounter:
@@ -69,12 +93,16 @@ class Aws:
         sleep: Callable[[float], None] = time.sleep,
         counter: ApiCallCounter | None = None,
         rng: random.Random | None = None,
+        state_wait: StateWait | None = None,
+        read_status: StatusReader | None = None,
     ) -> None:
         self.clients = clients
         self.policy = policy or RetryPolicy()
         self.sleep = sleep
         self.counter = counter or ApiCallCounter()
         self.rng = rng or random.Random()
+        self.state_wait = state_wait or StateWait()
+        self.read_status = read_status or self._describe_status
 
     @classmethod
     def of(cls, source: Aws | Clients) -> Aws:
@@ -98,6 +126,9 @@ class Aws:
     def secretsmanager(self) -> Any:
         return self.client("secretsmanager")
 
+    def ram(self) -> Any:
+        return self.client("ram")
+
     def call(self, action: str, fn: Callable[..., T], /, *, retry: bool = True, **params: Any) -> T:
         """``fn(**params)``: transient errors retried (and counted), every error translated.
 
@@ -105,10 +136,14 @@ class Aws:
         probe whose failure has an answer of its own (an API that may not exist).
         """
         attempt = 0
+        busy_s = 0.0
         while True:
             try:
                 return fn(**params)
             except AWS_ERRORS as e:
+                if retry and error_code(e) in states.STATE_FAULTS:
+                    busy_s = self._wait_while_busy(e, action, params, busy_s)
+                    continue
                 if is_transient(e):
                     self.counter.transient += 1
                 if not (retry and self.policy.retries(e, attempt)):
@@ -116,13 +151,67 @@ class Aws:
                 self.sleep(self.policy.delay(attempt, self.rng))
                 attempt += 1
 
-    def each(self, action: str, fn: Callable[..., Any], key: str, **params: Any) -> Iterator[Any]:
+    def _wait_while_busy(
+        self, exc: BaseException, action: str, params: dict[str, Any], waited: float
+    ) -> float:
+        """A state fault: wait while the resource it is about is busy with another
+        change (bounded), then let the call be tried again; the seconds waited so far.
+        Raises the translated fault when the resource is at rest, failed or gone."""
+        named = states.named_resource(error_code(exc), params)
+        status = self.read_status(*named) if named is not None else None
+        if named is None or not states.transitional(named[0], status):
+            raise translate(exc, action) from exc
+        kind, identifier = named
+        limit = self.state_wait
+        delay = limit.first_delay_s
+        log.info("%s: %s %s is %s; waiting for it to finish", action, kind, identifier, status)
+        while states.transitional(kind, status):
+            if waited >= limit.max_wait_s:
+                raise OperationFailed(
+                    f"{action}: {kind} {identifier} stayed {status} for {waited:.0f} s "
+                    "(another change is in progress); try again once it is available"
+                ) from exc
+            pause = min(delay, limit.max_wait_s - waited)
+            self.sleep(pause)
+            waited += pause
+            delay = min(delay * 2, limit.max_delay_s)
+            status = self.read_status(kind, identifier)
+        return waited
+
+    def _describe_status(self, kind: str, identifier: str) -> str | None:
+        """What DescribeDB* says of the resource's status (None: gone or unreadable)."""
+        rds = self.rds()
+        reads = {
+            "cluster": (rds.describe_db_clusters, "DBClusterIdentifier", "DBClusters", "Status"),
+            "instance": (
+                rds.describe_db_instances,
+                "DBInstanceIdentifier",
+                "DBInstances",
+                "DBInstanceStatus",
+            ),
+            "snapshot": (
+                rds.describe_db_cluster_snapshots,
+                "DBClusterSnapshotIdentifier",
+                "DBClusterSnapshots",
+                "Status",
+            ),
+        }
+        fn, key, items, field = reads[kind]
+        try:
+            found = fn(**{key: identifier}).get(items) or []
+        except AWS_ERRORS:
+            return None
+        return str(found[0].get(field)) if found else None
+
+    def each(
+        self, action: str, fn: Callable[..., Any], key: str, *, retry: bool = True, **params: Any
+    ) -> Iterator[Any]:
         """Every item under ``key`` of every page of an RDS ``Describe*`` call
         (``Marker`` pagination), each page through :meth:`call`."""
         marker: str | None = None
         while True:
             more: dict[str, Any] = {"Marker": marker} if marker else {}
-            page = self.call(action, fn, **params, **more)
+            page = self.call(action, fn, retry=retry, **params, **more)
             yield from page.get(key) or []
             marker = page.get("Marker")
             if not marker:

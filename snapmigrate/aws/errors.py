@@ -36,9 +36,15 @@ NOT_FOUND_CODES = frozenset(
         "DBSubnetGroupNotFoundFault",
         "NoSuchHostedZone",
         "ResourceNotFoundException",
-        "KMSKeyNotAccessibleFault",
+        # EnableHttpEndpoint's "The specified resource ID was not found."
+        # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_EnableHttpEndpoint.html
+        "ResourceNotFoundFault",
     }
 )
+#: "An error occurred accessing an Amazon Web Services KMS key": the key exists (or not)
+#: but this caller -- or RDS on its behalf -- may not use it. Not a "not found".
+#: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBClusterFromSnapshot.html
+KMS_ACCESS_CODES = frozenset({"KMSKeyNotAccessibleFault"})
 ALREADY_EXISTS_CODES = frozenset(
     {
         "DBClusterAlreadyExistsFault",
@@ -131,6 +137,12 @@ def translate(exc: BaseException, action: str) -> SnapmigrateError:
     message = " ".join(str(response.get("Error", {}).get("Message") or exc).split())
     if code in NOT_FOUND_CODES:
         return NotFound(f"{action}: {message}")
+    if code in KMS_ACCESS_CODES:
+        return OperationFailed(
+            f"{action}: AWS could not use the KMS key ({code}: {message})",
+            hint="check that the key is enabled and that its key policy lets you (and RDS, "
+            "through kms:CreateGrant and kms:DescribeKey) use it",
+        )
     if code in BAD_CREDENTIAL_CODES:
         return CredentialsMissing(
             f"AWS rejected the credentials ({code}) while trying to {action}: refresh them "

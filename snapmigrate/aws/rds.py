@@ -10,33 +10,23 @@ a retried or crashed earlier attempt already did.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from snapmigrate.aws import states
 from snapmigrate.aws.call import Aws
 from snapmigrate.aws.clients import Clients
 from snapmigrate.aws.errors import is_already_exists
 from snapmigrate.errors import BadInput, NotFound, OperationFailed
-from snapmigrate.model import TAG_ROLE, TAG_RUN_ID
+from snapmigrate.model import TAG_FINAL_SNAPSHOT, TAG_ROLE, TAG_RUN_ID
 from snapmigrate.progress import Status
 
 Resource = dict[str, Any]
+#: Every state a cluster or an instance does not leave by itself (:mod:`.states` has them
+#: per kind, with AWS's words).
+FAILED_STATES = frozenset(states.CLUSTER_FAILURES) | frozenset(states.INSTANCE_FAILURES)
 #: The read helpers take the call path, or bare clients (then with the default policy).
 AwsLike = Aws | Clients
-
-#: States a cluster, instance or snapshot does not leave by itself.
-FAILED_STATES = frozenset(
-    {
-        "failed",
-        "incompatible-restore",
-        "incompatible-parameters",
-        "incompatible-network",
-        "inaccessible-encryption-credentials",
-        "inaccessible-encryption-credentials-recoverable",
-        "storage-full",
-        "restore-error",
-    }
-)
-
 
 def _first(
     aws: Aws, action: str, fn: Callable[..., Any], key: str, **params: Any
@@ -148,6 +138,68 @@ def create(
     return find()
 
 
+def is_disposable(resource: Resource) -> bool:
+    """Whether the resource was declared disposable when created
+    (``snapmigrate:final-snapshot=no``, as every clone is)."""
+    return tags_of(resource).get(TAG_FINAL_SNAPSHOT, "").lower() == "no"
+
+
+def disposable_tags() -> list[dict[str, str]]:
+    """The tag a clone or a drill's copy is created with: deleted without a final snapshot."""
+    return [{"Key": TAG_FINAL_SNAPSHOT, "Value": "no"}]
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """How a cluster is deleted, decided before asking: with a final snapshot, unless it
+    was declared disposable, the user said ``--skip-final-snapshot``, or it is in a
+    failure state (a restore that never completed holds nothing to keep)."""
+
+    cluster_id: str
+    final_snapshot: str | None
+    #: What the deletion keeps, for the prompt and the report.
+    note: str
+
+
+def final_snapshot_id(cluster_id: str, run_id: str) -> str:
+    """``<cluster>-final-<run>``: within RDS's snapshot names (letter first, no ``--``)."""
+    return f"{cluster_id}-final-{run_id}"
+
+
+def deletion_for(cluster: Resource, run_id: str, *, skip_final_snapshot: bool) -> Deletion:
+    """The :class:`Deletion` of ``cluster`` (pure: its tags and status, the user's flag)."""
+    cluster_id = str(cluster["DBClusterIdentifier"])
+    status = cluster.get("Status")
+    if is_disposable(cluster):
+        return Deletion(cluster_id, None, "no final snapshot: it was created disposable")
+    if skip_final_snapshot:
+        return Deletion(cluster_id, None, "no final snapshot: --skip-final-snapshot")
+    if states.failure("cluster", status):
+        return Deletion(cluster_id, None, f"no final snapshot: it is {status}")
+    snapshot = final_snapshot_id(cluster_id, run_id)
+    return Deletion(cluster_id, snapshot, f"final snapshot {snapshot}")
+
+
+def delete_cluster(aws: Aws, deletion: Deletion) -> None:
+    """``DeleteDBCluster`` as decided: ``FinalDBSnapshotIdentifier`` unless there is none
+    to take (then ``SkipFinalSnapshot``, said out loud by :class:`Deletion`). The one
+    place snapmigrate deletes a cluster.
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBCluster.html
+    """
+    final = deletion.final_snapshot
+    params: dict[str, Any] = (
+        {"SkipFinalSnapshot": False, "FinalDBSnapshotIdentifier": final}
+        if final
+        else {"SkipFinalSnapshot": True}
+    )
+    aws.call(
+        f"delete cluster {deletion.cluster_id} ({deletion.note})",
+        aws.rds().delete_db_cluster,
+        DBClusterIdentifier=deletion.cluster_id,
+        **params,
+    )
+
+
 def rename_cluster(aws: Aws, old: str, new: str) -> None:
     """Rename a cluster now (``ApplyImmediately``): its endpoint host names follow.
 
@@ -164,11 +216,15 @@ def rename_cluster(aws: Aws, old: str, new: str) -> None:
 
 def availability(resource: Resource | None, what: str, *, status_key: str = "Status") -> Status:
     """How a cluster, instance or snapshot stands for a wait: done when available,
-    failed in a state it will not leave (with ``PercentProgress`` where AWS gives one)."""
+    failed at once in a state it will not leave by itself (with AWS's words for it),
+    with ``PercentProgress`` where AWS gives one.
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/accessing-monitoring.html
+    """
     if resource is None:
         return Status("not visible yet")
     status = resource.get(status_key, "unknown")
-    failed = f"the {what} will not become available ({status})" if status in FAILED_STATES else None
+    meaning = states.failure(what, status)
+    failed = f"the {what} will not become available ({status}: {meaning})" if meaning else None
     percent = resource.get("PercentProgress")
     return Status(
         status,
@@ -184,3 +240,7 @@ def cluster_status(cluster: Resource | None) -> Status:
 
 def instance_status(instance: Resource | None) -> Status:
     return availability(instance, "instance", status_key="DBInstanceStatus")
+
+
+def snapshot_status(snapshot: Resource | None) -> Status:
+    return availability(snapshot, "snapshot")

@@ -6,17 +6,35 @@ Every change returns what was there before, so it can be put back exactly.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import botocore.session
+from botocore.model import StructureShape
 
 from snapmigrate.aws.call import Aws
 from snapmigrate.aws.errors import error_code
 from snapmigrate.errors import BadInput, SnapmigrateError
 from snapmigrate.progress import Status
 
-#: Routing fields of a record set that an UPSERT must send back unchanged.
-ROUTING_KEYS = ("Region", "Failover", "HealthCheckId", "MultiValueAnswer")
+#: The fields a :class:`Record` holds itself; every other field of a record set is kept.
+OWN_KEYS = ("Name", "Type", "TTL", "ResourceRecords", "SetIdentifier", "Weight")
+
+
+@functools.cache
+def kept_keys() -> tuple[str, ...]:
+    """Every field of a record set but :data:`OWN_KEYS`, from botocore's
+    ``ResourceRecordSet`` shape (``GeoLocation``, ``GeoProximityLocation``,
+    ``CidrRoutingConfig``, ``Failover``, ``HealthCheckId``, ...): an UPSERT replaces
+    the whole set, so each is sent back unchanged and only the target changes.
+    https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html
+    """
+    model = botocore.session.get_session().get_service_model("route53")
+    shape = model.shape_for("ResourceRecordSet")
+    assert isinstance(shape, StructureShape)
+    return tuple(k for k in shape.members if k not in OWN_KEYS)
 #: A zone id that names no zone: unknown, or malformed.
 NO_ZONE_CODES = frozenset({"NoSuchHostedZone", "InvalidInput"})
 
@@ -85,7 +103,7 @@ def _record(zone_id: str, rs: dict[str, Any]) -> Record:
         ttl=int(rs.get("TTL", 60)),
         set_identifier=rs.get("SetIdentifier"),
         weight=rs.get("Weight"),
-        extra={k: rs[k] for k in ROUTING_KEYS if k in rs},
+        extra={k: rs[k] for k in kept_keys() if k in rs},
     )
 
 
@@ -144,16 +162,26 @@ def record_for(
             raise BadInput(
                 f"record {name} has no set identifier {set_identifier!r} in zone {zone_id}"
             )
-        return chosen[0]
+        return _swappable(chosen[0])
     if len(records) == 1:
-        return records[0]
+        return _swappable(records[0])
     pointing = [r for r in records if same_host(r.value, points_at)]
     if len(pointing) == 1:
-        return pointing[0]
+        return _swappable(pointing[0])
     ids = ", ".join(str(r.set_identifier) for r in records)
     raise BadInput(
         f"record {name} is a weighted set ({ids}): name the one to swap with --set-identifier"
     )
+
+
+def _swappable(record: Record) -> Record:
+    """``record``, unless it is an alias (``AliasTarget``): it has no value to point elsewhere."""
+    if "AliasTarget" in record.extra:
+        raise BadInput(
+            f"record {record.host} is an alias record: snapmigrate swaps the value of a CNAME; "
+            "point the alias yourself, or give a CNAME clients use"
+        )
+    return record
 
 
 def upsert(

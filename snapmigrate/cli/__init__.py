@@ -65,6 +65,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "snapmigrate.cli.cutover:rollback",
         "Undo a cutover: swap back, unfreeze the source.",
     ),
+    "clone": (
+        "snapmigrate.cli.clone:clone",
+        "Throwaway copies for testing: create, list, extend, protect, reset, destroy, gc.",
+    ),
 }
 
 log = logging.getLogger("snapmigrate")

@@ -13,6 +13,11 @@ from snapmigrate.report import run as run_report
 @click.command(short_help="Delete what a run created: instances, cluster, snapshot (by tag).")
 @click.argument("run_id")
 @click.option("--keep-snapshot", is_flag=True, help="Keep the run's snapshot.")
+@click.option(
+    "--skip-final-snapshot",
+    is_flag=True,
+    help="Delete the cluster without a final snapshot (default: take <cluster>-final-<run>).",
+)
 @yes_option
 @click.option(
     "--timeout-minutes",
@@ -24,14 +29,17 @@ from snapmigrate.report import run as run_report
 def cleanup(
     run_id: str,
     keep_snapshot: bool,
+    skip_final_snapshot: bool,
     yes: bool,
     timeout_minutes: float | None,
     state_dir: str | None,
 ) -> None:
-    """Delete the instances, the cluster (no final snapshot) and the snapshot
-    that run RUN_ID created -- only resources carrying its snapmigrate:run-id
-    tag; a planned name held by anything else stops it before any deletion.
-    The source is never touched. For clones and rehearsals, or to start over.
+    """Delete the instances, the cluster and the snapshot that run RUN_ID
+    created -- only resources carrying its snapmigrate:run-id tag; a planned
+    name held by anything else stops it before any deletion. The cluster goes
+    after a final snapshot (<cluster>-final-<run>) unless --skip-final-snapshot.
+    A run that was cut over and not rolled back is refused (exit 2): its target
+    is live. The source is never touched.
     """
     app = app_context()
     configure_logging(app)
@@ -39,6 +47,7 @@ def cleanup(
         app.config(state_dir),
         run_id,
         keep_snapshot=keep_snapshot,
+        skip_final_snapshot=skip_final_snapshot,
         timeout_minutes=timeout_minutes,
         confirm=terminal_asker(yes, "cleanup deletes AWS resources and"),
     )

@@ -64,9 +64,15 @@ def _finish(app: AppContext, result: CutoverResult, report: str | None) -> None:
     "--timeout",
     "timeout_min",
     type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    help="Minutes after the freeze before rolling back.",
+    help="Minutes after the freeze before rolling back (default 10; rename: 15, room for "
+    "the proof window).",
+)
+@click.option(
+    "--prove-timeout",
+    "prove_min",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Minutes the name clients use may take to reach the target (default: dns 2, or the "
+    "record's TTL + 30 s; rename 10: new cluster names take minutes to resolve).",
 )
 @click.option(
     "--long-transaction-seconds",
@@ -101,7 +107,8 @@ def cutover(
     verify_mode: str,
     accept_drift: bool,
     postpone_flag: str | None,
-    timeout_min: float,
+    timeout_min: float | None,
+    prove_min: float | None,
     long_transaction_seconds: float,
     prepare: bool,
     ttl: int,
@@ -132,8 +139,9 @@ def cutover(
         verify_mode=verify_mode,
         accept_drift=accept_drift,
         postpone_flag=postpone_flag,
-        timeout_s=timeout_min * 60,
+        timeout_s=timeout_min * 60 if timeout_min else None,
         long_transaction_s=long_transaction_seconds,
+        prove_timeout_s=prove_min * 60 if prove_min else None,
     )
     config = app.config(state_dir)
     if prepare:

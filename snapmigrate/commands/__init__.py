@@ -9,7 +9,10 @@ given (None means ``--yes``), and returns records, never text.
 - :mod:`.migration`: :func:`plan`, :func:`migrate`, :func:`resume`,
   :func:`status`, :func:`cleanup`;
 - :mod:`.cutovers`: :func:`cutover`, :func:`prepare`, :func:`rollback`;
-- :mod:`.checks`: :func:`verify`; :mod:`.policy`: :func:`permissions`.
+- :mod:`.checks`: :func:`verify`; :mod:`.policy`: :func:`permissions`;
+- :mod:`.clone`: :func:`clone_create`, :func:`clone_list`, :func:`clone_extend`,
+  :func:`clone_protect`, :func:`clone_unprotect`, :func:`clone_reset`,
+  :func:`clone_destroy`, :func:`clone_gc`.
 
 Names load their module on first use, so ``verify`` of two URIs starts
 without the AWS layer.
@@ -24,6 +27,20 @@ from snapmigrate.lazy import exports
 
 if TYPE_CHECKING:
     from snapmigrate.commands.checks import verify
+    from snapmigrate.commands.clone import (
+        CloneAnswer,
+        ClonePlan,
+        CloneSettings,
+        clone_create,
+        clone_destroy,
+        clone_extend,
+        clone_gc,
+        clone_list,
+        clone_protect,
+        clone_reset,
+        clone_runs,
+        clone_unprotect,
+    )
     from snapmigrate.commands.cutovers import cutover, prepare, rollback
     from snapmigrate.commands.migration import (
         MigrateResult,
@@ -34,10 +51,23 @@ if TYPE_CHECKING:
         resume,
         status,
     )
-    from snapmigrate.commands.policy import Policy, permissions
+    from snapmigrate.commands.policy import Policy, PolicyNames, permissions
 
 _HOMES = {
+    "CloneAnswer": "clone",
+    "ClonePlan": "clone",
+    "CloneSettings": "clone",
+    "clone_create": "clone",
+    "clone_destroy": "clone",
+    "clone_extend": "clone",
+    "clone_gc": "clone",
+    "clone_list": "clone",
+    "clone_protect": "clone",
+    "clone_reset": "clone",
+    "clone_runs": "clone",
+    "clone_unprotect": "clone",
     "Policy": "policy",
+    "PolicyNames": "policy",
     "permissions": "policy",
     "verify": "checks",
     "cutover": "cutovers",
@@ -53,12 +83,25 @@ _HOMES = {
 }
 
 __all__ = [
+    "CloneAnswer",
+    "ClonePlan",
+    "CloneSettings",
     "Config",
     "Confirm",
     "MigrateResult",
     "PlanResult",
     "Policy",
+    "PolicyNames",
     "cleanup",
+    "clone_create",
+    "clone_destroy",
+    "clone_extend",
+    "clone_gc",
+    "clone_list",
+    "clone_protect",
+    "clone_reset",
+    "clone_runs",
+    "clone_unprotect",
     "cutover",
     "migrate",
     "permissions",

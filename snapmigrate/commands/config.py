@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from snapmigrate.aws.clients import AwsSettings, Clients
@@ -33,6 +34,8 @@ class Config:
     connect_map: str | None = None
     progress: Progress | None = None
     clock: Clock | None = None
+    #: The wall clock (clones' expiry and protection); tests pass another.
+    now: Callable[[], datetime] | None = None
     #: Where a cutover says what it does, line by line (default: the log).
     say: Callable[[str], None] | None = None
     _clients: Clients | None = field(default=None, repr=False)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from snapmigrate.clone.journal import find_run
 from snapmigrate.commands.catchup import watch
 from snapmigrate.commands.config import Config, Confirm
 from snapmigrate.commands.cutovers import cutover_for
 from snapmigrate.cutover import CutoverResult
-from snapmigrate.cutover.swap import planned_swap
-from snapmigrate.errors import BadInput, SnapmigrateError
+from snapmigrate.cutover.state import CutoverState
+from snapmigrate.cutover.swap import planned_swap, serving
+from snapmigrate.errors import BadInput, NotFound, SnapmigrateError
 from snapmigrate.files import atomic_write_json, read_json
 from snapmigrate.migrate import read_plan
-from snapmigrate.migrate.cleanup import CleanupResult
+from snapmigrate.migrate.cleanup import CleanupPreview, CleanupResult, preview
 from snapmigrate.migrate.context import RunSettings
 from snapmigrate.migrate.freeze import SourceFreezer
 from snapmigrate.migrate.runner import Runner, RunResult
@@ -80,7 +82,7 @@ def migrate(
     if plan_file:
         if given:
             raise BadInput(f"--plan-file holds the whole plan: drop --{given[0].replace('_', '-')}")
-        chosen = _read_plan_file(plan_file)
+        chosen = read_plan_file(plan_file)
         target = options.target if options else None
         _check_names(
             "the plan file", chosen.source.identifier, chosen.target.identifier, source, target
@@ -138,7 +140,14 @@ def status(config: Config, run_id: str | None = None) -> RunRecord | list[RunRec
     threshold (:func:`snapmigrate.commands.catchup.watch`)."""
     journal = config.journal()
     if run_id:
-        return watch(config, journal.load(check_run_id(run_id)))
+        try:
+            record = journal.load(check_run_id(run_id))
+        except NotFound:
+            made = find_run(config.state_dir, run_id)  # a clone's create or reset
+            if made is None:
+                raise
+            return made
+        return watch(config, record)
     return journal.runs()
 
 
@@ -147,27 +156,94 @@ def cleanup(
     run_id: str,
     *,
     keep_snapshot: bool = False,
+    skip_final_snapshot: bool = False,
     timeout_minutes: float | None = None,
     confirm: Confirm | None = None,
 ) -> CleanupResult:
     """Delete what run ``run_id`` created -- only resources carrying its tag, last
-    step first; a planned name held by anything else stops it before any deletion."""
-    record = config.journal().load(check_run_id(run_id))
+    step first; a planned name held by anything else stops it before any deletion.
+    The cluster goes after a final snapshot (``<cluster>-final-<run>``) unless it was
+    created disposable or ``skip_final_snapshot``. A run whose cutover happened and
+    was not rolled back is refused (exit 2, nothing changed): its target is live."""
+    try:
+        record = config.journal().load(check_run_id(run_id))
+    except NotFound:
+        made = find_run(config.state_dir, run_id)
+        if made is None:
+            raise
+        # Clones go one way: clone destroy (it refuses a protected clone).
+        raise BadInput(
+            f"run {run_id} made clone {made.target}: delete it with 'snapmigrate clone destroy "
+            f"{made.target}'; nothing was changed"
+        ) from None
+    refuse_live(record)
+    timeouts = {"cleanup": timeout_minutes * 60} if timeout_minutes else {}
+    # No probe, no verification -- but a catch-up's slots are dropped through the databases.
+    settings = RunSettings(
+        connect=False,
+        timeouts=timeouts,
+        skip_final_snapshot=skip_final_snapshot,
+        connect_map=config.connect_map,
+    )
+    runner = Runner(config.clients(), config.journal(), settings=settings, progress=config.progress)
     if confirm is not None:
-        keep = " (keeping its snapshot)" if keep_snapshot else " and its snapshot"
-        question = f"Delete {record.target}, its instances{keep}, created by run {run_id}?"
+        question = _cleanup_question(record, preview(runner, run_id), keep_snapshot)
         if read_plan(record.plan).target.catch_up.logical:
-            question = question[:-1] + (
-                f", and drop its subscriptions, replication slots and publications on "
-                f"{record.source}?"
+            question += (
+                f" Its subscriptions, replication slots and publications on {record.source} "
+                "are dropped too."
             )
         if not confirm(question):
             raise BadInput("not cleaned: nothing was changed")
-    timeouts = {"cleanup": timeout_minutes * 60} if timeout_minutes else {}
-    # No probe, no verification -- but a catch-up's slots are dropped through the databases.
-    settings = RunSettings(connect=False, timeouts=timeouts, connect_map=config.connect_map)
-    runner = Runner(config.clients(), config.journal(), settings=settings, progress=config.progress)
     return runner.cleanup(run_id, keep_snapshot=keep_snapshot)
+
+
+def refuse_live(record: RunRecord) -> None:
+    """Bad input (exit 2) when run ``record``'s target serves clients -- cut over and not
+    rolled back -- or its cutover stopped half way: ``cleanup`` would delete it."""
+    state = CutoverState.of(record.cutover)
+    run_id = record.run_id
+    if state.live:
+        live = serving(read_plan(record.plan), run_id, state)
+        raise BadInput(
+            f"run {run_id} was cut over at {state.finished} ({state.mode}): {live}. cleanup "
+            "would delete the live database; nothing was changed. To go back, run "
+            f"'snapmigrate rollback {run_id}' first (cleanup then deletes the copy); to stay, "
+            "keep it and retire the old source yourself"
+        )
+    if state.under_way:
+        raise BadInput(
+            f"run {run_id} has an unfinished cutover ({state.state}): the clients may be on "
+            f"either cluster; finish it with 'snapmigrate cutover {run_id}' or roll it back "
+            f"with 'snapmigrate rollback {run_id}' first; nothing was changed"
+        )
+
+
+def _cleanup_question(record: RunRecord, seen: CleanupPreview, keep_snapshot: bool) -> str:
+    """What the cleanup deletes, what the cluster is, and whether a final snapshot stays."""
+    snapshot = "its instances and the run's snapshot"
+    if keep_snapshot:
+        snapshot = "its instances (keeping the run's snapshot)"
+    if seen.deletion is None:
+        return f"Delete what run {record.run_id} created ({record.target} is gone): {snapshot}?"
+    cutover = CutoverState.of(record.cutover)
+    what = (
+        f"a {seen.role or 'resource'} of run {record.run_id}, disposable"
+        if seen.disposable
+        else f"the target of run {record.run_id}, not live: "
+        + (
+            f"its cutover was rolled back at {cutover.rolled_back_at or cutover.finished}"
+            if cutover.state == "rolled-back"
+            else "it was never cut over"
+        )
+    )
+    final = seen.deletion.final_snapshot
+    kept = (
+        f"A final snapshot {final} is taken first, and kept."
+        if final
+        else f"{seen.deletion.note.capitalize()}."
+    )
+    return f"Delete {seen.target} ({what}), {snapshot}? {kept}"
 
 
 # -- helpers ------------------------------------------------------------------
@@ -206,7 +282,8 @@ def _runner(config: Config, settings: RunSettings) -> Runner:
     )
 
 
-def _read_plan_file(path: str) -> Plan:
+def read_plan_file(path: str) -> Plan:
+    """The plan a ``--plan-file`` holds (bad input when it is missing or not a plan)."""
     hint = f"write one with 'snapmigrate plan ... --plan-file {path}'"
     data = read_json(path, "plan file", missing_hint=hint)
     try:

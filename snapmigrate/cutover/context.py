@@ -89,11 +89,11 @@ class CutoverContext:
     def remaining(self, cap: float | None = None) -> float:
         """Seconds left before the cutover's deadline (a timeout rolls it back)."""
         if self.deadline is None:
-            return cap if cap is not None else self.options.timeout_s
+            return cap if cap is not None else self.options.limit_s
         left = self.deadline - self.clock()
         if left <= 0:
             raise WaitTimeout(
-                f"the cutover took longer than its --timeout of {self.options.timeout_s:.0f} s "
+                f"the cutover took longer than its --timeout of {self.options.limit_s:.0f} s "
                 "after the freeze"
             )
         return min(left, cap) if cap is not None else left

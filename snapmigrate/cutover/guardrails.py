@@ -89,6 +89,84 @@ def rename_collision(
     return None
 
 
+def rename_sharing(
+    cluster_id: str, shares: Sequence[str] | None, cross_account_clone: bool
+) -> Guardrail:
+    """A warning when the renamed source is shared through AWS RAM, is a cross-account
+    clone, or its sharing cannot be read: AWS documents nothing about renaming such a
+    cluster, and other accounts' clones and policies name it."""
+    name = "sharing"
+    if cross_account_clone:
+        return Guardrail(
+            name,
+            True,
+            f"{cluster_id} is a clone of a cluster another account owns (CrossAccountClone): "
+            "AWS documents nothing about renaming one; rehearse it, or use --mode dns",
+            warn=True,
+        )
+    if shares:
+        return Guardrail(
+            name,
+            True,
+            f"{cluster_id} is shared through AWS RAM ({', '.join(shares)}): the accounts it is "
+            "shared with see it renamed, and AWS documents nothing about renaming a shared "
+            "cluster; stop sharing it first, or use --mode dns",
+            warn=True,
+        )
+    if shares is None:
+        return Guardrail(
+            name,
+            True,
+            f"could not read whether {cluster_id} is shared through AWS RAM "
+            "(ram:GetResourceShareAssociations): make sure it is not before renaming it",
+            warn=True,
+        )
+    return Guardrail(name, True, f"{cluster_id} is not shared through AWS RAM")
+
+
+def left_behind(cluster_id: str, instances: Sequence[str], custom: Sequence[str]) -> Guardrail:
+    """What a rename does not move: instance identifiers and endpoints, custom endpoints.
+    "When you change the DB cluster identifier, the DB cluster endpoints change. The
+    endpoints of the DB instances in the DB cluster don't change."
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Modifying.html
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Endpoints.Custom.Considerations.html
+    """
+    stay = []
+    if instances:
+        stay.append(f"instance endpoints of {', '.join(instances)}")
+    if custom:
+        stay.append(f"custom endpoints {', '.join(custom)} (a restore has none: recreate them)")
+    if not stay:
+        return Guardrail(
+            "not moved", True, f"clients use only {cluster_id}'s cluster endpoints: all move"
+        )
+    return Guardrail(
+        "not moved",
+        True,
+        f"a rename moves only the cluster endpoints: clients of the {'; '.join(stay)} stay "
+        f"on the old cluster",
+        warn=True,
+    )
+
+
+def managed_password(
+    user: str | None, target_secret: str | None, source_secret: str | None
+) -> Guardrail | None:
+    """A warning when the target's master password is managed: a new password in a new
+    secret, so applications using the source's password or secret must switch."""
+    if not target_secret:
+        return None
+    was = f" (not the source's {source_secret})" if source_secret else ""
+    return Guardrail(
+        "master password",
+        True,
+        f"{user or 'the master user'} has a NEW password on the target, in secret "
+        f"{target_secret}{was}: applications logging in with the source's password or "
+        "secret must switch to it",
+        warn=True,
+    )
+
+
 def postponed(flag: str | None, waited_s: float) -> Guardrail:
     """The ``--postpone-flag`` file is absent (after waiting ``waited_s`` for it)."""
     if not flag:
@@ -103,9 +181,11 @@ def verdict(checks: Sequence[Guardrail]) -> str:
     if failed:
         listed = "; ".join(f"{c.name}: {c.message}" for c in failed)
         raise PreflightBlocked(f"{len(failed)} guardrail(s) failed, nothing was changed: {listed}")
-    return f"{len(checks)} checks passed"
+    warned = sum(c.warn for c in checks)
+    return f"{len(checks)} checks passed" + (f" ({warned} warning(s): read them)" if warned else "")
 
 
 def line(check: Guardrail) -> str:
     """How a check is shown while the cutover runs."""
-    return f"  {'ok  ' if check.passed else 'FAIL'} {check.name}: {check.message}"
+    mark = "FAIL" if not check.passed else "WARN" if check.warn else "ok  "
+    return f"  {mark} {check.name}: {check.message}"

@@ -42,6 +42,16 @@ def resolve_options(
     options = swap.resolve(replace(given, mode=mode), before, planned)
     if options.verify_mode not in VERIFY_MODES:
         raise BadInput(f"--verify must be {' or '.join(VERIFY_MODES)}")
-    if options.timeout_s <= 0 or options.long_transaction_s <= 0:
-        raise BadInput("--timeout and --long-transaction-seconds must be positive")
-    return options
+    limits = (options.timeout_s, options.long_transaction_s, options.prove_timeout_s)
+    if any(limit is not None and limit <= 0 for limit in limits):
+        raise BadInput(
+            "--timeout, --prove-timeout and --long-transaction-seconds must be positive"
+        )
+    prove = options.prove_timeout_s or swap.prove_window_s
+    timeout = options.timeout_s or swap.default_timeout_s(prove)
+    if timeout <= prove:
+        raise BadInput(
+            f"--timeout ({timeout / 60:g} min) must be longer than the proof window "
+            f"({prove / 60:g} min): the proof runs while the source is frozen"
+        )
+    return replace(options, timeout_s=timeout)

@@ -310,7 +310,7 @@ class Cutover:
             if ctx.state.state == "running":
                 ctx.save(replace(ctx.state, state="blocked", finished=stamp(), error=str(e)))
             raise
-        ctx.deadline = self.clock.monotonic() + ctx.options.timeout_s
+        ctx.deadline = self.clock.monotonic() + ctx.options.limit_s
         try:
             run_steps(CUTOVER, ctx, rest, section, on_event=self.on_event)
         except KeyboardInterrupt:
@@ -344,6 +344,7 @@ class Cutover:
             ctx.save(replace(ctx.state, state="failed", finished=stamp(), error=reason))
             return
         self.say(f"cutover failed ({reason}): rolling back")
+        ctx.deadline = None  # the way back is not bound by the way forward's --timeout
         try:
             lines = self._undo(ctx, ctx.options.mode)
         except BaseException as e:

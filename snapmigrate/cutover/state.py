@@ -22,6 +22,8 @@ from snapmigrate.records import Record, Sparse
 
 #: Cutover states after which a new ``cutover`` resumes the same attempt.
 UNFINISHED = ("running", "interrupted", "failed")
+#: ``--timeout`` (seconds after the freeze before rolling back) when the mode adds nothing.
+DEFAULT_TIMEOUT_S = 600.0
 
 
 def stamp() -> str:
@@ -46,9 +48,16 @@ class CutoverOptions(Record):
     verify_mode: str = "checksum"
     accept_drift: bool = False
     postpone_flag: str | None = None
-    timeout_s: float = 600.0
+    #: Seconds after the freeze before rolling back; None: the mode's default.
+    timeout_s: float | None = None
     long_transaction_s: float = 60.0
-    prove_timeout_s: float = 120.0
+    #: How long the name clients use may take to reach the target; None: the mode's default.
+    prove_timeout_s: float | None = None
+
+    @property
+    def limit_s(self) -> float:
+        """``timeout_s`` as resolved (:func:`snapmigrate.cutover.options.resolve_options`)."""
+        return self.timeout_s if self.timeout_s is not None else DEFAULT_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -68,11 +77,12 @@ class PhaseRecord(Sparse):
 
 @dataclass(frozen=True)
 class Guardrail(Record):
-    """One check before anything changes."""
+    """One check before anything changes; ``warn``: it passes, but read it."""
 
     name: str
     passed: bool
     message: str
+    warn: bool = False
 
 
 @dataclass(frozen=True)
@@ -216,6 +226,17 @@ class CutoverState(Sparse):
     @property
     def unfinished(self) -> bool:
         return self.state in UNFINISHED
+
+    @property
+    def live(self) -> bool:
+        """The target serves the clients: cut over, and not rolled back."""
+        return self.state == "done"
+
+    @property
+    def under_way(self) -> bool:
+        """A cutover stopped after it froze the source or began the swap: the clients may
+        be on either cluster until it is finished or rolled back."""
+        return self.unfinished and (self.freeze is not None or self.phase("swap") is not None)
 
     def phase(self, name: str) -> PhaseRecord | None:
         return next((p for p in self.phases or () if p.name == name), None)

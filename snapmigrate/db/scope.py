@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from snapmigrate.db.dialect import HashColumn, Table
 from snapmigrate.db.stats import Baseline, WriteCounters
@@ -49,6 +50,9 @@ class VerifyOptions:
     baseline: Baseline | WriteCounters | None = None
     tables: tuple[TableRef, ...] | None = None
     allow_drift: bool = False
+    #: Per ``(database, schema, table)``: columns left out of the comparison (a masked
+    #: clone's masked columns), or None to leave the table out (emptied by masking).
+    leave_out: Mapping[tuple[str, str, str], tuple[str, ...] | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode not in ("counts", "checksum"):
@@ -75,6 +79,8 @@ class VerifyOptions:
         """Whether a table is in scope: --schema, --exclude (glob on schema.table or table),
         tables."""
         if not self.keeps_schema(schema):
+            return False
+        if self.leave_out.get((database, schema, name), ()) is None:
             return False
         for pattern in self.exclude:
             if fnmatch.fnmatchcase(f"{schema}.{name}" if "." in pattern else name, pattern):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -170,7 +170,7 @@ def _verify_database(
         src_inv = src_inv.filtered(keep, options.keeps_schema)
         tgt_inv = tgt_inv.filtered(keep, options.keeps_schema)
         diffs = diff_inventories(src_db, src_inv, tgt_inv)
-        specs = _table_specs(src_db, src_inv, tgt_inv)
+        specs = _table_specs(src_db, src_inv, tgt_inv, options.leave_out)
         say(f"{src_db}: {len(specs)} table(s) to compare, {len(diffs)} schema difference(s)")
         results = _run_tables(pairs, dialect, specs, settings, say)
         results += _one_sided_tables(lead, dialect, src_db, src_inv, tgt_inv)
@@ -258,8 +258,14 @@ def _share_snapshot(pairs: Sequence[Pair], dialect: Dialect) -> bool:
     return src_snap is not None and tgt_snap is not None
 
 
-def _table_specs(database: str, src: Inventory, tgt: Inventory) -> list[TableSpec]:
-    """The tables both sides have whose rows are compared."""
+def _table_specs(
+    database: str,
+    src: Inventory,
+    tgt: Inventory,
+    leave_out: Mapping[tuple[str, str, str], tuple[str, ...] | None] | None = None,
+) -> list[TableSpec]:
+    """The tables both sides have whose rows are compared (without the columns left out:
+    a table whose key is among them is compared by whole-table checksum)."""
     specs = []
     for key in sorted(src.relations.keys() & tgt.relations.keys()):
         rel, other = src.relations[key], tgt.relations[key]
@@ -275,6 +281,11 @@ def _table_specs(database: str, src: Inventory, tgt: Inventory) -> list[TableSpe
             tgt.key_of(*key) != key_cols or not _same_key_types(src_cols, tgt_cols, key_cols)
         ):
             key_cols = None  # the sides disagree on the key: whole-table checksum only
+        skipped = set((leave_out or {}).get((database, *key)) or ())
+        if skipped:
+            src_cols = tuple(c for c in src_cols if c.name not in skipped)
+            if key_cols and skipped & set(key_cols):
+                key_cols = None
         specs.append(
             TableSpec(
                 database=database,

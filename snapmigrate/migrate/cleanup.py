@@ -3,6 +3,10 @@
 Each migration step's ``undo`` removes its own part; :func:`undo_all` runs
 them in reverse order. A resource without this run's tag stops it (exit 2)
 before anything is deleted: the ownership of everything is checked first.
+The cluster goes after a final snapshot unless it was declared disposable or
+the user said ``--skip-final-snapshot`` (:func:`preview` says which, before
+anyone is asked). Whether the run's target is live -- cut over and not rolled
+back -- is the cutover's knowledge: the ``cleanup`` command refuses that first.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from snapmigrate.errors import Interrupted, SnapmigrateError
 from snapmigrate.migrate import MIGRATION, read_plan
 from snapmigrate.migrate.context import MigrateContext
 from snapmigrate.migrate.instances import InstancesInputs, check_instances_owned
+from snapmigrate.migrate.restore import deletion_of
 from snapmigrate.migrate.snapshot import SnapshotInputs, snapshot_id
 from snapmigrate.workflow.journal import RunRecord
 
@@ -42,17 +47,30 @@ class Removal:
 
 
 @dataclass(frozen=True)
+class CleanupPreview:
+    """What ``cleanup`` will delete, decided before anyone is asked: the target (if it
+    still exists), what it is to its run, and how it goes (:class:`rds.Deletion`)."""
+
+    target: str
+    role: str | None = None
+    disposable: bool = False
+    deletion: rds.Deletion | None = None
+
+
+@dataclass(frozen=True)
 class CleanupResult:
-    """What ``cleanup`` removed, step by step."""
+    """What ``cleanup`` removed, step by step, and the final snapshot it kept."""
 
     record: RunRecord
     removals: tuple[Removal, ...]
+    final_snapshot: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.record.run_id,
             "state": self.record.state,
             "removed": [{"step": r.step, "message": r.message} for r in self.removals],
+            "final_snapshot": self.final_snapshot,
         }
 
 
@@ -87,6 +105,18 @@ def undo_all(ctx: MigrateContext, *, keep_snapshot: bool = False) -> list[Remova
     return done
 
 
+def preview(runner: Runner, run_id: str) -> CleanupPreview:
+    """How run ``run_id``'s target would be deleted now (reads AWS, changes nothing)."""
+    record = runner.journal.load(run_id)
+    ctx = runner.context(run_id, read_plan(record.plan), record)
+    target = ctx.plan.target.identifier
+    cluster = rds.find_cluster(ctx.aws, target)
+    if cluster is None or not rds.is_ours(cluster, run_id):
+        return CleanupPreview(target)
+    _, role = rds.owner(cluster)
+    return CleanupPreview(target, role, rds.is_disposable(cluster), deletion_of(ctx, cluster))
+
+
 def cleanup(runner: Runner, run_id: str, *, keep_snapshot: bool = False) -> CleanupResult:
     """Delete what run ``run_id`` created (by tag), last step first; journal it."""
     journal = runner.journal
@@ -96,6 +126,8 @@ def cleanup(runner: Runner, run_id: str, *, keep_snapshot: bool = False) -> Clea
         record = journal.load(run_id).with_event("cleanup started")
         journal.save(record)
         ctx = runner.context(run_id, plan, record)
+        target = rds.find_cluster(ctx.aws, plan.target.identifier)
+        deletion = deletion_of(ctx, target) if target is not None else None
         try:
             removals = undo_all(ctx, keep_snapshot=keep_snapshot)
         except KeyboardInterrupt:
@@ -112,4 +144,5 @@ def cleanup(runner: Runner, run_id: str, *, keep_snapshot: bool = False) -> Clea
             record = record.with_event(f"cleanup {removal.step}: {removal.message}")
         final = replace(record, state="cleaned", error=None)
         journal.save(final)
-    return CleanupResult(final, tuple(removals))
+    kept = deletion.final_snapshot if deletion is not None else None
+    return CleanupResult(final, tuple(removals), kept)

@@ -57,6 +57,8 @@ class RunSettings:
     max_delay_s: float = 60.0
     #: ``--freeze-before-snapshot``: the source is frozen before the snapshot and stays so.
     freeze_before_snapshot: bool = False
+    #: ``cleanup --skip-final-snapshot``: delete the target without a final snapshot.
+    skip_final_snapshot: bool = False
 
     def timeout(self, name: str) -> float:
         return float(self.timeouts.get(name, DEFAULT_TIMEOUTS.get(name, 2 * HOUR)))

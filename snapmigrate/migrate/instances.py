@@ -32,6 +32,9 @@ NAME = "instances"
 class InstancesInputs(Record):
     cluster_id: str
     instances: tuple[InstanceSpec, ...]
+    #: The Serverless v2 range to set before the first db.serverless instance, when the
+    #: restore could not carry it (a major upgrade: set once the bridge is in).
+    scaling: Mapping[str, float | int] | None = None
 
     @property
     def bridge(self) -> InstanceSpec | None:
@@ -96,6 +99,7 @@ class InstancesStep(Step[Basis, MigrateContext, InstancesInputs]):
     inputs = InstancesInputs
     permissions = (
         "rds:CreateDBInstance",
+        "rds:ModifyDBCluster",
         "rds:DescribeDBInstances",
         "rds:DescribeDBClusters",
         "rds:AddTagsToResource",
@@ -107,15 +111,26 @@ class InstancesStep(Step[Basis, MigrateContext, InstancesInputs]):
     undo_permissions = ("rds:DeleteDBInstance", "rds:DescribeDBInstances")
 
     def plan(self, basis: Basis) -> InstancesInputs:
-        return InstancesInputs(basis.spec.identifier, basis.spec.instances)
+        spec = basis.spec
+        scaling = spec.scaling.to_api() if spec.major_upgrade else None
+        return InstancesInputs(spec.identifier, spec.instances, scaling)
 
     def describe(self, inputs: InstancesInputs) -> str:
         readers = sum(s.role == "reader" for s in inputs.instances)
-        bridge = " via a provisioned bridge writer (major upgrade rule)" if inputs.bridge else ""
-        return (
-            f"create 1 db.serverless writer and {readers} reader(s){bridge}; "
-            "wait until available and SELECT 1"
-        )
+        serverless = f"create 1 db.serverless writer and {readers} reader(s)"
+        steps = []
+        if inputs.bridge:
+            steps.append(
+                f"create a provisioned {inputs.bridge.instance_class} bridge writer (the first "
+                "instance after a major upgrade)"
+            )
+        if inputs.scaling:
+            low, high = inputs.scaling["MinCapacity"], inputs.scaling["MaxCapacity"]
+            steps.append(f"set the Serverless v2 range {low:g}-{high:g} ACU")
+        steps.append(serverless)
+        if inputs.bridge:
+            steps.append("fail over to the db.serverless writer and delete the bridge")
+        return "; ".join(steps) + "; wait until available and SELECT 1"
 
     def ids(self, ctx: MigrateContext, inputs: InstancesInputs) -> dict[str, str]:
         """``{"writer": ..., "reader-1": ...}``: the instances this step leaves behind."""
@@ -152,6 +167,8 @@ class InstancesStep(Step[Basis, MigrateContext, InstancesInputs]):
                 created.append(bridge.identifier)
             waits.append(_wait_instances(ctx, cluster_id, (bridge,)))
             found = rds.instances_of(ctx.aws, cluster_id)
+        if inputs.scaling:
+            waits += _set_scaling(ctx, cluster_id, inputs.scaling)
         for spec in inputs.serverless:
             if spec.identifier not in found:
                 _create(ctx, inputs, spec)
@@ -259,6 +276,40 @@ def _wait_instances(
     return ctx.wait(NAME, what, poll, labels=ids, max_delay_s=30)
 
 
+def _set_scaling(
+    ctx: MigrateContext, cluster_id: str, scaling: Mapping[str, float | int]
+) -> list[WaitResult]:
+    """The Serverless v2 range on the cluster (once), waited for: after a major upgrade
+    it comes after the provisioned first instance and before any db.serverless one.
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.upgrade.html
+    """
+    wanted = {k: float(v) for k, v in scaling.items()}
+
+    def has(cluster: rds.Resource | None) -> bool:
+        found = (cluster or {}).get("ServerlessV2ScalingConfiguration") or {}
+        return all(float(found.get(k, -1)) == v for k, v in wanted.items())
+
+    if has(rds.find_cluster(ctx.aws, cluster_id)):
+        return []
+    ctx.aws.call(
+        f"set the Serverless v2 range of {cluster_id}",
+        ctx.aws.rds().modify_db_cluster,
+        DBClusterIdentifier=cluster_id,
+        ServerlessV2ScalingConfiguration=dict(scaling),
+        ApplyImmediately=True,
+    )
+
+    def poll() -> dict[str, Status]:
+        cluster = rds.find_cluster(ctx.aws, cluster_id)
+        status = rds.cluster_status(cluster)
+        if status.failed or not status.done:
+            return {cluster_id: status}
+        return {cluster_id: status if has(cluster) else Status("waiting for the range")}
+
+    what = f"Serverless v2 range of {cluster_id}"
+    return [ctx.wait(NAME, what, poll, labels=(cluster_id,), max_delay_s=30)]
+
+
 def _fail_over(ctx: MigrateContext, cluster_id: str, writer_id: str) -> WaitResult:
     """Make the planned db.serverless writer the cluster's writer."""
     ctx.aws.call(
@@ -271,9 +322,9 @@ def _fail_over(ctx: MigrateContext, cluster_id: str, writer_id: str) -> WaitResu
     def poll() -> dict[str, Status]:
         cluster = rds.find_cluster(ctx.aws, cluster_id)
         current = rds.writer_of(cluster)
-        status = (cluster or {}).get("Status", "unknown")
-        done = current == writer_id and status == "available"
-        return {cluster_id: Status(f"{status}, writer {current}", done=done)}
+        seen = rds.cluster_status(cluster)
+        done = current == writer_id and seen.done
+        return {cluster_id: Status(f"{seen.status}, writer {current}", done, seen.failed)}
 
     what = f"failover of {cluster_id} to {writer_id}"
     return ctx.wait(NAME, what, poll, labels=(cluster_id,), max_delay_s=30)

@@ -1,4 +1,5 @@
-"""Restore the snapshot as a provisioned-mode cluster with a Serverless v2 range."""
+"""Restore the snapshot as a provisioned-mode cluster with a Serverless v2 range
+(set later, after the major upgrade, when the snapshot's major has no Serverless v2)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class RestoreInputs(Record):
     engine: str
     engine_version: str
     engine_mode: str
-    #: ``ServerlessV2ScalingConfiguration`` as the API takes it.
+    #: ``ServerlessV2ScalingConfiguration`` as the API takes it; empty when the range is
+    #: set after a major upgrade (the restore's major has no Serverless v2).
     serverless_v2_scaling: Mapping[str, float | int]
     kms_key_id: str | None = None
     subnet_group: str | None = None
@@ -75,7 +77,10 @@ def request(ctx: MigrateContext, inputs: RestoreInputs) -> dict[str, Any]:
 
     Booleans are always sent, so the target never silently inherits a default
     (moto even drops falsy overrides; AWS honours them). The scaling range is
-    in the same call: it must be on the cluster before any db.serverless instance.
+    in the same call when the restored version has Serverless v2: it must be on
+    the cluster before any db.serverless instance. A restore at a major without
+    Serverless v2 (11, 12) gets none: AWS refuses it there, and after the major
+    upgrade the instances step sets it once the provisioned first instance is in.
     https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.upgrade.html
     """
     api: dict[str, Any] = {
@@ -84,7 +89,6 @@ def request(ctx: MigrateContext, inputs: RestoreInputs) -> dict[str, Any]:
         "Engine": inputs.engine,
         "EngineVersion": inputs.engine_version,
         "EngineMode": inputs.engine_mode,
-        "ServerlessV2ScalingConfiguration": dict(inputs.serverless_v2_scaling),
         "Port": int(inputs.port),
         "DeletionProtection": bool(inputs.deletion_protection),
         "BackupRetentionPeriod": int(inputs.backup_retention_period),
@@ -93,6 +97,7 @@ def request(ctx: MigrateContext, inputs: RestoreInputs) -> dict[str, Any]:
         "Tags": ctx.tags(ROLE),
     }
     optional = {
+        "ServerlessV2ScalingConfiguration": dict(inputs.serverless_v2_scaling),
         "KmsKeyId": inputs.kms_key_id,
         "DBSubnetGroupName": inputs.subnet_group,
         "VpcSecurityGroupIds": list(inputs.security_group_ids),
@@ -125,7 +130,7 @@ class RestoreStep(Step[Basis, MigrateContext, RestoreInputs]):
             engine=spec.engine,
             engine_version=spec.restore_version,
             engine_mode="provisioned",
-            serverless_v2_scaling=spec.scaling.to_api(),
+            serverless_v2_scaling={} if spec.major_upgrade else spec.scaling.to_api(),
             kms_key_id=spec.kms_key_id,
             subnet_group=spec.subnet_group,
             security_group_ids=spec.security_group_ids,
@@ -143,9 +148,14 @@ class RestoreStep(Step[Basis, MigrateContext, RestoreInputs]):
 
     def describe(self, inputs: RestoreInputs) -> str:
         scaling = inputs.serverless_v2_scaling
+        v2 = (
+            f"Serverless v2 {scaling['MinCapacity']:g}-{scaling['MaxCapacity']:g} ACU"
+            if scaling
+            else "no Serverless v2 range yet: it is set after the major upgrade"
+        )
         return (
             f"restore as {inputs.cluster_id} ({inputs.engine} {inputs.engine_version}, "
-            f"provisioned, Serverless v2 {scaling['MinCapacity']:g}-{scaling['MaxCapacity']:g} ACU)"
+            f"provisioned, {v2})"
         )
 
     def ids(self, ctx: MigrateContext, inputs: RestoreInputs) -> dict[str, str]:
@@ -191,30 +201,26 @@ class RestoreStep(Step[Basis, MigrateContext, RestoreInputs]):
         return Outcome(summary, resources={"cluster": cluster_id}, details=details, waits=(waited,))
 
     def undo(self, ctx: MigrateContext, inputs: RestoreInputs) -> str:
-        """Delete the target cluster (ours only, its instances gone first), without a
-        final snapshot: it is a copy, and the source is untouched."""
+        """Delete the target cluster (ours only, its instances gone first) after a final
+        snapshot -- unless it is disposable, in a failure state, or the user said
+        ``--skip-final-snapshot``. (``cleanup`` refuses a target that is live.)"""
         cluster_id = inputs.cluster_id
         cluster = rds.find_cluster(ctx.aws, cluster_id)
         if cluster is None:
             return f"cluster {cluster_id} is already gone"
         rds.check_owned(ctx.run_id, cluster, "cluster", cluster_id)
-        client = ctx.aws.rds()
+        deletion = deletion_of(ctx, cluster)
         if cluster.get("DeletionProtection"):
             ctx.aws.call(
                 f"turn off deletion protection of {cluster_id}",
-                client.modify_db_cluster,
+                ctx.aws.rds().modify_db_cluster,
                 DBClusterIdentifier=cluster_id,
                 DeletionProtection=False,
                 ApplyImmediately=True,
             )
         if cluster.get("Status") != "deleting":
             try:
-                ctx.aws.call(
-                    f"delete cluster {cluster_id}",
-                    client.delete_db_cluster,
-                    DBClusterIdentifier=cluster_id,
-                    SkipFinalSnapshot=True,
-                )
+                rds.delete_cluster(ctx.aws, deletion)
             except NotFound:
                 return f"cluster {cluster_id} is already gone"
 
@@ -225,7 +231,14 @@ class RestoreStep(Step[Basis, MigrateContext, RestoreInputs]):
             return {cluster_id: Status(found.get("Status", "unknown"))}
 
         ctx.wait("cleanup", f"deletion of cluster {cluster_id}", gone, labels=(cluster_id,))
-        return f"deleted cluster {cluster_id} (no final snapshot: the source is untouched)"
+        return f"deleted cluster {cluster_id} ({deletion.note})"
+
+
+def deletion_of(ctx: MigrateContext, cluster: rds.Resource) -> rds.Deletion:
+    """How the run's target is deleted: after a final snapshot unless declared otherwise."""
+    return rds.deletion_for(
+        cluster, ctx.run_id, skip_final_snapshot=ctx.settings.skip_final_snapshot
+    )
 
 
 def owned_cluster(ctx: MigrateContext, cluster_id: str) -> rds.Resource | None:

@@ -22,6 +22,7 @@ from snapmigrate.errors import (
     DifferencesFound,
     Interrupted,
     PreflightBlocked,
+    ResourceFailed,
     SnapmigrateError,
 )
 from snapmigrate.migrate import MIGRATION, read_plan
@@ -319,7 +320,13 @@ class Runner:
                 ) from None
             except SnapmigrateError as e:
                 self._stop(section.current, "failed", str(e))
-                if not isinstance(e, BadInput | DifferencesFound):
+                if isinstance(e, ResourceFailed):
+                    e.hint = e.hint or (
+                        "AWS will not bring it back by itself: read its events (aws rds "
+                        "describe-events), then delete what the run created with 'snapmigrate "
+                        f"cleanup {record.run_id}' and start again"
+                    )
+                elif not isinstance(e, BadInput | DifferencesFound):
                     e.hint = e.hint or resume_hint(record.run_id)
                 raise
             except Exception as e:

@@ -3,6 +3,11 @@
 Restore does not take ``ManageMasterUserPassword``; provisioned and v2
 clusters get the Data API only through ``EnableHttpEndpoint``:
 https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_EnableHttpEndpoint.html
+One change at a time: ``EnableHttpEndpoint`` right after a ``ModifyDBCluster``
+meets the cluster ``modifying`` (``InvalidResourceStateFault``), so the step
+waits for ``available`` in between. The managed password is there when its
+secret is ``active``, not when an ARN appears (``SecretStatus`` ``creating``):
+https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_MasterUserSecret.html
 """
 
 from __future__ import annotations
@@ -52,10 +57,16 @@ class SettingsDetails(StepDetails):
     performance_insights: bool | None = None
 
 
+def secret_status(cluster: rds.Resource) -> str | None:
+    """The managed master secret's ``SecretStatus`` (None when there is no secret)."""
+    secret = cluster.get("MasterUserSecret") or {}
+    return str(secret.get("SecretStatus") or "creating") if secret.get("SecretArn") else None
+
+
 def _has(cluster: rds.Resource) -> dict[str, bool]:
     return {
         "data-api": bool(cluster.get("HttpEndpointEnabled")),
-        "managed-password": bool((cluster.get("MasterUserSecret") or {}).get("SecretArn")),
+        "managed-password": secret_status(cluster) in ("active", "rotating"),
         "performance-insights": bool(cluster.get("PerformanceInsightsEnabled")),
     }
 
@@ -117,18 +128,29 @@ class SettingsStep(Step[Basis, MigrateContext, SettingsInputs]):
                 else "every planned setting is already on"
             )
         client = ctx.aws.rds()
+        waits = []
         modify: dict[str, Any] = {}
         if "managed-password" in todo:
             modify["ManageMasterUserPassword"] = True
         if "performance-insights" in todo:
             modify["EnablePerformanceInsights"] = True
-        if modify:
+        if modify and not _requested(cluster, modify):
             ctx.aws.call(
                 f"modify {cluster_id} ({', '.join(modify)})",
                 client.modify_db_cluster,
                 DBClusterIdentifier=cluster_id,
                 ApplyImmediately=True,
                 **modify,
+            )
+        if modify and "data-api" in todo:
+            # One change at a time: wait until the cluster is available again.
+            waits.append(
+                ctx.wait(
+                    NAME,
+                    f"{cluster_id} available again",
+                    lambda: {cluster_id: rds.cluster_status(rds.find_cluster(ctx.aws, cluster_id))},
+                    labels=(cluster_id,),
+                )
             )
         if "data-api" in todo:
             ctx.aws.call(
@@ -144,10 +166,13 @@ class SettingsStep(Step[Basis, MigrateContext, SettingsInputs]):
                 return {cluster_id: status}
             left = missing(inputs, found)
             if left:
-                return {cluster_id: Status(f"{status.status}, waiting for {', '.join(left)}")}
+                secret = secret_status(found)
+                seen = f", secret {secret}" if secret and "managed-password" in left else ""
+                left_text = ", ".join(left)
+                return {cluster_id: Status(f"{status.status}, waiting for {left_text}{seen}")}
             return {cluster_id: status}
 
-        waited = ctx.wait(NAME, f"settings of {cluster_id}", poll, labels=(cluster_id,))
+        waits.append(ctx.wait(NAME, f"settings of {cluster_id}", poll, labels=(cluster_id,)))
         final = rds.find_cluster(ctx.aws, cluster_id) or {}
         details = SettingsDetails(
             data_api=bool(final.get("HttpEndpointEnabled")),
@@ -158,9 +183,15 @@ class SettingsStep(Step[Basis, MigrateContext, SettingsInputs]):
             f"turned on: {', '.join(todo)}",
             resources={"cluster": cluster_id},
             details=details,
-            waits=(waited,),
+            waits=tuple(waits),
         )
 
     def undo(self, ctx: MigrateContext, inputs: SettingsInputs) -> str:
         """Nothing to undo on its own: deleting the cluster (restore's undo) removes them."""
         return "nothing to undo: deleting the cluster removes its settings"
+
+
+def _requested(cluster: rds.Resource, modify: dict[str, Any]) -> bool:
+    """Whether an earlier attempt already asked for ``modify``: a managed secret on its
+    way (``creating``) is not asked for twice."""
+    return set(modify) == {"ManageMasterUserPassword"} and secret_status(cluster) is not None

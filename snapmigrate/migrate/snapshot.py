@@ -130,7 +130,7 @@ class SnapshotStep(Step[Basis, MigrateContext, SnapshotInputs]):
         waited = ctx.wait(
             NAME,
             f"snapshot {sid}",
-            lambda: {sid: rds.availability(rds.find_snapshot(ctx.aws, sid), "snapshot")},
+            lambda: {sid: rds.snapshot_status(rds.find_snapshot(ctx.aws, sid))},
             labels=(sid,),
         )
         return Outcome(summary, resources={"snapshot": sid}, details=details, waits=(waited,))

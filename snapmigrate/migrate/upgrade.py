@@ -3,6 +3,10 @@
 A snapshot restores at its own major version; a later major needs
 ``ModifyDBCluster --engine-version --allow-major-version-upgrade``:
 https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.MajorVersionUpgrade.html
+
+What AWS reports wins over the plan: a cluster already at the planned version
+or a later one (RDS may upgrade a cluster on its own, say with Extended Support
+opted out) is not upgraded again, and the version recorded is AWS's.
 """
 
 from __future__ import annotations
@@ -37,13 +41,22 @@ class UpgradeDetails(StepDetails):
     engine_version: str | None = None
 
 
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".") if p.isdigit())
+
+
+def reached(found: str | None, planned: str) -> bool:
+    """Whether a cluster at ``found`` is at ``planned`` or later (``13.12`` < ``13.9`` is false)."""
+    return bool(found) and _numbers(found or "") >= _numbers(planned)
+
+
 def upgraded(cluster: rds.Resource | None, version: str) -> Status:
-    """Done when the cluster is available at ``version``."""
+    """Done when the cluster is available at ``version`` or a later one."""
     status = rds.cluster_status(cluster)
     if cluster is None or status.failed:
         return status
     at = cluster.get("EngineVersion", "?")
-    if at != version:
+    if not reached(at, version):
         return Status(f"{status.status}, at {at}")
     return Status(status.status, done=status.done)
 
@@ -81,7 +94,8 @@ class UpgradeStep(Step[Basis, MigrateContext, UpgradeInputs]):
         """ModifyDBCluster to the new major version (once), then wait for it."""
         cluster_id, version = inputs.cluster_id, inputs.engine_version
         cluster = restored_cluster(ctx, cluster_id)
-        if cluster.get("EngineVersion") != version and cluster.get("Status") != "upgrading":
+        at = cluster.get("EngineVersion")
+        if not reached(at, version) and cluster.get("Status") != "upgrading":
             api: dict[str, Any] = {
                 "DBClusterIdentifier": cluster_id,
                 "EngineVersion": version,
@@ -99,10 +113,11 @@ class UpgradeStep(Step[Basis, MigrateContext, UpgradeInputs]):
             lambda: {cluster_id: upgraded(rds.find_cluster(ctx.aws, cluster_id), version)},
             labels=(cluster_id,),
         )
+        now = (rds.find_cluster(ctx.aws, cluster_id) or {}).get("EngineVersion") or version
         return Outcome(
-            f"upgraded {cluster_id} from {inputs.from_version} to {version}",
+            f"upgraded {cluster_id} from {inputs.from_version} to {now}",
             resources={"cluster": cluster_id},
-            details=UpgradeDetails(engine_version=version),
+            details=UpgradeDetails(engine_version=now),
             waits=(waited,),
         )
 

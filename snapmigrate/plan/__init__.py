@@ -20,7 +20,7 @@ from snapmigrate.plan import discover
 from snapmigrate.plan.options import PlanOptions, validate_options
 from snapmigrate.plan.publisher import read_publisher
 from snapmigrate.plan.rules import Inputs, input_blockers
-from snapmigrate.plan.spec import preflight, target_versions
+from snapmigrate.plan.spec import preflight
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,7 @@ def make_plan(
     log.info("reading %s in %s", source_id, aws.region)
     source = discover.read_source(aws, source_id)
     snapshot = discover.read_snapshot(aws, options.snapshot) if options.snapshot else None
-    _, version, _ = target_versions(source, snapshot, options.engine_version)
-    target_facts, note = discover.engine_facts(aws, source.engine, version)
+    catalog, note = discover.engine_catalog(aws, source.engine)
     name_state = discover.target_name_state(aws, options.target)
     publisher = read_publisher(aws, source, connect_map) if options.catch_up == "logical" else None
     zone_state = (
@@ -58,10 +57,11 @@ def make_plan(
             snapshot=snapshot,
             name_state=name_state,
             zone_state=zone_state,
-            target_facts=target_facts,
+            catalog=catalog,
             facts_note=note,
             today=today or datetime.now(UTC).date(),
             publisher=publisher,
+            region=aws.region,
         )
     )
     return Plan(

@@ -12,6 +12,8 @@ from snapmigrate.aws import Aws, rds, route53
 from snapmigrate.aws.rds import tags_of
 from snapmigrate.errors import NotFound, OperationFailed
 from snapmigrate.model import (
+    KIND_CLONE,
+    TAG_KIND,
     TAG_ROLE,
     TAG_RUN_ID,
     EngineFacts,
@@ -21,7 +23,7 @@ from snapmigrate.model import (
     V1Scaling,
     V2Scaling,
 )
-from snapmigrate.plan import facts
+from snapmigrate.plan.versions import EngineCatalog, VersionInfo, facts_for
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,8 @@ def source_from_api(
         master_user_secret_arn=(cluster.get("MasterUserSecret") or {}).get("SecretArn"),
         performance_insights=bool(cluster.get("PerformanceInsightsEnabled", False)),
         engine_lifecycle_support=cluster.get("EngineLifecycleSupport"),
+        custom_endpoints=tuple(cluster.get("CustomEndpoints") or ()),
+        cross_account_clone=bool(cluster.get("CrossAccountClone", False)),
         tags=tags_of(cluster),
         instances=tuple(
             Instance(
@@ -153,55 +157,57 @@ def read_snapshot(aws: Aws, identifier: str) -> Snapshot | None:
     return snapshot_from_api(found) if found is not None else None
 
 
-def engine_facts(aws: Aws, engine: str, version: str) -> tuple[EngineFacts, str | None]:
-    """Facts about ``engine`` ``version``: from the API when it answers, else the table.
+def engine_catalog(aws: Aws, engine: str) -> tuple[EngineCatalog | None, str | None]:
+    """Every version of ``engine`` as ``DescribeDBEngineVersions`` lists it, with the
+    majors' support dates from ``DescribeDBMajorEngineVersions``; or (None, why not)
+    when the API does not answer -- then the documentation table stands in.
 
-    Returns the facts and, when the table was used, why the API was not. The
-    API is asked once, not retried: when it does not answer, the table stands.
+    Asked once, not retried: when the API does not answer, the table stands.
+    Serverless v2 support is the presence of ``ServerlessV2FeaturesSupport``
+    (``SupportedEngineModes`` lists ``provisioned``/``serverless``, never
+    ``db.serverless``, an instance class).
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DBEngineVersion.html
     """
-    table = facts.facts_from_table(engine, version)
     try:
-        versions = aws.call(
-            "describe engine versions",
-            aws.rds().describe_db_engine_versions,
-            retry=False,
-            Engine=engine,
-            EngineVersion=version,
-        )["DBEngineVersions"]
+        listed = list(
+            aws.each(
+                f"describe {engine} engine versions",
+                aws.rds().describe_db_engine_versions,
+                "DBEngineVersions",
+                retry=False,
+                Engine=engine,
+            )
+        )
     except NotImplementedError:
         # moto in-process raises this for DescribeDBEngineVersions.
-        return table, "DescribeDBEngineVersions is not implemented by this endpoint"
+        return None, "DescribeDBEngineVersions is not implemented by this endpoint"
     except Exception as e:  # denied, or moto's server answering HTTP 500
-        return table, f"DescribeDBEngineVersions did not answer ({_short(e)})"
-    if not versions:
-        return table, f"DescribeDBEngineVersions knows no {engine} {version}"
-    v = versions[0]
-    support = v.get("ServerlessV2FeaturesSupport") or {}
-    serverless_v2 = (
-        "db.serverless" in str(v.get("SupportedEngineModes", []))
-        or bool(support)
-        or table.serverless_v2
-    )
-    min_cap = float(support.get("MinCapacity", table.min_capacity_floor))
-    api = EngineFacts(
-        engine=engine,
-        version=version,
-        serverless_v2=serverless_v2,
-        min_capacity_floor=min_cap,
-        max_capacity_ceiling=float(support.get("MaxCapacity", table.max_capacity_ceiling)),
-        auto_pause=min_cap == 0.0,
-        data_api=table.data_api,
-        parameter_group_family=v.get("DBParameterGroupFamily") or table.parameter_group_family,
-        standard_support_ends=table.standard_support_ends,
-        extended_support_ends=table.extended_support_ends,
-        source="api",
-    )
-    dates = _major_support_dates(aws, engine, facts.major(version))
-    if dates:
-        api = EngineFacts(
-            **{**api.__dict__, "standard_support_ends": dates[0], "extended_support_ends": dates[1]}
+        return None, f"DescribeDBEngineVersions did not answer ({_short(e)})"
+    if not listed:
+        return None, f"DescribeDBEngineVersions knows no {engine} version"
+    versions = {}
+    for v in listed:
+        support = v.get("ServerlessV2FeaturesSupport")
+        versions[str(v["EngineVersion"])] = VersionInfo(
+            version=str(v["EngineVersion"]),
+            serverless_v2=support is not None,
+            min_capacity=_float((support or {}).get("MinCapacity")),
+            max_capacity=_float((support or {}).get("MaxCapacity")),
+            family=v.get("DBParameterGroupFamily"),
+            targets=tuple(str(t["EngineVersion"]) for t in v.get("ValidUpgradeTarget") or ()),
         )
-    return api, None
+    return EngineCatalog(engine, versions, _major_support_dates(aws, engine)), None
+
+
+def engine_facts(aws: Aws, engine: str, version: str) -> tuple[EngineFacts, str | None]:
+    """What ``engine`` ``version`` can do (from the API when it answers, else the table),
+    and why the table was used, if it was."""
+    catalog, note = engine_catalog(aws, engine)
+    return facts_for(catalog, engine, version), note
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value is not None else None
 
 
 def _short(exc: BaseException) -> str:
@@ -212,7 +218,8 @@ def _short(exc: BaseException) -> str:
     return first[:120]
 
 
-def _major_support_dates(aws: Aws, engine: str, major: int) -> tuple[str, str] | None:
+def _major_support_dates(aws: Aws, engine: str) -> dict[int, tuple[str, str]]:
+    """major -> (end of standard support, end of Extended Support); empty when unanswered."""
     try:
         majors = aws.call(
             "describe major engine versions",
@@ -221,21 +228,15 @@ def _major_support_dates(aws: Aws, engine: str, major: int) -> tuple[str, str] |
             Engine=engine,
         )["DBMajorEngineVersions"]
     except Exception:  # not implemented (moto) or denied: the table stands
-        return None
+        return {}
+    found = {}
     for m in majors:
-        if str(m.get("MajorEngineVersion")) == str(major):
-            lifecycles = {
-                x["LifecycleSupportName"]: x for x in m.get("SupportedEngineLifecycles", [])
-            }
-            std = lifecycles.get("open-source-rds-standard-support", {}).get(
-                "LifecycleSupportEndDate"
-            )
-            ext = lifecycles.get("open-source-rds-extended-support", {}).get(
-                "LifecycleSupportEndDate"
-            )
-            if std and ext:
-                return str(std)[:10], str(ext)[:10]
-    return None
+        lifecycles = {x["LifecycleSupportName"]: x for x in m.get("SupportedEngineLifecycles", [])}
+        std = lifecycles.get("open-source-rds-standard-support", {}).get("LifecycleSupportEndDate")
+        ext = lifecycles.get("open-source-rds-extended-support", {}).get("LifecycleSupportEndDate")
+        if std and ext and str(m.get("MajorEngineVersion", "")).isdigit():
+            found[int(m["MajorEngineVersion"])] = (str(std)[:10], str(ext)[:10])
+    return found
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,8 @@ class NameState:
     role: str | None = None
     status: str | None = None
     endpoint: str | None = None
+    #: Held by a snapmigrate clone (``snapmigrate:kind=clone``).
+    clone: bool = False
 
 
 def target_name_state(aws: Aws, identifier: str) -> NameState:
@@ -262,6 +265,7 @@ def target_name_state(aws: Aws, identifier: str) -> NameState:
         role=tags.get(TAG_ROLE),
         status=cluster.get("Status"),
         endpoint=cluster.get("Endpoint"),
+        clone=tags.get(TAG_KIND) == KIND_CLONE,
     )
 
 

@@ -2,10 +2,25 @@
 
 Used as the fallback when ``DescribeDBEngineVersions`` /
 ``DescribeDBMajorEngineVersions`` do not answer (moto does not implement
-them; a tight IAM policy may deny them). Sources: the Aurora User Guide
-("Supported Regions and Aurora DB engines for Aurora Serverless v2",
-"Scaling to Zero ACUs", "Data API") and the Aurora PostgreSQL release
-calendar. Check them when AWS adds versions.
+them; a tight IAM policy may deny them). Checked against AWS's pages in
+November 2026; check them again when AWS adds versions:
+
+- Serverless v2 minimum versions (most Regions; some Regions start later):
+  https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.Aurora_Fea_Regions_DB-eng.Feature.ServerlessV2.html
+  (18 is not in that table yet: its first release, 18.3, is assumed);
+- automatic pause ("at least version 16.3, 15.7, 14.12, or 13.15"):
+  https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2-auto-pause.html
+- the Data API on provisioned and Serverless v2 clusters, and the Regions
+  without it:
+  https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.Aurora_Fea_Regions_DB-eng.Feature.Data_API.html
+- support dates and the latest minor of each major (the release calendar):
+  https://docs.aws.amazon.com/AmazonRDS/latest/AuroraPostgreSQLReleaseNotes/aurorapostgresql-release-calendar.html
+- 256 ACU: "256 for recent Aurora versions, or 128 for older versions" with no
+  per-version table in the docs; ``ServerlessV2FeaturesSupport.MaxCapacity``
+  answers it at run time, the floors below are an assumption:
+  https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ServerlessV2ScalingConfiguration.html
+- Serverless v1 reached end of life on 2025-03-31; no new v1 clusters since
+  2025-01-08: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless.html
 """
 
 from __future__ import annotations
@@ -19,24 +34,41 @@ MYSQL = "aurora-mysql"
 
 #: Lowest minor per major that supports Serverless v2.
 V2_MIN_VERSION: dict[str, dict[int, Version]] = {
-    POSTGRES: {13: (13, 6), 14: (14, 3), 15: (15, 2), 16: (16, 1), 17: (17, 4)},
+    POSTGRES: {13: (13, 6), 14: (14, 3), 15: (15, 2), 16: (16, 1), 17: (17, 4), 18: (18, 3)},
     MYSQL: {3: (3, 2, 0)},
 }
 #: Lowest minor per major whose v2 instances scale to 256 ACU (else 128).
 V2_256_ACU: dict[str, dict[int, Version]] = {
-    POSTGRES: {13: (13, 13), 14: (14, 10), 15: (15, 5), 16: (16, 1), 17: (17, 4)},
+    POSTGRES: {13: (13, 13), 14: (14, 10), 15: (15, 5), 16: (16, 1), 17: (17, 4), 18: (18, 3)},
     MYSQL: {3: (3, 6, 0)},
 }
 #: Lowest minor per major that supports a 0 ACU minimum (automatic pause).
 V2_AUTO_PAUSE: dict[str, dict[int, Version]] = {
-    POSTGRES: {13: (13, 15), 14: (14, 12), 15: (15, 7), 16: (16, 3), 17: (17, 4)},
+    POSTGRES: {13: (13, 15), 14: (14, 12), 15: (15, 7), 16: (16, 3), 17: (17, 4), 18: (18, 3)},
     MYSQL: {3: (3, 8, 0)},
 }
 #: Lowest minor per major where a provisioned/v2 cluster has the Data API.
 DATA_API: dict[str, dict[int, Version]] = {
-    POSTGRES: {13: (13, 11), 14: (14, 8), 15: (15, 3), 16: (16, 1), 17: (17, 4)},
+    POSTGRES: {13: (13, 11), 14: (14, 8), 15: (15, 3), 16: (16, 1), 17: (17, 4), 18: (18, 3)},
     MYSQL: {3: (3, 7, 0)},
 }
+#: Regions where no Aurora PostgreSQL version of a provisioned or v2 cluster has the Data API.
+NO_DATA_API_REGIONS = frozenset(
+    {
+        "ap-south-2",  # Hyderabad
+        "ap-southeast-4",  # Melbourne
+        "ap-southeast-6",  # New Zealand
+        "ap-east-2",  # Taipei
+        "ca-west-1",  # Calgary
+        "cn-north-1",  # Beijing
+        "cn-northwest-1",  # Ningxia
+        "eu-central-2",  # Zurich
+        "il-central-1",  # Tel Aviv
+        "mx-central-1",  # Mexico (Central)
+        "us-gov-east-1",
+        "us-gov-west-1",
+    }
+)
 #: (end of standard support, end of RDS Extended Support) per major version.
 SUPPORT_DATES: dict[str, dict[int, tuple[str, str]]] = {
     POSTGRES: {
@@ -45,15 +77,28 @@ SUPPORT_DATES: dict[str, dict[int, tuple[str, str]]] = {
         13: ("2026-02-28", "2029-02-28"),
         14: ("2027-02-28", "2030-02-28"),
         15: ("2028-02-29", "2031-02-28"),
-        16: ("2029-02-28", "2032-02-29"),
+        16: ("2029-02-28", "2032-02-28"),
         17: ("2030-02-28", "2033-02-28"),
+        18: ("2031-02-28", "2034-02-28"),
     },
     MYSQL: {2: ("2024-10-31", "2027-02-28"), 3: ("2028-04-30", "2031-04-30")},
 }
-#: The newest minor of each major we know of: the default when a major upgrade is needed.
+#: The newest minor of each major (the release calendar, November 2026).
 LATEST_MINOR: dict[str, dict[int, str]] = {
-    POSTGRES: {13: "13.20", 14: "14.17", 15: "15.12", 16: "16.8", 17: "17.4"},
+    POSTGRES: {
+        11: "11.21",
+        12: "12.22",
+        13: "13.23",
+        14: "14.23",
+        15: "15.18",
+        16: "16.14",
+        17: "17.10",
+        18: "18.4",
+    },
 }
+#: Serverless v1's end of life, and the day since which no v1 cluster can be created.
+V1_END_OF_LIFE = "2025-03-31"
+V1_NO_NEW_CLUSTERS = "2025-01-08"
 
 EXTENDED_SUPPORT = "open-source-rds-extended-support"
 EXTENDED_SUPPORT_DISABLED = "open-source-rds-extended-support-disabled"

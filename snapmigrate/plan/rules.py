@@ -11,6 +11,10 @@ from datetime import date
 
 from snapmigrate.cutover import swap
 from snapmigrate.model import (
+    KIND_CLONE,
+    TAG_EXPIRES_AT,
+    TAG_KIND,
+    TAG_SOURCE,
     CutoverSpec,
     EngineFacts,
     Finding,
@@ -23,6 +27,7 @@ from snapmigrate.plan import facts
 from snapmigrate.plan.discover import NameState, ZoneState
 from snapmigrate.plan.options import PlanOptions
 from snapmigrate.plan.publisher import PublisherFacts
+from snapmigrate.plan.versions import EngineCatalog, VersionChoice, support_dates
 
 #: Codes whose ``block`` means the input was wrong (exit 2) rather than the
 #: source or account not being ready (exit 4).
@@ -46,11 +51,13 @@ class Inputs:
     snapshot: Snapshot | None
     name_state: NameState
     zone_state: ZoneState | None
-    target_facts: EngineFacts
+    #: What DescribeDBEngineVersions said (None: it did not answer, ``facts_note`` says why).
+    catalog: EngineCatalog | None
     facts_note: str | None
     today: date
     #: What the source shows about publishing (``--catch-up logical`` only).
     publisher: PublisherFacts | None = None
+    region: str | None = None
 
 
 def check_source(inp: Inputs, f: Findings) -> None:
@@ -82,8 +89,9 @@ def check_source(inp: Inputs, f: Findings) -> None:
         f.add(
             "ok",
             "source-mode",
-            f"Aurora Serverless v1{rng}: Serverless v1 reaches end of life; this is the move it "
-            "needs",
+            f"Aurora Serverless v1{rng}: Serverless v1 reached end of life on "
+            f"{facts.V1_END_OF_LIFE} (no new v1 clusters since {facts.V1_NO_NEW_CLUSTERS}; AWS "
+            "moves the rest in maintenance windows): this is the move it needs",
         )
     elif kind == "provisioned":
         classes = ", ".join(sorted({i.instance_class for i in src.instances})) or "no instances"
@@ -105,6 +113,15 @@ def check_source(inp: Inputs, f: Findings) -> None:
             "source-mode",
             f"engine mode {src.engine_mode!r} is not supported (serverless or provisioned only)",
         )
+    if src.tags.get(TAG_KIND) == KIND_CLONE:
+        expires = src.tags.get(TAG_EXPIRES_AT) or "never"
+        f.add(
+            "warn",
+            "source-is-clone",
+            f"{src.identifier} is a snapmigrate clone of {src.tags.get(TAG_SOURCE, '?')}, "
+            f"expiring {expires}: 'snapmigrate clone gc' may destroy it mid-run; protect it "
+            f"first: snapmigrate clone protect {src.identifier} --until 2d",
+        )
     if src.status == "available":
         f.add("ok", "source-status", "source is available")
     elif inp.options.snapshot:
@@ -121,7 +138,7 @@ def check_source(inp: Inputs, f: Findings) -> None:
         )
 
 
-def check_engine(inp: Inputs, target: EngineFacts, restore_version: str, f: Findings) -> None:
+def check_engine(inp: Inputs, target: EngineFacts, choice: VersionChoice, f: Findings) -> None:
     if inp.facts_note:
         f.add("warn", "engine-facts", f"engine facts from snapmigrate's table: {inp.facts_note}")
     else:
@@ -133,58 +150,106 @@ def check_engine(inp: Inputs, target: EngineFacts, restore_version: str, f: Find
             "block",
             "engine-version",
             f"{target.engine} {target.version} has no Serverless v2 (needs 13.6+, 14.3+, 15.2+, "
-            "16.1+ "
-            "or 17.4+): pass --engine-version with a version that has it",
+            "16.1+, 17.4+ or 18.3+): pass --engine-version with a version that has it",
         )
         return
     f.add("ok", "engine-version", f"{target.engine} {target.version} supports Serverless v2")
-    if facts.major(target.version) != facts.major(restore_version):
+    if choice.reason:
+        f.add(
+            "ok",
+            "upgrade-target",
+            f"{choice.restore_version} has no Serverless v2: the target is upgraded to "
+            f"{choice.version}, {choice.reason}; --engine-version chooses another",
+        )
+    if choice.major_upgrade:
+        bridge = inp.options.bridge_instance_class
         f.add(
             "warn",
             "major-upgrade",
-            f"major upgrade: restore at {restore_version}, then upgrade the cluster "
-            f"to {target.version} "
-            "(ModifyDBCluster AllowMajorVersionUpgrade). After a major upgrade the first instance "
-            "must "
-            f"be provisioned: a temporary {inp.options.bridge_instance_class} writer is created, "
-            "the "
-            "db.serverless instances join, the writer role fails over to them and the bridge is "
-            "deleted. "
-            "Test your application on the new major version first",
+            f"major upgrade, in AWS's documented order: restore provisioned at "
+            f"{choice.restore_version} without a Serverless v2 range, upgrade the cluster to "
+            f"{choice.version} (ModifyDBCluster AllowMajorVersionUpgrade), add a provisioned "
+            f"{bridge} writer first (after a major upgrade the first instance must be "
+            "provisioned), then set the Serverless v2 range (ModifyDBCluster), add the "
+            "db.serverless instances, fail over to the db.serverless writer and delete the "
+            "bridge. Test your application on the new major version first",
         )
 
 
-def check_extended_support(inp: Inputs, target: EngineFacts, f: Findings) -> None:
-    choice = inp.options.engine_lifecycle_support
-    ends = target.standard_support_ends
-    major = facts.major(target.version)
-    if ends is None:
-        f.add("warn", "extended-support", f"no support dates known for {target.engine} {major}")
+def _past(dates: tuple[str, str] | None, today: date) -> bool:
+    return dates is not None and date.fromisoformat(dates[0]) <= today
+
+
+def check_extended_support(
+    inp: Inputs, target: EngineFacts, choice: VersionChoice, f: Findings
+) -> None:
+    """What RDS Extended Support means for this restore: which major it runs when, and
+    whether it is billed (the choice is per cluster and permanent).
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/extended-support-restoring-db-instance.html
+    """
+    engine, lifecycle = target.engine, inp.options.engine_lifecycle_support
+    disabled = lifecycle == facts.EXTENDED_SUPPORT_DISABLED
+    restore_major, final_major = facts.major(choice.restore_version), facts.major(choice.version)
+    restore_dates = support_dates(inp.catalog, engine, restore_major)
+    final_dates = support_dates(inp.catalog, engine, final_major)
+    if final_dates is None:
+        f.add("warn", "extended-support", f"no support dates known for {engine} {final_major}")
         return
-    if date.fromisoformat(ends) > inp.today:
-        f.add(
-            "ok", "extended-support", f"{target.engine} {major} is in standard support until {ends}"
-        )
-        return
-    if choice == facts.EXTENDED_SUPPORT_DISABLED:
+    price = (
+        "charged per ACU-hour on top of the Serverless v2 price "
+        "(https://aws.amazon.com/rds/aurora/pricing/)"
+    )
+    restore_past, final_past = _past(restore_dates, inp.today), _past(final_dates, inp.today)
+    if restore_past and choice.major_upgrade and not final_past:
+        assert restore_dates is not None
+        if disabled:
+            f.add(
+                "ok",
+                "extended-support",
+                f"the restore lands on {choice.restore_version} ({engine} {restore_major} left "
+                f"standard support on {restore_dates[0]}) with Extended Support opted out: no "
+                f"Extended Support charge; snapmigrate upgrades it to {choice.version} (in "
+                f"standard support until {final_dates[0]}) right after the restore",
+            )
+            return
         f.add(
             "warn",
             "extended-support",
-            f"{target.engine} {major} left standard support on {ends} and Extended Support is "
-            "opted "
-            "out: RDS will upgrade the restored cluster to a supported major version on its own, "
-            "soon after the restore. Prefer choosing that version yourself with --engine-version",
+            f"{engine} {restore_major} left standard support on {restore_dates[0]}: the restore "
+            f"at {choice.restore_version} enrols the target in RDS Extended Support for its "
+            f"life, {price}, while it runs {restore_major} (until the upgrade to "
+            f"{choice.version} finishes) and again whenever it runs a major past standard "
+            f"support ({final_major}: from {final_dates[0]}). Avoid it with "
+            f"--engine-lifecycle-support {facts.EXTENDED_SUPPORT_DISABLED}",
+        )
+        return
+    if not final_past:
+        f.add(
+            "ok",
+            "extended-support",
+            f"{engine} {final_major} is in standard support until {final_dates[0]}",
+        )
+        return
+    if disabled:
+        f.add(
+            "warn",
+            "extended-support",
+            f"{engine} {final_major} left standard support on {final_dates[0]} and Extended "
+            f"Support is opted out: the restore completes on {choice.version} and RDS upgrades "
+            "the cluster to a newer major on its own in a later maintenance window (a version "
+            "AWS picks); if that upgrade fails its pre-upgrade checks, the cluster stays on "
+            f"{final_major} in RDS Extended Support, {price}, until you upgrade it. Choose the "
+            "version yourself with --engine-version",
         )
         return
     f.add(
         "warn",
         "extended-support",
-        f"{target.engine} {major} left standard support on {ends}: the restored cluster will be "
-        "enrolled in RDS Extended Support (charged per ACU-hour on top of the Serverless v2 "
-        "price, "
-        f"available until {target.extended_support_ends}). Opt out with --engine-lifecycle-support "
-        f"{facts.EXTENDED_SUPPORT_DISABLED} (RDS then upgrades the cluster itself), or plan a "
-        "supported --engine-version",
+        f"{engine} {final_major} left standard support on {final_dates[0]}: the target is "
+        f"enrolled in RDS Extended Support for its life, {price}, available until "
+        f"{final_dates[1]}. Opt out with --engine-lifecycle-support "
+        f"{facts.EXTENDED_SUPPORT_DISABLED} (the restore still lands on {choice.version}; RDS "
+        "upgrades it later in a maintenance window), or plan a supported --engine-version",
     )
 
 
@@ -192,6 +257,13 @@ def check_target_name(inp: Inputs, f: Findings) -> None:
     state = inp.name_state
     if not state.exists:
         f.add("ok", "target-name", f"{state.identifier} is a valid, free cluster identifier")
+    elif state.clone:
+        f.add(
+            "block",
+            "target-name",
+            f"{state.identifier} is a snapmigrate clone: choose another --target (a clone "
+            f"goes with 'snapmigrate clone destroy {state.identifier}')",
+        )
     elif state.run_id and state.role:
         f.add(
             "warn",
@@ -272,8 +344,20 @@ def check_encryption(inp: Inputs, f: Findings) -> None:
 
 
 def check_data_api(inp: Inputs, target: EngineFacts, f: Findings) -> bool:
+    """The Data API comes back through EnableHttpEndpoint where the version and the
+    Region have it for provisioned and Serverless v2 clusters.
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.Aurora_Fea_Regions_DB-eng.Feature.Data_API.html
+    """
     if not inp.source.http_endpoint_enabled:
         f.add("ok", "data-api", "the Data API is off on the source and stays off")
+        return False
+    if inp.region in facts.NO_DATA_API_REGIONS:
+        f.add(
+            "warn",
+            "data-api",
+            f"the Data API was on, but {inp.region} has no Data API for provisioned/v2 "
+            "clusters: callers of the Data API will break",
+        )
         return False
     if target.data_api:
         f.add(
@@ -286,8 +370,8 @@ def check_data_api(inp: Inputs, target: EngineFacts, f: Findings) -> bool:
         "warn",
         "data-api",
         f"the Data API was on, but {target.engine} {target.version} has no Data API for "
-        "provisioned/v2 "
-        "clusters (needs 13.11+, 14.8+, 15.3+, 16.1+): callers of the Data API will break",
+        "provisioned/v2 clusters (needs 13.11+, 14.8+, 15.3+, 16.1+, 17.4+ or 18.3+): callers "
+        "of the Data API will break",
     )
     return False
 
@@ -314,12 +398,32 @@ def check_extras(inp: Inputs, scaling: V2Scaling, performance_insights: bool, f:
     ]
     f.add("ok", "carried-settings", "carried: " + "; ".join(carried))
     if src.master_user_secret_arn or inp.options.manage_master_user_password:
+        user = src.master_username or "the master user"
+        was = (
+            f" (the source's secret {src.master_user_secret_arn} does not follow)"
+            if src.master_user_secret_arn
+            else ""
+        )
         f.add(
-            "ok",
+            "warn",
             "master-password",
-            "the master password is managed in Secrets Manager after the restore (restore cannot "
-            "take "
-            "ManageMasterUserPassword)",
+            f"the target manages its master password in Secrets Manager, turned on after the "
+            "restore (a restore cannot take ManageMasterUserPassword): AWS then gives "
+            f"{user} a NEW password in a NEW secret{was}; applications that log in with the "
+            "source's password or read the source's secret must switch to the target's secret "
+            "at the cutover",
+        )
+    if src.custom_endpoints:
+        # "Custom endpoints are not included in the snapshot. You create them again after
+        # restoring, and choose new endpoint names if the restored cluster is in the same
+        # region as the original one."
+        # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Endpoints.Custom.Considerations.html
+        f.add(
+            "warn",
+            "custom-endpoints",
+            f"{src.identifier} has custom endpoints ({', '.join(src.custom_endpoints)}): they "
+            "are not in a snapshot, so the target has none; create them again on the target "
+            "under new names, and move their clients yourself",
         )
     if performance_insights and scaling.min_capacity < 2:
         f.add(

@@ -11,12 +11,11 @@ from snapmigrate.model import (
     EngineFacts,
     Finding,
     InstanceSpec,
-    Snapshot,
     SourceCluster,
     TargetSpec,
     V2Scaling,
 )
-from snapmigrate.plan import facts
+from snapmigrate.plan import versions
 from snapmigrate.plan.catchup import check_catch_up
 from snapmigrate.plan.options import AUTO_PAUSE_RANGE
 from snapmigrate.plan.rules import (
@@ -32,6 +31,7 @@ from snapmigrate.plan.rules import (
     check_source,
     check_target_name,
 )
+from snapmigrate.plan.versions import VersionChoice
 
 SERVERLESS = "db.serverless"
 
@@ -47,37 +47,6 @@ _CLASS_MEMORY_GIB = {
     "16xlarge": 512,
     "24xlarge": 768,
 }
-
-
-def choose_versions(
-    source_version: str, requested: str | None, engine: str
-) -> tuple[str, str, str | None]:
-    """(restore version, final version, input problem) for a snapshot at ``source_version``.
-
-    A snapshot restores at its own major version (same or later minor); a
-    later major needs a restore then a major-version upgrade.
-    """
-    src = facts.parse_version(source_version)
-    if requested is None:
-        if facts.supports_v2(engine, source_version):
-            return source_version, source_version, None
-        upgrade = facts.upgrade_target(engine, source_version)
-        if upgrade is None:
-            return source_version, source_version, None
-        return source_version, upgrade, None
-    req = facts.parse_version(requested)
-    if req < src:
-        return (
-            source_version,
-            source_version,
-            (
-                f"--engine-version {requested} is older than the snapshot's {source_version}: "
-                "AWS restores a snapshot at its own version or later"
-            ),
-        )
-    if req[0] == src[0]:
-        return requested, requested, None
-    return source_version, requested, None
 
 
 def map_scaling(inp: Inputs, target: EngineFacts, f: Findings) -> V2Scaling:
@@ -297,12 +266,11 @@ def plan_instances(inp: Inputs, major_upgrade: bool, f: Findings) -> tuple[Insta
     return tuple(specs)
 
 
-def target_versions(
-    source: SourceCluster, snapshot: Snapshot | None, requested: str | None
-) -> tuple[str, str, str | None]:
-    """(restore version, final version, input problem) for this source or snapshot."""
-    base = snapshot.engine_version if snapshot else source.engine_version
-    return choose_versions(base, requested, source.engine)
+def target_versions(inp: Inputs) -> VersionChoice:
+    """The restore and final versions for this source (or its given snapshot)."""
+    base = inp.snapshot.engine_version if inp.snapshot else inp.source.engine_version
+    opts = inp.options
+    return versions.choose(inp.source.engine, base, opts.engine_version, inp.catalog, inp.today)
 
 
 def preflight(inp: Inputs) -> tuple[TargetSpec, tuple[Finding, ...]]:
@@ -310,21 +278,21 @@ def preflight(inp: Inputs) -> tuple[TargetSpec, tuple[Finding, ...]]:
     f = Findings()
     src, opts = inp.source, inp.options
     check_source(inp, f)
-    restore_version, version, problem = target_versions(src, inp.snapshot, opts.engine_version)
-    if problem:
-        f.add("block", "engine-version-input", problem)
-    target = inp.target_facts
-    check_engine(inp, target, restore_version, f)
+    choice = target_versions(inp)
+    restore_version, version = choice.restore_version, choice.version
+    if choice.problem:
+        f.add("block", "engine-version-input", choice.problem)
+    target = versions.facts_for(inp.catalog, src.engine, version)
+    check_engine(inp, target, choice, f)
     check_snapshot(inp, restore_version, f)
     scaling = map_scaling(inp, target, f)
     check_encryption(inp, f)
     http = check_data_api(inp, target, f)
     exports = plan_log_exports(inp, f)
     group = plan_parameter_group(inp, target, restore_version, f)
-    check_extended_support(inp, target, f)
+    check_extended_support(inp, target, choice, f)
     check_target_name(inp, f)
-    major_upgrade = facts.major(version) != facts.major(restore_version)
-    instances = plan_instances(inp, major_upgrade, f)
+    instances = plan_instances(inp, choice.major_upgrade, f)
     cutover = check_cutover(inp, f)
     performance_insights = (
         opts.performance_insights
@@ -333,7 +301,7 @@ def preflight(inp: Inputs) -> tuple[TargetSpec, tuple[Finding, ...]]:
     )
     check_extras(inp, scaling, performance_insights, f)
     catch_up = (
-        check_catch_up(inp, restore_version, major_upgrade, f)
+        check_catch_up(inp, restore_version, choice.major_upgrade, f)
         if opts.catch_up == "logical"
         else CatchUpSpec()
     )

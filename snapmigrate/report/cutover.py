@@ -43,6 +43,13 @@ def _rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def _mark(guardrail: dict[str, Any]) -> str:
+    """``ok``, ``WARN`` (passed, read it) or ``FAIL``."""
+    if not guardrail["passed"]:
+        return "FAIL"
+    return "WARN" if guardrail.get("warn") else "ok"
+
+
 def table(data: dict[str, Any]) -> str:
     lines = [_headline(data), f"  {_unavailability(data)}", ""]
     if data.get("guardrails"):
@@ -51,7 +58,7 @@ def table(data: dict[str, Any]) -> str:
             format_table(
                 ["", "CHECK", "RESULT"],
                 [
-                    ("ok" if g["passed"] else "FAIL", g["name"], g["message"])
+                    (_mark(g), g["name"], g["message"])
                     for g in data["guardrails"]
                 ],
             ),
@@ -110,7 +117,7 @@ def markdown(data: dict[str, Any]) -> str:
         )
     out += ["", "## Guardrails", "", "| | check | result |", "| --- | --- | --- |"]
     out += [
-        f"| {'ok' if g['passed'] else 'FAIL'} | {g['name']} | {g['message']} |"
+        f"| {_mark(g)} | {g['name']} | {g['message']} |"
         for g in data.get("guardrails", [])
     ]
     out += ["", "## Phases", "", "| phase | state | took | outcome |", "| --- | --- | --- | --- |"]

@@ -193,4 +193,9 @@ def runs_table(records: Sequence[RunRecord], where: str) -> str:
 
 def cleanup_table(result: CleanupResult) -> str:
     rows = [(r.step, r.message) for r in result.removals]
-    return f"Run {result.record.run_id}: cleaned\n" + format_table(["STEP", "WHAT"], rows)
+    kept = (
+        f"\nKept: final snapshot {result.final_snapshot} (delete it when you no longer need it)"
+        if result.final_snapshot
+        else ""
+    )
+    return f"Run {result.record.run_id}: cleaned\n" + format_table(["STEP", "WHAT"], rows) + kept

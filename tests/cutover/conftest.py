@@ -68,9 +68,16 @@ def fast_settings(lab: Any) -> RunSettings:
 
 
 def migrate(
-    lab: Any, tmp_path: Path, *, freeze_before: bool = False, before_snapshot: Any = None
+    lab: Any,
+    tmp_path: Path,
+    *,
+    freeze_before: bool = False,
+    before_snapshot: Any = None,
+    engine_version: str | None = None,
+    min_acu: float | None = None,
 ) -> Migrated:
-    """Seed a v1 source, give it a DNS record, migrate it (optionally frozen first)."""
+    """Seed a v1 source, give it a DNS record, migrate it (optionally frozen first; to
+    another engine version: the restore upgrades the data to its major)."""
     source = unique_id("cut")
     seeded = lab.seed("v1", cluster_id=source, scale=1, dns=False)
     endpoint = seeded.endpoint
@@ -80,7 +87,10 @@ def migrate(
         before_snapshot(source, record)
     state_dir = tmp_path / f"state-{source}"
     journal = Journal(state_dir)
-    plan = make_plan(lab.clients(), source, PlanOptions(target=f"{source}-new", readers=1))
+    options = PlanOptions(
+        target=f"{source}-new", readers=1, engine_version=engine_version, min_acu=min_acu
+    )
+    plan = make_plan(lab.clients(), source, options)
     runner = Runner(
         lab.clients(),
         journal,

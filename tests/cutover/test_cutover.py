@@ -11,8 +11,10 @@ import pytest
 from snapmigrate import loadgen
 from snapmigrate.cutover import Cutover, CutoverOptions
 from snapmigrate.db import freeze as fz
+from snapmigrate.db.connect import Endpoint
 from snapmigrate.errors import DifferencesFound, PreflightBlocked
 from tests.cutover.conftest import Migrated, migrate
+from tests.lab_fixtures import need_majors
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +109,44 @@ def test_cutover_under_load_loses_nothing_and_rolls_back(
         assert {m.source, m.target} <= m.cluster_ids()
     again = cutover(m).rollback(m.run_id)  # idempotent
     assert again.record.cutover["state"] == "rolled-back"
+
+
+def test_a_cutover_from_13_to_16_under_load_loses_nothing(
+    lab: Any, lab_env: dict[str, str], tmp_path: Path
+):
+    """The v1 seed's PostgreSQL 13 migrated to 16.4 (restored at 13.12, upgraded: the data
+    moved to 16; a provisioned bridge writer failed over to the db.serverless one), then
+    the DNS cutover under load. (0.5 ACU minimum: the restore at 13.12 takes no 0.)"""
+    need_majors(13, 16)
+    runs: dict[str, Any] = {}
+
+    def start_load(source: str, record: str) -> None:
+        app = Endpoint("app", record, 5432, user="postgres")
+        loadgen.ensure_table(app, "app", connect_map=lab_connect_map(lab))
+        options = loadgen.LoadOptions(workers=2, rate_per_worker=40)
+        runs["load"] = loadgen.LoadRun(app, "app", options, connect_map=lab_connect_map(lab))
+        runs["app"] = runs["load"].start() and app
+
+    m = migrate(
+        lab,
+        tmp_path,
+        freeze_before=True,
+        before_snapshot=start_load,
+        engine_version="16.4",
+        min_acu=0.5,
+    )
+    assert m.psql(m.source, "SHOW server_version_num")[:2] == "13"
+    assert m.psql(m.target, "SHOW server_version_num")[:2] == "16"
+    result = cutover(m).run(m.run_id, dns(m))
+    load = runs["load"]
+    load.stop.wait(1.0)
+    seen = load.stop_and_collect()
+    assert result.record.cutover["state"] == "done"
+    check = loadgen.check_committed(
+        runs["app"], "app", seen.committed, connect_map=lab_connect_map(lab)
+    )
+    assert seen.committed and check.lost == 0, check.to_dict()
+    assert m.record_value() == target_endpoint(m)
 
 
 def lab_connect_map(lab: Any) -> Any:

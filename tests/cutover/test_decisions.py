@@ -79,9 +79,11 @@ def test_dns_needs_a_record_and_rename_takes_none():
     [
         (given("rename", verify_mode="exact"), "--verify must be checksum or counts"),
         (
-            given("rename", timeout_s=0.0),
-            "--timeout and --long-transaction-seconds must be positive",
+            given("rename", timeout_s=-1.0),
+            "--timeout, --prove-timeout and --long-transaction-seconds must be positive",
         ),
+        (given("rename", prove_timeout_s=-5.0), "must be positive"),
+        (given("rename", timeout_s=300.0), r"must be longer than the proof window \(10 min\)"),
         (given("rename", long_transaction_s=-1.0), "must be positive"),
     ],
 )

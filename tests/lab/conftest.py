@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.waits import wait_until
+
 PASSWORD = "lab-test-Pa55word"
 
 
 def wait_for(
-    describe: Callable[[], dict[str, Any]], field: str, status: str, what: str, polls: int = 50
+    describe: Callable[[], dict[str, Any]], field: str, status: str, what: str, timeout_s: float = 120
 ) -> dict[str, Any]:
-    """Poll ``describe`` until its ``field`` shows ``status`` (the looks on the way are polls)."""
-    for _ in range(polls):
-        found = describe()
-        if found[field] == status:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"{what} never became {status}")
+    """Poll ``describe`` until its ``field`` shows ``status``; fail after ``timeout_s`` (a data
+    move -- a restore at a newer major, an upgrade -- takes seconds on a busy machine)."""
+    return wait_until(
+        f"{what} to become {status}",
+        lambda: (found if (found := describe())[field] == status else None),
+        timeout_s=timeout_s,
+    )
 
 
 def first(answer: dict[str, Any], key: str) -> dict[str, Any]:
@@ -30,27 +31,27 @@ def first(answer: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def wait_cluster(
-    rds: Any, cluster_id: str, status: str = "available", polls: int = 50
+    rds: Any, cluster_id: str, status: str = "available", timeout_s: float = 120
 ) -> dict[str, Any]:
     def describe() -> dict[str, Any]:
         return first(rds.describe_db_clusters(DBClusterIdentifier=cluster_id), "DBClusters")
 
-    return wait_for(describe, "Status", status, cluster_id, polls)
+    return wait_for(describe, "Status", status, cluster_id, timeout_s)
 
 
-def wait_snapshot(rds: Any, snapshot_id: str, polls: int = 50) -> dict[str, Any]:
+def wait_snapshot(rds: Any, snapshot_id: str, timeout_s: float = 120) -> dict[str, Any]:
     def describe() -> dict[str, Any]:
         snaps = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)
         return first(snaps, "DBClusterSnapshots")
 
-    return wait_for(describe, "Status", "available", snapshot_id, polls)
+    return wait_for(describe, "Status", "available", snapshot_id, timeout_s)
 
 
-def wait_instance(rds: Any, instance_id: str, polls: int = 50) -> dict[str, Any]:
+def wait_instance(rds: Any, instance_id: str, timeout_s: float = 120) -> dict[str, Any]:
     def describe() -> dict[str, Any]:
         return first(rds.describe_db_instances(DBInstanceIdentifier=instance_id), "DBInstances")
 
-    return wait_for(describe, "DBInstanceStatus", "available", instance_id, polls)
+    return wait_for(describe, "DBInstanceStatus", "available", instance_id, timeout_s)
 
 
 def create_cluster(rds: Any, cluster_id: str, **overrides: Any) -> dict[str, Any]:
@@ -66,16 +67,45 @@ def create_cluster(rds: Any, cluster_id: str, **overrides: Any) -> dict[str, Any
     return wait_cluster(rds, cluster_id)
 
 
-def add_writer(rds: Any, cluster_id: str) -> str:
-    """A provisioned instance in the cluster (its first: the writer); its identifier."""
-    instance_id = f"{cluster_id}-1"
+def add_writer(rds: Any, cluster_id: str, suffix: str = "1", **extra: Any) -> str:
+    """A provisioned instance in the cluster (its first is the writer, any other a
+    reader); its identifier."""
+    instance_id = f"{cluster_id}-{suffix}"
     rds.create_db_instance(
         DBInstanceIdentifier=instance_id,
         DBClusterIdentifier=cluster_id,
         Engine="aurora-postgresql",
         DBInstanceClass="db.r6g.large",
+        **extra,
     )
     return instance_id
+
+
+def reached(
+    lab: Any, host: str, database: str = "postgres", *, user: str = "master", password: str = PASSWORD
+) -> tuple[int, bool]:
+    """Through the lab's connect map, as a client of ``host``: (the port of the server it
+    reached, whether that server is a replica)."""
+    import json
+
+    import psycopg
+
+    routes = json.loads(lab.connect_map_path.read_text())["routes"]
+    local = routes[host if ":" in host else f"{host}:5432"]
+    address, port = local.rsplit(":", 1)
+    with psycopg.connect(
+        host=address,
+        port=int(port),
+        dbname=database,
+        user=user,
+        password=password,
+        sslmode="require",
+        connect_timeout=5,
+        autocommit=True,
+    ) as conn:
+        row = conn.execute("SELECT inet_server_port(), pg_is_in_recovery()").fetchone()
+    assert row is not None
+    return int(row[0]), bool(row[1])
 
 
 def port_is_free(port: int) -> bool:

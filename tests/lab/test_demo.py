@@ -54,6 +54,10 @@ def test_the_demo_migrates_the_seed_to_serverless_v2_and_verifies_it(tmp_path: P
             ("cutover", "done"), ("summary", "done"), ("down", "done"),
         ]  # fmt: skip
         assert result.ok and lab.is_running()  # --keep
+        # the plan's engine facts came from the lab's DescribeDBEngineVersions, not the table
+        assert ctx.plan is not None
+        facts = [f for f in ctx.plan.findings if f.code == "engine-facts"]
+        assert [f.level for f in facts] == ["ok"], facts
         # the user's environment is back as it was; drop it again to inspect the lab
         assert {key: os.environ.get(key) for key in HOSTILE_ENV} == HOSTILE_ENV
         for key in HOSTILE_ENV:

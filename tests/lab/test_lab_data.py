@@ -13,7 +13,14 @@ import pytest
 from snapmigrate.connectmap import ConnectMap
 from snapmigrate.db import connect as dbc
 from snapmigrate.errors import BadInput, ConnectError
-from tests.lab.conftest import PASSWORD, create_cluster, port_answers, wait_cluster, wait_snapshot
+from tests.lab.conftest import (
+    PASSWORD,
+    create_cluster,
+    port_answers,
+    reached,
+    wait_cluster,
+    wait_snapshot,
+)
 from tests.lab_fixtures import unique_id
 
 pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
@@ -113,7 +120,8 @@ def test_provisioned_seed_has_a_writer_instance_reachable_by_its_own_endpoint(la
     instance = rds.describe_db_instances(DBInstanceIdentifier=f"{seeded.cluster_id}-1")["DBInstances"][0]
     host = instance["Endpoint"]["Address"]
     assert host.endswith(cluster["Endpoint"].split(".cluster-", 1)[1])  # same identifier as the cluster's
-    assert routes(lab)[f"{host}:5432"] == f"127.0.0.1:{lab.state.server(seeded.cluster_id).endpoint_port}"
+    writer = lab.server_for(seeded.cluster_id)  # the instance endpoint reaches the writer
+    assert reached(lab, host, user=writer.user, password=writer.password) == (writer.port, False)
     assert seeded.tables["public.pgbench_accounts"] == 100000 and seeded.dns_zone_id == ""
 
 
@@ -175,7 +183,7 @@ def test_cutover_by_rename_moves_names_members_and_the_old_host(lab, rds):
     by_filter = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [source]}])["DBInstances"]
     assert [(i["DBInstanceIdentifier"], i["DBClusterIdentifier"]) for i in by_filter] == [(f"{target}-w", source)]
     instance_host = next(i for i in by_filter)["Endpoint"]["Address"]
-    assert routes(lab)[f"{instance_host}:5432"] == f"127.0.0.1:{target_port}"
+    assert reached(lab, instance_host) == (lab.server_for(source).port, False)  # the writer's
 
 
 def test_refusals_where_aws_refuses_and_moto_would_overwrite(lab, rds):

@@ -242,15 +242,29 @@ def test_rerunning_the_same_command_after_a_lost_journal_adopts_the_run(legacy, 
 def test_cleanup_deletes_what_the_run_created_and_only_that(legacy, state):
     assert invoke(migrate_args(state, "--yes")).exit_code == 0
     run_id = the_run(state)
-    result = invoke(["cleanup", run_id, "--yes", "--state-dir", state])
+    result = invoke(["cleanup", run_id, "--yes", "--state-dir", state, "-o", "json"])
     assert result.exit_code == 0, result.output
+    final = f"fresh-final-{run_id}"
+    assert json.loads(result.stdout)["final_snapshot"] == final
     left = aws_state(legacy)
-    assert (
-        set(left["clusters"]) == {"legacy"} and left["instances"] == {} and left["snapshots"] == {}
-    )
+    assert set(left["clusters"]) == {"legacy"} and left["instances"] == {}
+    # the run's snapshot is gone; the final snapshot of the deleted cluster stays
+    assert set(left["snapshots"]) == {final}
     assert Journal(state).load(run_id).state == "cleaned"
     again = invoke(["migrate", "--resume", run_id, "--state-dir", state])
     assert again.exit_code == 2 and "was cleaned up" in again.output
+
+
+def test_cleanup_skip_final_snapshot_leaves_nothing(legacy, state):
+    assert invoke(migrate_args(state, "--yes")).exit_code == 0
+    run_id = the_run(state)
+    args = ["cleanup", run_id, "--yes", "--skip-final-snapshot", "--state-dir", state]
+    result = invoke([*args, "-o", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["final_snapshot"] is None
+    assert "no final snapshot: --skip-final-snapshot" in result.stdout
+    left = aws_state(legacy)
+    assert set(left["clusters"]) == {"legacy"} and left["snapshots"] == {}
 
 
 def test_cleanup_refuses_when_a_planned_name_is_not_ours(legacy, state):
@@ -275,11 +289,10 @@ def test_cleanup_refuses_when_a_planned_name_is_not_ours(legacy, state):
 def test_permissions_lists_every_steps_actions():
     from snapmigrate.migrate import MIGRATION
 
-    result = CliRunner().invoke(cli, ["permissions", "-o", "json"])
+    result = CliRunner().invoke(cli, ["permissions", "--iam-auth", "-o", "json"])
     assert result.exit_code == 0
     policy = json.loads(result.stdout)
     granted = [a for s in policy["Statement"] for a in s["Action"]]
-    assert len(granted) == len(set(granted))
     for step in MIGRATION.steps:
         assert set(step.permissions) <= set(granted), step.name
     assert {"rds:DeleteDBCluster", "rds:DescribeDBEngineVersions"} <= set(granted)

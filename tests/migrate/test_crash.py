@@ -186,8 +186,8 @@ def test_crash_twice_in_the_same_wait_then_resume(world, tmp_path):
 
 @pytest.mark.slow  # a whole migration per mutating call
 def test_crash_at_every_mutating_call_of_a_major_upgrade_then_resume(world, tmp_path):
-    """PG 11: restore, upgrade, a provisioned bridge writer, v2 instances,
-    failover, bridge deleted -- each mutating call a crash point."""
+    """PG 11: restore, upgrade, a provisioned bridge writer, the v2 range, v2
+    instances, failover, bridge deleted -- each mutating call a crash point."""
     matrix = Matrix(world, tmp_path, version="11.21", readers=1)
     expected, calls = matrix.reference()
     assert set(expected["instances"]) == {"fresh-writer", "fresh-reader-1"}  # the bridge is gone
@@ -197,7 +197,7 @@ def test_crash_at_every_mutating_call_of_a_major_upgrade_then_resume(world, tmp_
     ]
     assert mutating == [
         "CreateDBClusterSnapshot", "RestoreDBClusterFromSnapshot", "ModifyDBCluster",
-        "CreateDBInstance", "CreateDBInstance", "CreateDBInstance",
+        "CreateDBInstance", "ModifyDBCluster", "CreateDBInstance", "CreateDBInstance",
         "FailoverDBCluster", "DeleteDBInstance",
     ]  # fmt: skip
     failures: list[str] = []

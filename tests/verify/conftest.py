@@ -1,6 +1,9 @@
 """Two real PostgreSQL servers for the whole session, seeded alike; each test
 gets its own database pair cloned from the seed, plants its difference on
-one side, and drops the pair afterwards."""
+one side, and drops the pair afterwards. The suite runs once per pair of
+majors: 18 against 18 (the wheel's), and Aurora's usual sources 11 and 13
+against Serverless v2 targets 16 and 17 (builds the lab fetches; without npm
+those runs are skipped, saying why)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,9 @@ import pytest
 
 from snapmigrate.db.connect import Endpoint, resolve
 from snapmigrate.db.verify import VerifyOptions, VerifyResult, verify
+from snapmigrate_lab import majors
 from snapmigrate_lab.postgres import PgServer, scratch
+from tests.lab_fixtures import need_majors
 
 SOURCE_PASSWORD = "src-S3cret-pw"
 TARGET_PASSWORD = "tgt-S3cret-pw"
@@ -85,6 +90,8 @@ ANALYZE;
 """
 
 _counter = itertools.count(1)
+#: (source major, target major); None: the wheel's 18.
+MAJOR_PAIRS = [(None, None), (11, 16), (13, 17)]
 
 
 def execute(server: PgServer, dbname: str, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
@@ -94,27 +101,55 @@ def execute(server: PgServer, dbname: str, sql: str, params: Any = None) -> list
         return cur.fetchall() if cur.description else []
 
 
-@pytest.fixture(scope="session")
-def servers() -> Iterator[tuple[PgServer, PgServer]]:
+@pytest.fixture(
+    scope="session", params=MAJOR_PAIRS, ids=lambda p: f"{p[0] or 18}-to-{p[1] or 18}"
+)
+def servers(request: pytest.FixtureRequest) -> Iterator[tuple[PgServer, PgServer]]:
+    source_major, target_major = request.param
+    need_majors(*(m for m in request.param if m))
     # In the lab's scratch space, not under pytest's basetemp: the server user
     # can reach it, and concurrent pytest runs prune each other's old basetemps.
     with scratch() as base:
+
+        def install(major: int | None) -> Any:
+            return majors.reachable(majors.build(major), base) if major else None
+
         pair = (
-            PgServer.create(base / "source", password=SOURCE_PASSWORD, settings=FAST),
-            PgServer.create(base / "target", password=TARGET_PASSWORD, settings=FAST),
+            PgServer.create(
+                base / "source",
+                password=SOURCE_PASSWORD,
+                settings=FAST,
+                install=install(source_major),
+            ),
+            PgServer.create(
+                base / "target",
+                password=TARGET_PASSWORD,
+                settings=FAST,
+                install=install(target_major),
+            ),
         )
         with ThreadPoolExecutor(2) as ex:
             list(ex.map(lambda s: s.start(), pair))
+            seed = SEED_SQL.replace("CREATE EXTENSION hstore;", common_hstore(pair))
             list(
                 ex.map(
                     lambda s: (
                         execute(s, "postgres", "CREATE DATABASE seed"),
-                        execute(s, "seed", SEED_SQL),
+                        execute(s, "seed", seed),
                     ),
                     pair,
                 )
             )
         yield pair
+
+
+def common_hstore(pair: tuple[PgServer, PgServer]) -> str:
+    """hstore at the older of the two servers' default versions: a migration keeps the
+    source's extension version (pg_upgrade does) unless someone updates it."""
+    query = "SELECT default_version FROM pg_available_extensions WHERE name = 'hstore'"
+    versions = [str(execute(server, "postgres", query)[0][0]) for server in pair]
+    oldest = min(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+    return f"CREATE EXTENSION hstore VERSION '{oldest}';"
 
 
 @dataclass
@@ -143,6 +178,12 @@ class DbPair:
         return verify(src, tgt, VerifyOptions(**options), sleep=lambda _s: None)
 
 
+def flush_counters(server: PgServer) -> str:
+    """SQL that publishes a session's write counters now: a function from 15 on; up to 14
+    the statistics collector hears of them when the session ends (``execute`` ends it)."""
+    return "; SELECT pg_stat_force_next_flush()" if server.major >= 15 else ""
+
+
 def clone(servers: tuple[PgServer, PgServer], name: str, template: str = "seed") -> DbPair:
     for server in servers:
         execute(server, "postgres", f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
@@ -151,7 +192,16 @@ def clone(servers: tuple[PgServer, PgServer], name: str, template: str = "seed")
 
 def drop(pair: DbPair) -> None:
     for server in (pair.source, pair.target):
-        execute(server, "postgres", f'DROP DATABASE IF EXISTS "{pair.name}" WITH (FORCE)')
+        if server.major >= 13:
+            execute(server, "postgres", f'DROP DATABASE IF EXISTS "{pair.name}" WITH (FORCE)')
+            continue
+        execute(
+            server,
+            "postgres",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (pair.name,),
+        )
+        execute(server, "postgres", f'DROP DATABASE IF EXISTS "{pair.name}"')
 
 
 @pytest.fixture

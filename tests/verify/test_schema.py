@@ -75,7 +75,9 @@ def test_view_function_and_constraint_changes(db: DbPair):
         "ALTER TABLE app.parent ADD CONSTRAINT v_not_empty CHECK (v <> '')"
     )
     _, diffs = differences(db)
-    assert ("view", "app.active_accounts", "changed") in diffs
+    # View text changes between majors: the tool compares it between servers of one major.
+    same_major = db.source.major == db.target.major
+    assert (("view", "app.active_accounts", "changed") in diffs) == same_major
     assert ("function", "app.add(a integer, b integer)", "changed") in diffs
     assert ("constraint", "v_not_empty on app.parent", "extra_on_target") in diffs
 

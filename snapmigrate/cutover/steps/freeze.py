@@ -7,8 +7,12 @@ from dataclasses import replace
 
 from snapmigrate.cutover.context import CutoverContext
 from snapmigrate.cutover.steps.base import Basis, NoInputs
+from snapmigrate.cutover.swap import swap_for
 from snapmigrate.db import freeze as db_freeze
+from snapmigrate.errors import ConnectError, OperationFailed, WaitTimeout
+from snapmigrate.migrate.dataplane import is_fatal
 from snapmigrate.migrate.snapshot import SnapshotDetails
+from snapmigrate.progress import Status
 from snapmigrate.workflow.step import Outcome, Step
 
 
@@ -64,9 +68,31 @@ class FreezeStep(Step[Basis, CutoverContext, NoInputs]):
         )
 
     def undo(self, ctx: CutoverContext, inputs: NoInputs) -> str | None:
-        """Put every database's setting back as it was. Idempotent."""
+        """Put every database's setting back as it was. Idempotent.
+
+        After a rename back, the source's endpoint name resolves again only minutes
+        later (as the target's did): the source is waited for while it cannot be
+        reached, as long as the mode's names may take (a short ``--prove-timeout`` does
+        not shorten the way back); a refused login fails at once."""
         record = freeze_record(ctx)
         if record is None:
             return None
-        db_freeze.unfreeze(ctx.source, record, connect_map=ctx.connect_map)
+        label, last = ctx.source.host, dict[str, str]()
+
+        def poll() -> dict[str, Status]:
+            try:
+                db_freeze.unfreeze(ctx.source, record, connect_map=ctx.connect_map)
+            except ConnectError as e:
+                if is_fatal(str(e)):
+                    raise
+                last["error"] = str(e)
+                return {label: Status("not reachable yet")}
+            return {label: Status("writable again", done=True)}
+
+        swap = swap_for(ctx.options.mode) if ctx.options.mode else None
+        window = max(swap.prove_timeout(ctx), swap.prove_window_s) if swap else 120.0
+        try:
+            ctx.wait(f"{label} to answer again", poll, cap=window)
+        except WaitTimeout as e:
+            raise OperationFailed(f"the source stays frozen: {last.get('error', e)}") from e
         return f"{len(record.databases)} database(s) writable again"

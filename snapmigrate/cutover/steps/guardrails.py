@@ -73,7 +73,16 @@ class GuardrailsStep(Phase[GuardrailsInputs]):
                 ctx.source, inputs.long_transaction_s, connect_map=ctx.connect_map
             )
             checks.append(guardrails.long_transactions(found, inputs.long_transaction_s))
-        checks.append(swap_for(ctx.options.mode).ready(ctx))
+        swap = swap_for(ctx.options.mode)
+        checks.append(swap.ready(ctx))
+        checks += swap.notes(ctx)
+        password = guardrails.managed_password(
+            ctx.plan.source.master_username,
+            (cluster.get("MasterUserSecret") or {}).get("SecretArn"),
+            ctx.plan.source.master_user_secret_arn,
+        )
+        if password is not None:
+            checks.append(password)
         if not after_freeze:
             checks.append(guardrails.postponed(inputs.postpone_flag, _postpone(ctx, inputs)))
         ctx.save(replace(ctx.state, guardrails=tuple(checks)))

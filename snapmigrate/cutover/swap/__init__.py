@@ -22,7 +22,7 @@ from snapmigrate.cutover.swap.base import Swap, no_record_given
 from snapmigrate.cutover.swap.dns import DnsSwap
 from snapmigrate.cutover.swap.rename import RenameSwap
 from snapmigrate.errors import BadInput
-from snapmigrate.model import CutoverSpec, Level, SourceCluster
+from snapmigrate.model import CutoverSpec, Level, Plan, SourceCluster
 from snapmigrate.records import to_json
 
 if TYPE_CHECKING:
@@ -78,6 +78,14 @@ def planned_swap(spec: CutoverSpec) -> Swap | None:
 def journaled(state: CutoverState) -> dict[str, Any]:
     """What each mode's swap journaled (the cutover report's ``swap``)."""
     return {mode: to_json(swap.journaled(state)) for mode, swap in SWAPS.items()}
+
+
+def serving(plan: Plan, run_id: str, state: CutoverState) -> str:
+    """What serves the clients after the cutover ``state`` describes (what is live)."""
+    strategy = SWAPS.get(state.mode or "")
+    if strategy is None:
+        return f"{plan.target.identifier} takes the clients' writes"
+    return strategy.serving(plan, run_id, state)
 
 
 def describe(mode: str | None, swap: Mapping[str, Any]) -> str:

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from snapmigrate.aws import Aws, route53
 from snapmigrate.cutover.context import CutoverContext
-from snapmigrate.cutover.state import CutoverOptions, CutoverState, Guardrail
+from snapmigrate.cutover.state import DEFAULT_TIMEOUT_S, CutoverOptions, CutoverState, Guardrail
 from snapmigrate.errors import BadInput
-from snapmigrate.model import CutoverSpec, Level, SourceCluster
+from snapmigrate.model import CutoverSpec, Level, Plan, SourceCluster
 
 if TYPE_CHECKING:
     from snapmigrate.plan.discover import ZoneState
@@ -21,6 +21,8 @@ class Swap(ABC):
 
     mode: ClassVar[str]
     permissions: ClassVar[tuple[str, ...]]
+    #: How long proving the swap may take unless ``--prove-timeout`` says otherwise.
+    prove_window_s: ClassVar[float] = 120.0
 
     # -- the plan ---------------------------------------------------------
 
@@ -47,6 +49,10 @@ class Swap(ABC):
     def ready(self, ctx: CutoverContext) -> Guardrail:
         """The guardrail: the swap can be made (journals what it will change)."""
 
+    def notes(self, ctx: CutoverContext) -> tuple[Guardrail, ...]:
+        """Warnings about the swap the user should read before agreeing (they pass)."""
+        return ()
+
     @abstractmethod
     def question(self, ctx: CutoverContext) -> str:
         """What the swap will do, for the confirmation prompt."""
@@ -69,7 +75,11 @@ class Swap(ABC):
 
     def prove_timeout(self, ctx: CutoverContext) -> float:
         """How long proving the swap may take."""
-        return ctx.options.prove_timeout_s
+        return ctx.options.prove_timeout_s or self.prove_window_s
+
+    def default_timeout_s(self, prove_s: float) -> float:
+        """``--timeout`` when not given: enough for the freeze, the checks and the proof."""
+        return max(DEFAULT_TIMEOUT_S, prove_s + DEFAULT_TIMEOUT_S / 2)
 
     def ttl_record(
         self, aws: Aws, options: CutoverOptions, points_at: str | None
@@ -86,6 +96,10 @@ class Swap(ABC):
     def describe(self, swap: Mapping[str, Any]) -> str:
         """The mode as the report's headline names it."""
         return self.mode
+
+    @abstractmethod
+    def serving(self, plan: Plan, run_id: str, state: CutoverState) -> str:
+        """What serves the clients once this swap was made (what is live)."""
 
 
 def no_record_given(zone_id: str | None, record_name: str | None) -> None:

@@ -15,7 +15,7 @@ from snapmigrate.cutover.context import CutoverContext
 from snapmigrate.cutover.state import CutoverOptions, CutoverState, DnsRecords, Guardrail
 from snapmigrate.cutover.swap.base import Swap
 from snapmigrate.errors import BadInput
-from snapmigrate.model import CutoverSpec, Level, SourceCluster
+from snapmigrate.model import CutoverSpec, Level, Plan, SourceCluster
 
 if TYPE_CHECKING:
     from snapmigrate.plan.discover import ZoneState
@@ -179,7 +179,9 @@ class DnsSwap(Swap):
     def prove_timeout(self, ctx: CutoverContext) -> float:
         """Caches may hold the old answer for one TTL: wait up to the TTL + 30 s."""
         records = ctx.state.dns
-        base = ctx.options.prove_timeout_s
+        if ctx.options.prove_timeout_s:
+            return ctx.options.prove_timeout_s
+        base = self.prove_window_s
         return max(base, float(records.writer.ttl) + 30) if records is not None else base
 
     def ttl_record(
@@ -196,3 +198,7 @@ class DnsSwap(Swap):
     def describe(self, swap: Mapping[str, Any]) -> str:
         writer = (swap.get(self.mode) or {}).get("writer")
         return f"{self.mode} ({writer['name'].rstrip('.')})" if writer else self.mode
+
+    def serving(self, plan: Plan, run_id: str, state: CutoverState) -> str:
+        name = state.dns.writer.host if state.dns else "the record clients use"
+        return f"{name} points at {plan.target.identifier}, which takes the clients' writes"

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from snapmigrate.aws import rds
+from snapmigrate.aws import ram, rds
 from snapmigrate.cutover import guardrails
 from snapmigrate.cutover.context import CutoverContext, old_name
-from snapmigrate.cutover.state import CutoverOptions, Guardrail
+from snapmigrate.cutover.state import CutoverOptions, CutoverState, Guardrail
 from snapmigrate.cutover.swap.base import Swap, no_record_given
 from snapmigrate.errors import BadInput
-from snapmigrate.model import CutoverSpec, Level, SourceCluster
+from snapmigrate.model import CutoverSpec, Level, Plan, SourceCluster
 from snapmigrate.progress import Status
 
 if TYPE_CHECKING:
@@ -33,7 +33,19 @@ class RenameSwap(Swap):
     """
 
     mode = "rename"
-    permissions = ("rds:ModifyDBCluster", "rds:DescribeDBClusters")
+    permissions = (
+        "rds:ModifyDBCluster",
+        "rds:DescribeDBClusters",
+        "ram:GetResourceShareAssociations",
+    )
+    #: The new cluster endpoint names resolve only minutes after a rename. AWS gives no
+    #: figure for Aurora; for RDS it documents "about 10 minutes" for a renamed DB
+    #: instance and "about two minutes" for a Multi-AZ DB cluster. The proof waits for
+    #: the longer (it ends as soon as the name reaches the target, so a quick DNS costs
+    #: nothing, and a shorter window would roll back a cutover that was working).
+    #: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_RenameInstance.html
+    #: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/multi-az-db-cluster-rename.html
+    prove_window_s = 600.0
 
     def check_plan(self, source_id: str, zone_id: str | None, record_name: str | None) -> None:
         no_record_given(zone_id, record_name)
@@ -48,14 +60,33 @@ class RenameSwap(Swap):
         self, source: SourceCluster, target: str, zone_id: str | None, record_name: str | None,
         zone: ZoneState | None,
     ) -> tuple[CutoverSpec, Level, str]:  # fmt: skip
-        return (
-            CutoverSpec(mode=self.mode),
-            "ok",
-            (
-                f"cutover by rename: {source.identifier} becomes {source.identifier}-old-<run>, "
-                f"{target} takes the name {source.identifier} and its endpoint host names"
-            ),
+        source_id = source.identifier
+        stays = [
+            *(f"instance {i.identifier}" for i in source.instances),
+            *(f"custom endpoint {e}" for e in source.custom_endpoints),
+        ]
+        left = (
+            f"; NOT moved (they keep their names, on the old cluster): {', '.join(stays)}"
+            if stays
+            else ""
         )
+        message = (
+            f"cutover by rename: {source_id} becomes {source_id}-old-<run>, {target} takes the "
+            f"name {source_id} and its cluster endpoint host names (instance identifiers and "
+            "instance endpoints do not move; custom endpoints are not in a snapshot and do "
+            f"not move){left}. The new names resolve minutes after the rename (AWS gives no "
+            f"Aurora figure; about 10 minutes for an RDS instance): writes stay unavailable "
+            f"until then, and the proof waits up to {self.prove_window_s / 60:g} min "
+            "(--prove-timeout). AWS documents nothing about TLS certificates after a rename: "
+            "rehearse clients that verify the host name (sslmode=verify-full)"
+        )
+        level: Level = "warn" if stays or source.cross_account_clone else "ok"
+        if source.cross_account_clone:
+            message += (
+                f"; {source_id} is a cross-account clone: AWS documents nothing about renaming "
+                "one"
+            )
+        return CutoverSpec(mode=self.mode), level, message
 
     def resolve(
         self, given: CutoverOptions, before: CutoverOptions | None, planned: CutoverSpec
@@ -87,6 +118,20 @@ class RenameSwap(Swap):
             raise BadInput(collision)  # a collision is bad input (exit 2)
         return Guardrail(
             "names", True, f"{source} -> {old} and {target} -> {source} are free to take"
+        )
+
+    def notes(self, ctx: CutoverContext) -> tuple[Guardrail, ...]:
+        """The source's sharing (RAM, cross-account clone) and what a rename leaves behind."""
+        source = ctx.cluster(self._names(ctx)[0]) or {}
+        if not source or ctx.is_target(source):  # a resume after the swap: nothing to say
+            return ()
+        arn, cluster_id = str(source.get("DBClusterArn", "")), str(source["DBClusterIdentifier"])
+        members = [str(m["DBInstanceIdentifier"]) for m in source.get("DBClusterMembers") or ()]
+        custom = [str(e) for e in source.get("CustomEndpoints") or ()]
+        shares = ram.shares_of(ctx.aws, arn) if arn else None
+        return (
+            guardrails.rename_sharing(cluster_id, shares, bool(source.get("CrossAccountClone"))),
+            guardrails.left_behind(cluster_id, members, custom),
         )
 
     def question(self, ctx: CutoverContext) -> str:
@@ -136,3 +181,10 @@ class RenameSwap(Swap):
     def client_host(self, ctx: CutoverContext) -> str:
         """The source's original endpoint: it lands on the target with the name."""
         return ctx.state.source_endpoint or ""
+
+    def serving(self, plan: Plan, run_id: str, state: CutoverState) -> str:
+        source, target = plan.source.identifier, plan.target.identifier
+        return (
+            f"{target} now carries the name {source} and its endpoint host names, and takes "
+            f"the clients' writes; the original source is {old_name(source, run_id)}"
+        )

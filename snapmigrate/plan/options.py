@@ -16,6 +16,7 @@ MAX_READERS = 15
 MAX_TARGET_LENGTH = 63 - len("-reader-15")
 AUTO_PAUSE_RANGE = (300, 86400)
 LIFECYCLES = (facts.EXTENDED_SUPPORT, facts.EXTENDED_SUPPORT_DISABLED)
+CATCH_UPS = ("none", "logical")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class PlanOptions:
     dns_zone_id: str | None = None
     dns_name: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    catch_up: str = "none"
+    replica_identity_full: bool = False
+    prepare_source: bool = False
+    max_retained_wal_gb: float = 100.0
 
 
 def check_identifier(name: str, what: str = "target cluster identifier") -> str:
@@ -115,4 +120,29 @@ def validate_options(opts: PlanOptions, source_id: str) -> PlanOptions:
             )
     if opts.kms_key_id is not None and not opts.kms_key_id.strip():
         raise BadInput("--kms-key-id is empty: give a key id, alias or ARN")
+    _check_catch_up(opts)
     return PlanOptions(**{**opts.__dict__, "target": target})
+
+
+def _check_catch_up(opts: PlanOptions) -> None:
+    if opts.catch_up not in CATCH_UPS:
+        raise BadInput(f"--catch-up must be one of {', '.join(CATCH_UPS)}")
+    if opts.catch_up == "none":
+        given = [
+            flag
+            for flag, on in (
+                ("--replica-identity-full", opts.replica_identity_full),
+                ("--prepare-source", opts.prepare_source),
+            )
+            if on
+        ]
+        if given:
+            raise BadInput(f"{given[0]} needs --catch-up logical")
+        return
+    if opts.snapshot:
+        raise BadInput(
+            "--snapshot cannot be combined with --catch-up logical: the catch-up needs a "
+            "snapshot taken after its replication slot (drop --snapshot)"
+        )
+    if not opts.max_retained_wal_gb > 0:
+        raise BadInput("--max-retained-wal-gb must be positive")

@@ -195,7 +195,7 @@ def test_ddl_blocks_the_cutover_and_the_threshold_ends_the_catch_up(
     slots holding more WAL than allowed are dropped by status, and the cutover
     then refuses; cleanup leaves nothing."""
     source = seed_source(lab)
-    run = migrate(source, tmp_path, max_retained_wal_gb=0.1)
+    run = migrate(source, tmp_path, max_retained_wal_gb=0.01)
     sql(lab, source.cluster_id, "CREATE TABLE public.late (id int PRIMARY KEY)")
     with pytest.raises(PreflightBlocked, match="logical replication carries no DDL"):
         cutover(run).run(run.run_id, dns(source))
@@ -203,7 +203,11 @@ def test_ddl_blocks_the_cutover_and_the_threshold_ends_the_catch_up(
     sql(lab, source.cluster_id, "DROP TABLE public.late")
 
     sql(lab, run.target, f"ALTER SUBSCRIPTION snapmigrate_{run.run_id}_1 DISABLE")
-    for n in range(12):  # each switch ends a 16 MiB segment: 192 MiB of WAL held for the slot
+    # Each switch ends a WAL segment (the lab's are 1 MiB): twice the threshold's worth of
+    # segments is held for the disabled subscriber's slot.
+    size = "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'"
+    ((segment,),) = sql(lab, source.cluster_id, size)
+    for n in range(2 * int(0.01 * 2**30) // segment + 2):
         sql(lab, source.cluster_id, f"INSERT INTO public.pgbench_history VALUES (1, 1, {n}, 0)")
         sql(lab, source.cluster_id, "SELECT pg_switch_wal()")
     measured = status_of(status(run))

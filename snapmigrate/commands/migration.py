@@ -111,12 +111,15 @@ def resume(
     plan_given: bool = False,
     settings: RunSettings | None = None,
     confirm_cutover: Confirm | None = None,
+    can_ask: Callable[[], None] | None = None,
     on_migrated: Callable[[RunResult], None] | None = None,
 ) -> MigrateResult:
     """Continue run ``run_id`` from AWS plus its journal (and cut over, when its
     plan chains a cutover). ``source``/``target``, when given, must be the run's;
     ``plan_given`` (a plan file or plan options) is bad input: a run keeps its
-    plan, and the freeze choice it was started with."""
+    plan, and the freeze choice it was started with. ``can_ask`` raises, before
+    anything changes, when ``confirm_cutover`` could not ask (no terminal) and the
+    plan chains a cutover."""
     config.check_connect_map()
     record = config.journal().load(check_run_id(run_id))
     frozen = RunSettings.from_dict(record.settings).freeze_before_snapshot
@@ -129,7 +132,10 @@ def resume(
             "drop --plan-file and the plan options"
         )
     _check_names(f"run {run_id}", record.source, record.target, source, target)
-    _check_catch_up(read_plan(record.plan).target.catch_up.logical, settings)
+    plan = read_plan(record.plan)
+    _check_catch_up(plan.target.catch_up.logical, settings)
+    if can_ask is not None and planned_swap(plan.target.cutover) is not None:
+        can_ask()
     result = _runner(config, settings).resume(run_id)
     return _then_cut_over(config, result, confirm_cutover, on_migrated)
 

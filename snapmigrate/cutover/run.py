@@ -78,7 +78,7 @@ class CutoverResult:
             "phases": to_json(c.phases or ()),
             "verification": to_json(c.verification),
             "drift": to_json(c.drift),
-            "swap": journaled(c),
+            "swap": journaled(c, read_plan(self.record.plan), self.record.run_id),
             "identity": to_json(c.identity),
             "rollback": to_json(c.rollback),
             "writes_since_cutover": to_json(c.writes_since_cutover),

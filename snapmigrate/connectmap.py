@@ -10,6 +10,13 @@ port) and whose values are ``host:port`` to dial instead::
 It is named by ``--connect-map PATH`` or ``SNAPMIGRATE_CONNECT_MAP``, and read
 again on every resolve, so a tunnel (or the lab, after a rename) can change it
 while a long command runs. TLS host checks still use the original host name.
+
+An optional ``"servers"`` object, beside ``"routes"``, says the same for the
+connections a *database server* makes to an endpoint (the catch-up's
+subscription dials the source from the copy): where the endpoint's name does
+not reach the source from there (the lab's servers, a proxy in between)::
+
+    {"routes": {...}, "servers": {"db1.cluster-abc...:5432": "10.0.3.7:5432"}}
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ class ConnectMap:
 
     routes: Mapping[str, str] = field(default_factory=dict)
     path: Path | None = None
+    servers: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> ConnectMap:
@@ -51,11 +59,14 @@ class ConnectMap:
         p = Path(where)
         data = read_json(p, "connect map", missing_hint=f"fix --connect-map or ${ENV_VAR}")
         routes = data.get("routes", data) if isinstance(data, dict) else None
-        if not isinstance(routes, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in routes.items()
-        ):
-            raise BadInput(f'connect map {p} must be a JSON object of "host:port": "host:port"')
-        return cls(routes=dict(routes), path=p)
+        servers = data.get("servers", {}) if isinstance(data, dict) and "routes" in data else {}
+        for section in (routes, servers):
+            if not isinstance(section, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in section.items()
+            ):
+                raise BadInput(f'connect map {p} must be a JSON object of "host:port": "host:port"')
+        assert isinstance(routes, dict) and isinstance(servers, dict)
+        return cls(routes=dict(routes), path=p, servers=dict(servers))
 
     def resolve(self, host: str, port: int) -> tuple[str, int]:
         """Where to dial for ``host:port`` (itself when the map has no route)."""
@@ -64,10 +75,22 @@ class ConnectMap:
             return host, port
         return split_address(target, default_port=port)
 
+    def server_route(self, host: str, port: int) -> tuple[str, int] | None:
+        """Where a database server dials for ``host:port``: None when by its name."""
+        target = self.servers.get(f"{host}:{port}") or self.servers.get(host)
+        return None if target is None else split_address(target, default_port=port)
+
     def reload(self) -> ConnectMap:
         return ConnectMap.load(self.path) if self.path else self
 
 
-def write(path: str | os.PathLike[str], routes: Mapping[str, str]) -> None:
+def write(
+    path: str | os.PathLike[str],
+    routes: Mapping[str, str],
+    servers: Mapping[str, str] | None = None,
+) -> None:
     """Replace the map at ``path`` atomically (the lab keeps its map current this way)."""
-    atomic_write_json(path, {"routes": dict(sorted(routes.items()))})
+    data: dict[str, dict[str, str]] = {"routes": dict(sorted(routes.items()))}
+    if servers:
+        data["servers"] = dict(sorted(servers.items()))
+    atomic_write_json(path, data)

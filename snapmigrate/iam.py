@@ -60,6 +60,8 @@ class Scope:
     snapshot: str | None = None
     parameter_group: str | None = None
     subnet_group: str | None = None
+    #: The source's writer (``--prepare-source`` reboots it), from the plan.
+    source_writer: str | None = None
 
     def rds(self, kind: str, name: str) -> str:
         return f"arn:{self.partition}:rds:{self.region}:{self.account}:{kind}:{name}"
@@ -152,6 +154,16 @@ def restored_snapshot(scope: Scope) -> Access:
     elif not scope.target:
         names = [scope.rds("cluster-snapshot", "*")]
     return Access(tuple(names))
+
+
+def logical_groups(scope: Scope, tagged: Condition | None) -> Access:
+    """``<source>-logical-<run>``: the cluster parameter group ``--prepare-source`` makes."""
+    return Access((scope.rds("cluster-pg", f"{scope.source or '*'}-logical-*"),), tagged)
+
+
+def source_writer(scope: Scope) -> Access:
+    """The source's writer, by name from the plan -- else any instance (no run tags it)."""
+    return Access((scope.rds("db", scope.source_writer or "*"),))
 
 
 def final_snapshots(scope: Scope) -> Access:
@@ -254,6 +266,21 @@ PART_RULES: dict[tuple[str, str], Rule] = {
     ("snapshot", "rds:AddTagsToResource"): lambda s: [run_snapshots(s, CREATED_TAGGED)],
     ("restore", "rds:AddTagsToResource"): lambda s: [new_target(s)],
     ("instances", "rds:AddTagsToResource"): lambda s: [instances(s, CREATED_TAGGED)],
+    # --catch-up logical --prepare-source: the run's group, given to the source, its writer
+    # rebooted (the one step that changes the source: the plan asks for it)
+    ("prepare-source", "rds:CreateDBClusterParameterGroup"): lambda s: [
+        logical_groups(s, CREATED_TAGGED)
+    ],
+    ("prepare-source", "rds:AddTagsToResource"): lambda s: [logical_groups(s, CREATED_TAGGED)],
+    ("prepare-source", "rds:ModifyDBClusterParameterGroup"): lambda s: [
+        logical_groups(s, OWN_TAGGED)
+    ],
+    ("prepare-source", "rds:ModifyDBCluster"): lambda s: [
+        source_cluster(s),
+        logical_groups(s, None),
+    ],
+    ("prepare-source", "rds:RebootDBInstance"): lambda s: [source_writer(s)],
+    ("cleanup", "rds:DeleteDBClusterParameterGroup"): lambda s: [logical_groups(s, OWN_TAGGED)],
     # a rename cutover renames the source away and the target onto the source's name
     ("swap rename", "rds:ModifyDBCluster"): lambda s: [renamed_source(s), renamed_target(s)],
 }
@@ -335,4 +362,8 @@ def wider_than_needed(scope: Scope) -> list[str]:
         notes.append("the target and its instances: by the snapmigrate:run-id tag; give --target")
     if not scope.zone_id:
         notes.append("the Route 53 record: any hosted zone; give --dns-zone-id")
+    if not scope.source_writer:
+        notes.append(
+            "the source's writer (only --prepare-source reboots it): any instance; give --plan-file"
+        )
     return notes

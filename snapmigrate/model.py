@@ -188,6 +188,48 @@ class CutoverSpec:
 
 
 @dataclass(frozen=True)
+class QualifiedTable:
+    """A table, database-qualified."""
+
+    database: str
+    schema: str
+    table: str
+
+    def __str__(self) -> str:
+        return f"{self.database}.{self.schema}.{self.table}"
+
+
+@dataclass(frozen=True)
+class SourcePreparation:
+    """``--prepare-source``: how the source is made to publish. A new custom cluster
+    parameter group (a copy of ``copy_from``'s settings, or of the family's
+    defaults) gets ``rds.logical_replication = 1`` and replaces the source's;
+    with ``new_group`` False the source's own group has it already. Then the
+    writer reboots."""
+
+    family: str
+    writer: str | None
+    new_group: bool = True
+    copy_from: str | None = None
+
+
+@dataclass(frozen=True)
+class CatchUpSpec:
+    """``--catch-up logical``: the copy is caught up by logical replication from
+    the snapshot's LSN until the cutover (``mode`` ``none`` without it)."""
+
+    mode: str = "none"
+    databases: tuple[str, ...] = ()
+    replica_identity_full: tuple[QualifiedTable, ...] = ()
+    max_retained_wal_bytes: int = 0
+    prepare: SourcePreparation | None = None
+
+    @property
+    def logical(self) -> bool:
+        return self.mode == "logical"
+
+
+@dataclass(frozen=True)
 class InstanceSpec:
     """An instance the migration will create."""
 
@@ -225,6 +267,7 @@ class TargetSpec:
     engine_lifecycle_support: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     cutover: CutoverSpec = field(default_factory=CutoverSpec)
+    catch_up: CatchUpSpec = field(default_factory=CatchUpSpec)
     #: ``snapshot`` (a new cluster) or ``in-place`` (the source itself is changed).
     path: str = "snapshot"
     #: In place, from Serverless v1: the provisioned class the conversion makes.

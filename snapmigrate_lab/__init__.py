@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from snapmigrate.errors import BadInput, NotFound, OperationFailed
 from snapmigrate_lab import runtime
 from snapmigrate_lab import state as labstate
-from snapmigrate_lab.postgres import alive as _alive
+from snapmigrate_lab.runtime import alive as _alive
 from snapmigrate_lab.state import DEFAULT_DIR, REGION, LabState
 
 if TYPE_CHECKING:

@@ -72,6 +72,7 @@ class Copies:
             path = self._dir("snapshots", snapshot_id)
             if server.is_running():
                 lsn = server.basebackup(path)
+                logical.end_wal_at(path, lsn)  # consistent at lsn exactly, not later
                 logical.copy_slots(server.datadir, path)
             else:  # a stopped cluster: its directory is consistent as it is
                 copy_tree(server.datadir, path)

@@ -23,7 +23,7 @@ def _watch(root: Path, pid: int | None, stopping: threading.Event, every: float 
     """Stop the lab when it can no longer be used -- its directory is gone or
     names another daemon -- or when process ``pid`` (a test session) is gone."""
     from snapmigrate_lab import state as labstate
-    from snapmigrate_lab.postgres import alive
+    from snapmigrate_lab.runtime import alive
 
     log = logging.getLogger(__name__)
     while not stopping.wait(every):

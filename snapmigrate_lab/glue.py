@@ -166,9 +166,18 @@ class LabApp:
                 found = local.get(tuple(target.rsplit(":", 1)))  # type: ignore[arg-type]
                 if found is not None:
                     logins.insert(0, labstate.Login(key.rsplit(":", 1)[0], found.port, found.user, found.password))
-            connectmap.write(self.root / labstate.CONNECT_MAP, routes)
+            connectmap.write(self.root / labstate.CONNECT_MAP, routes, self._server_routes(routes))
             labstate.write_pgpass(self.root / labstate.PGPASS, logins)
             labstate.write(self.root, self.state())
+
+    def _server_routes(self, routes: dict[str, str]) -> dict[str, str]:
+        """How one lab server reaches another's endpoint (a subscription): the plain
+        server port -- the servers resolve no AWS names and their libpq has no TLS."""
+        plain = {
+            f"127.0.0.1:{self.plane.endpoint_port(region, cluster_id)}": f"127.0.0.1:{s.port}"
+            for (region, cluster_id), s in self.plane.servers.items()
+        }
+        return {key: plain[local] for key, local in routes.items() if local in plain}
 
     def state(self, status: str = "running") -> labstate.LabState:
         servers = tuple(

@@ -158,6 +158,32 @@ def _databases(server: PgServer) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def end_wal_at(datadir: Path, lsn: str) -> int:
+    """Make a base backup's WAL end at ``lsn`` (its end point, a record boundary):
+    the segment holding it is zeroed from there on, later segments go. Recovery
+    otherwise replays every record streamed after the end point too, and the copy
+    would hold commits its start LSN says it does not -- a subscriber from that
+    LSN then applies them twice. The bytes zeroed."""
+    value = int(lsn.split("/")[0], 16) << 32 | int(lsn.split("/")[1], 16)
+    zeroed = 0
+    for segment in sorted((datadir / "pg_wal").iterdir()):
+        if not re.fullmatch(r"[0-9A-F]{24}", segment.name):
+            continue
+        size = segment.stat().st_size
+        per_log = 0x100000000 // size
+        number = int(segment.name[8:16], 16) * per_log + int(segment.name[16:], 16)
+        first = number * size
+        if first >= value:
+            segment.unlink()
+        elif value < first + size:
+            offset = value - first
+            with segment.open("r+b") as f:
+                f.seek(offset)
+                f.write(bytes(size - offset))
+            zeroed += size - offset
+    return zeroed
+
+
 # -- replication slots in a copy -------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from snapmigrate.errors import BadInput, OperationFailed
 from snapmigrate_lab import runtime
-from snapmigrate_lab.runtime import RUN_AS_USER
+from snapmigrate_lab.runtime import RUN_AS_USER, alive, stop_servers_in
 
 __all__ = ["RUN_AS_USER", "PgServer", "binary", "free_port", "running"]
 
@@ -298,7 +298,7 @@ class PgServer:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
             for _ in range(50):
-                if not _alive(pid):
+                if not alive(pid):
                     break
                 time.sleep(0.1)
 
@@ -311,7 +311,7 @@ class PgServer:
 
     def is_running(self) -> bool:
         pid = self.pid()
-        return pid is not None and _alive(pid)
+        return pid is not None and alive(pid)
 
     def remove(self) -> None:
         """Stop and delete the data directory."""
@@ -437,17 +437,6 @@ def scratch() -> Iterator[Path]:
         runtime.prune()
 
 
-def stop_servers_in(home: Path) -> int:
-    """Stop (immediately) every server whose data directory lies in ``home``; how many."""
-    stopped = 0
-    for pid_file in sorted(home.glob("**/postmaster.pid")):
-        server = PgServer(datadir=pid_file.parent, port=0)
-        if server.is_running():
-            server.stop(mode="immediate")
-            stopped += 1
-    return stopped
-
-
 def conf_quote(value: str) -> str:
     """A value as a quoted string of postgresql.conf (quotes doubled, backslashes escaped)."""
     return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
@@ -475,22 +464,5 @@ def _install_major(install: Path) -> int:
     return majors.wheel_build().major
 
 
-def alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie is not alive: check /proc where there is one.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-            return f.read().split(") ", 1)[1][:1] != "Z"
-    except OSError:
-        return True
-
-
 # The names these had before the lab used them from other modules.
 _hand_over = hand_over
-_alive = alive

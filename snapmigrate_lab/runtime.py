@@ -32,8 +32,10 @@ import hashlib
 import itertools
 import os
 import shutil
+import signal
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -238,8 +240,6 @@ def _record_use(home: Path, install: Path) -> None:
 def prune() -> list[str]:
     """Remove scratch homes of processes that are gone, staged installations no
     home lists, and the runtime directory once empty; what was removed."""
-    from snapmigrate_lab.postgres import stop_servers_in
-
     runtime = root()
     if not runtime.is_dir():
         return []
@@ -248,7 +248,7 @@ def prune() -> list[str]:
         scratch = runtime / "scratch"
         for home in sorted(scratch.iterdir()) if scratch.is_dir() else ():
             pid = home.name.split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not alive(int(pid)):
                 stop_servers_in(home)
                 shutil.rmtree(home, ignore_errors=True)
                 removed.append(str(home))
@@ -280,10 +280,45 @@ def _listed(home: Path) -> set[str]:
         return set()
 
 
-def _alive(pid: int) -> bool:
-    from snapmigrate_lab.postgres import alive
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is not alive: check /proc where there is one.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return True
 
-    return alive(pid)
+
+def stop_servers_in(home: Path, timeout_s: float = 30) -> int:
+    """Stop every PostgreSQL server whose data directory lies in ``home`` -- SIGQUIT,
+    PostgreSQL's "Immediate Shutdown" (what ``pg_ctl stop -m immediate`` sends), then
+    SIGKILL for one that has not gone after ``timeout_s``; how many were running.
+    https://www.postgresql.org/docs/current/server-shutdown.html"""
+    pids = []
+    for pid_file in sorted(home.glob("**/postmaster.pid")):
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGQUIT)
+            pids.append(pid)
+    deadline = time.monotonic() + timeout_s
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in pids:
+        if alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    return len(pids)
 
 
 # -- data homes -------------------------------------------------------------------------
@@ -315,8 +350,6 @@ def make_lab_home(lab_dir: Path) -> Path:
 
 def remove_lab_home(lab_dir: Path) -> None:
     """Remove a lab's data home (its servers stopped first) and prune the runtime."""
-    from snapmigrate_lab.postgres import stop_servers_in
-
     home = lab_home(lab_dir)
     if home.parent != lab_dir and home.exists():
         stop_servers_in(home)

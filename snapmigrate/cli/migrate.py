@@ -9,7 +9,14 @@ import click
 
 from snapmigrate import commands
 from snapmigrate.cli import AppContext, app_context, configure_logging, emit, global_options
-from snapmigrate.cli.options import ask, given, state_dir_option, terminal_asker, yes_option
+from snapmigrate.cli.options import (
+    ask,
+    given,
+    state_dir_option,
+    terminal_asker,
+    terminal_check,
+    yes_option,
+)
 from snapmigrate.cli.plan import options_from, plan_options
 from snapmigrate.migrate.context import DEFAULT_TIMEOUTS, RunSettings
 from snapmigrate.migrate.runner import RunResult
@@ -148,6 +155,7 @@ def migrate(
             plan_given=bool(plan_file or plan_flags),
             settings=settings,
             confirm_cutover=chained,
+            can_ask=None if yes else terminal_check("the cutover the run's plan chains"),
             on_migrated=lambda result: _show_run(app, result),
         )
     else:

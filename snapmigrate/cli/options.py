@@ -41,10 +41,8 @@ def ask(question: str) -> bool:
     return click.confirm(question, default=False, err=True)
 
 
-def terminal_asker(yes: bool, what: str, *, now: bool = False) -> Callable[[str], bool] | None:
-    """None with ``--yes``; else a question on the terminal. Without a terminal
-    that is bad input, raised when the question comes (before any change) --
-    or at once with ``now``, for a command that reads a lot before it asks."""
+def terminal_check(what: str) -> Callable[[], None]:
+    """A check that raises bad input (exit 2) when there is no terminal to ask on."""
 
     def no_terminal() -> None:
         if not sys.stdin.isatty():
@@ -53,6 +51,14 @@ def terminal_asker(yes: bool, what: str, *, now: bool = False) -> Callable[[str]
                 "nothing was changed"
             )
 
+    return no_terminal
+
+
+def terminal_asker(yes: bool, what: str, *, now: bool = False) -> Callable[[str], bool] | None:
+    """None with ``--yes``; else a question on the terminal. Without a terminal
+    that is bad input, raised when the question comes (before any change) --
+    or at once with ``now``, for a command that reads a lot before it asks."""
+    no_terminal = terminal_check(what)
     if yes:
         return None
     if now:

@@ -128,6 +128,34 @@ def plan_options(f: F) -> F:
         ),
         click.option("--dns-name", help="The record clients use (--cutover dns)."),
         click.option(
+            "--catch-up",
+            type=click.Choice(["none", "logical"]),
+            default="none",
+            show_default=True,
+            help="logical: the copy follows the source by logical replication from the "
+            "snapshot's LSN until the cutover (provisioned or Serverless v2 sources).",
+        ),
+        click.option(
+            "--replica-identity-full",
+            is_flag=True,
+            help="With --catch-up logical: REPLICA IDENTITY FULL on the tables that have "
+            "neither a primary key nor a replica identity.",
+        ),
+        click.option(
+            "--prepare-source",
+            is_flag=True,
+            help="With --catch-up logical: give the source a parameter group with "
+            "rds.logical_replication = 1 and reboot its writer (a short outage).",
+        ),
+        click.option(
+            "--max-retained-wal-gb",
+            type=float,
+            default=100.0,
+            show_default=True,
+            help="With --catch-up logical: end the catch-up (drop its slots) rather than "
+            "let them hold more of the source's WAL than this.",
+        ),
+        click.option(
             "--tag",
             "tags",
             multiple=True,

@@ -18,13 +18,15 @@ from snapmigrate.report import run as run_report
 def status(run_id: str | None, state_dir: str | None) -> None:
     """Show the journal of RUN_ID (its steps, times, AWS ids, outcome), or,
     without RUN_ID, list the runs in --state-dir -- and the clones made from
-    there ('snapmigrate clone'). Reads the journals only."""
+    there ('snapmigrate clone'). Reads the journals only -- but a run with
+    --catch-up logical is measured (lag, the source's WAL its slots hold), and
+    its catch-up is ended past --max-retained-wal-gb."""
     app = app_context()
     configure_logging(app)
     config = app.config(state_dir)
     found = commands.status(config, run_id)
     if not isinstance(found, list):
-        emit(app, found.to_dict(), lambda: clone_report.any_run_table(found))
+        emit(app, run_report.status_dict(found), lambda: clone_report.any_run_table(found))
         return
     where = str(config.journal().directory)
     clones = commands.clone_runs(config)

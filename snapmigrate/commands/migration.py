@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from snapmigrate.clone.journal import find_run
+from snapmigrate.commands.catchup import watch
 from snapmigrate.commands.config import Config, Confirm
 from snapmigrate.commands.cutovers import cutover_for
 from snapmigrate.cutover import CutoverResult
@@ -38,7 +39,7 @@ def plan(
     """Inspect ``source`` (read-only), run the preflight and plan its migration to
     ``options.target``; also write the plan to ``plan_file`` unless it is blocked.
     Changes nothing in AWS."""
-    made = make_plan(config.clients(), source, options)
+    made = make_plan(config.clients(), source, options, connect_map=config.connect_map)
     if plan_file and not made.blocked:
         atomic_write_json(plan_file, made.to_dict())
     try:
@@ -89,7 +90,9 @@ def migrate(
     else:
         if not source or options is None or not (options.target or options.path == IN_PLACE):
             raise BadInput("give SOURCE and --target (or --plan-file FILE, or --resume RUN_ID)")
-        chosen = make_plan(config.clients(), source, options)
+        _check_catch_up(options.catch_up == "logical", settings)
+        chosen = make_plan(config.clients(), source, options, connect_map=config.connect_map)
+    _check_catch_up(chosen.target.catch_up.logical, settings)
     if on_plan is not None:
         on_plan(chosen)
     fail_if_blocked(chosen)
@@ -108,12 +111,15 @@ def resume(
     plan_given: bool = False,
     settings: RunSettings | None = None,
     confirm_cutover: Confirm | None = None,
+    can_ask: Callable[[], None] | None = None,
     on_migrated: Callable[[RunResult], None] | None = None,
 ) -> MigrateResult:
     """Continue run ``run_id`` from AWS plus its journal (and cut over, when its
     plan chains a cutover). ``source``/``target``, when given, must be the run's;
     ``plan_given`` (a plan file or plan options) is bad input: a run keeps its
-    plan, and the freeze choice it was started with."""
+    plan, and the freeze choice it was started with. ``can_ask`` raises, before
+    anything changes, when ``confirm_cutover`` could not ask (no terminal) and the
+    plan chains a cutover."""
     config.check_connect_map()
     record = config.journal().load(check_run_id(run_id))
     frozen = RunSettings.from_dict(record.settings).freeze_before_snapshot
@@ -126,21 +132,28 @@ def resume(
             "drop --plan-file and the plan options"
         )
     _check_names(f"run {run_id}", record.source, record.target, source, target)
+    plan = read_plan(record.plan)
+    _check_catch_up(plan.target.catch_up.logical, settings)
+    if can_ask is not None and planned_swap(plan.target.cutover) is not None:
+        can_ask()
     result = _runner(config, settings).resume(run_id)
     return _then_cut_over(config, result, confirm_cutover, on_migrated)
 
 
 def status(config: Config, run_id: str | None = None) -> RunRecord | list[RunRecord]:
-    """The journal of ``run_id``, or every run in the state directory (newest first)."""
+    """The journal of ``run_id``, or every run in the state directory (newest first).
+    A run with a logical catch-up is measured now, and its catch-up ended past its
+    threshold (:func:`snapmigrate.commands.catchup.watch`)."""
     journal = config.journal()
     if run_id:
         try:
-            return journal.load(check_run_id(run_id))
+            record = journal.load(check_run_id(run_id))
         except NotFound:
             made = find_run(config.state_dir, run_id)  # a clone's create or reset
             if made is None:
                 raise
             return made
+        return watch(config, record)
     return journal.runs()
 
 
@@ -172,12 +185,21 @@ def cleanup(
     refuse_live(record)
     refuse_in_place(record)
     timeouts = {"cleanup": timeout_minutes * 60} if timeout_minutes else {}
+    # No probe, no verification -- but a catch-up's slots are dropped through the databases.
     settings = RunSettings(
-        connect=False, timeouts=timeouts, skip_final_snapshot=skip_final_snapshot
+        connect=False,
+        timeouts=timeouts,
+        skip_final_snapshot=skip_final_snapshot,
+        connect_map=config.connect_map,
     )
     runner = Runner(config.clients(), config.journal(), settings=settings, progress=config.progress)
     if confirm is not None:
         question = _cleanup_question(record, preview(runner, run_id), keep_snapshot)
+        if read_plan(record.plan).target.catch_up.logical:
+            question += (
+                f" Its subscriptions, replication slots and publications on {record.source} "
+                "are dropped too."
+            )
         if not confirm(question):
             raise BadInput("not cleaned: nothing was changed")
     return runner.cleanup(run_id, keep_snapshot=keep_snapshot)
@@ -254,6 +276,19 @@ def _settings(config: Config, settings: RunSettings | None) -> RunSettings:
     return settings
 
 
+def _check_catch_up(logical: bool, settings: RunSettings) -> None:
+    """A catch-up reaches both clusters' databases, and leaves the source writable."""
+    if not logical:
+        return
+    if not settings.connect:
+        raise BadInput("--catch-up logical works through the databases: drop --no-connect")
+    if settings.freeze_before_snapshot:
+        raise BadInput(
+            "--freeze-before-snapshot and --catch-up logical are two ways to lose no write: "
+            "choose one (the catch-up keeps the source writable until the cutover)"
+        )
+
+
 def _runner(config: Config, settings: RunSettings) -> Runner:
     return Runner(
         config.clients(),
@@ -301,6 +336,14 @@ def _question(plan: Plan, freeze: bool) -> str:
     question = f"Apply these {len(plan.steps)} steps to create {target} from {source}?"
     if freeze:
         question += f" {source} becomes READ-ONLY now, until the cutover (or a rollback)."
+    prepare = plan.target.catch_up.prepare
+    if prepare is not None:
+        question += (
+            f" {source}'s writer {prepare.writer} REBOOTS first (--prepare-source: its "
+            "connections drop for a moment)."
+        )
+    if plan.target.catch_up.logical:
+        question += f" {target} then follows {source} by logical replication until the cutover."
     swap = planned_swap(plan.target.cutover)
     if swap is not None:
         question += f" Then cut over by {swap.mode}."

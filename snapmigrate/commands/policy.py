@@ -105,4 +105,5 @@ def _from_plan(plan: Plan) -> Scope:
         snapshot=target.snapshot_identifier,
         parameter_group=target.parameter_group,
         subnet_group=target.subnet_group,
+        source_writer=target.catch_up.prepare.writer if target.catch_up.prepare else None,
     )

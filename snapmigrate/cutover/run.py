@@ -34,9 +34,11 @@ from snapmigrate.cutover.state import (
     stamp,
 )
 from snapmigrate.cutover.steps import CUTOVER, Basis, frozen_now
+from snapmigrate.cutover.steps.catchup import finish
 from snapmigrate.cutover.swap import journaled, swap_for
 from snapmigrate.errors import BadInput, Interrupted, OperationFailed, SnapmigrateError
 from snapmigrate.migrate import read_plan
+from snapmigrate.migrate.catchup import CatchUpDetails
 from snapmigrate.migrate.snapshot import SnapshotDetails
 from snapmigrate.model import Plan, PlannedStep
 from snapmigrate.records import to_json
@@ -76,10 +78,11 @@ class CutoverResult:
             "phases": to_json(c.phases or ()),
             "verification": to_json(c.verification),
             "drift": to_json(c.drift),
-            "swap": journaled(c),
+            "swap": journaled(c, read_plan(self.record.plan), self.record.run_id),
             "identity": to_json(c.identity),
             "rollback": to_json(c.rollback),
             "writes_since_cutover": to_json(c.writes_since_cutover),
+            "catch_up": _catch_up_json(c),
             "error": c.error,
             "note": self.note,
         }
@@ -176,6 +179,14 @@ class Cutover:
         earlier = CutoverState.of(record.cutover)
         if earlier.state == "done":
             note = f"run {run_id} was already cut over at {earlier.finished}: nothing to do"
+            if _catch_up_running(record, plan):  # its end failed then: finish it now
+                with self.journal.lock(run_id):
+                    ctx = self._context(record, plan, earlier.options or CutoverOptions(mode=""))
+                    dropped = finish(ctx, "cut over")
+                    record = ctx.record
+                note = f"run {run_id} was already cut over; its catch-up ended now: " + (
+                    ", ".join(dropped) or "nothing left to drop"
+                )
             return CutoverResult(record, note=note)
         if earlier.state == "rolled-back":
             earlier = CutoverState(history=(*(earlier.history or ()), earlier.attempt()))
@@ -200,6 +211,9 @@ class Cutover:
         record = self.journal.load(run_id)
         plan = read_plan(record.plan)
         state = CutoverState.of(record.cutover)
+        running = _catch_up_running(record, plan)
+        if state.freeze is None and SnapshotDetails.of(record).freeze is None and running:
+            return self._end_catch_up(record, plan, state)
         if state.freeze is None and SnapshotDetails.of(record).freeze is None:
             last = (
                 f" (its last cutover attempt was {state.state} before changing anything)"
@@ -221,6 +235,8 @@ class Cutover:
             if self.confirm is not None and not self.confirm(_rollback_question(ctx, writes)):
                 raise BadInput("not rolled back: nothing was changed")
             lines = self._undo(ctx, state.mode)
+            if running:
+                lines.append(f"catch-up: {', '.join(finish(ctx, 'rolled back')) or 'ended'}")
             ctx.save(
                 replace(
                     ctx.state,
@@ -234,6 +250,28 @@ class Cutover:
                 )
             )
             return CutoverResult(ctx.record, note="; ".join(lines))
+
+    def _end_catch_up(self, record: RunRecord, plan: Plan, state: CutoverState) -> CutoverResult:
+        """``rollback`` of a run not cut over: end its catch-up, nothing else."""
+        options = state.options or CutoverOptions(mode=state.mode or "")
+        with self.journal.lock(record.run_id):
+            ctx = self._context(record, plan, options)
+            question = (
+                f"End run {record.run_id}'s catch-up: drop its subscriptions on "
+                f"{plan.target.identifier} and its slots and publications on "
+                f"{plan.source.identifier}? (A cutover then needs a new migration.)"
+            )
+            if self.confirm is not None and not self.confirm(question):
+                raise BadInput("not rolled back: nothing was changed")
+            dropped = finish(ctx, "rolled back")
+            line = "catch-up: " + (", ".join(dropped) or "ended")
+            if state.state:  # an attempt that stopped before the freeze: it is over too
+                ctx.save(
+                    replace(
+                        ctx.state, state="rolled-back", rolled_back_at=stamp(), rollback=(line,)
+                    )
+                )
+        return CutoverResult(ctx.record, note=line)
 
     # -- the sequence -------------------------------------------------------
 
@@ -255,7 +293,8 @@ class Cutover:
 
     def _run(self, ctx: CutoverContext, *, resumed: bool) -> CutoverResult:
         frozen = resumed and frozen_now(ctx)
-        planned = CUTOVER.plan(Basis(ctx.options, after_freeze=frozen))
+        catch_up = ctx.plan.target.catch_up.logical
+        planned = CUTOVER.plan(Basis(ctx.options, after_freeze=frozen, catch_up=catch_up))
         first, rest = planned[:1], planned[1:]
         section = PhasesSection(ctx, self.say)
         try:
@@ -327,7 +366,8 @@ class Cutover:
 
     def _undo(self, ctx: CutoverContext, mode: str | None) -> list[str]:
         """Every step's undo, last step first: what each put back, one line each."""
-        planned = CUTOVER.plan(Basis(replace(ctx.options, mode=mode or "")))
+        options = replace(ctx.options, mode=mode or "")
+        planned = CUTOVER.plan(Basis(options, catch_up=ctx.plan.target.catch_up.logical))
         lines = []
         for step in reversed(planned):
             line = CUTOVER.step(step.name).undo(ctx, step.inputs)
@@ -336,6 +376,19 @@ class Cutover:
         for line in lines:
             self.say(f"[rollback] {line}")
         return lines
+
+
+def _catch_up_running(record: RunRecord, plan: Plan) -> bool:
+    """The run has a catch-up that has not ended (its slots may hold the source's WAL)."""
+    return plan.target.catch_up.logical and not CatchUpDetails.of(record).ended
+
+
+def _catch_up_json(state: CutoverState) -> Any:
+    """The catch-up's part of the cutover JSON (the write counters stay in the journal)."""
+    if state.catch_up is None:
+        return None
+    data = to_json(state.catch_up)
+    return {k: v for k, v in data.items() if k not in ("source_counters", "target_counters")}
 
 
 def _question(ctx: CutoverContext) -> str:

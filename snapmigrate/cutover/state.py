@@ -17,6 +17,7 @@ from snapmigrate.aws.route53 import Record as DnsRecord
 from snapmigrate.db.freeze import FreezeRecord
 from snapmigrate.db.probe import ServerIdentity
 from snapmigrate.db.stats import WriteCounters
+from snapmigrate.model import QualifiedTable
 from snapmigrate.records import Record, Sparse
 
 #: Cutover states after which a new ``cutover`` resumes the same attempt.
@@ -165,6 +166,25 @@ class Attempt(Record):
 
 
 @dataclass(frozen=True)
+class CatchUp(Sparse):
+    """The catch-up's part of a cutover: the verification before the freeze (the
+    write counters taken just before it, the tables that differed then), where
+    the copy had to catch up to inside the freeze, the sequences set, the
+    tables verified again, and what its end dropped."""
+
+    baseline_at: str | None = None
+    source_counters: WriteCounters | None = None
+    target_counters: WriteCounters | None = None
+    differing: tuple[QualifiedTable, ...] | None = None
+    lag_bytes: int | None = None
+    drained_to: str | None = None
+    drain_s: float | None = None
+    sequences: int | None = None
+    verified: tuple[QualifiedTable, ...] | None = None
+    ended: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class CutoverState(Sparse):
     """The whole cutover section: options, phases, what was changed, the result."""
 
@@ -196,6 +216,7 @@ class CutoverState(Sparse):
     rollback: tuple[str, ...] | None = None
     writes_since_cutover: tuple[TableWrites, ...] | None = None
     prepared: Prepared | None = None
+    catch_up: CatchUp | None = None
 
     @classmethod
     def of(cls, section: Mapping[str, Any] | None) -> Self:

@@ -1,5 +1,7 @@
 """The migration: snapshot, restore, upgrade, instances, settings, verify --
-one module per step, in the order they run, applied by :mod:`.runner`.
+one module per step, in the order they run, applied by :mod:`.runner`. With
+``--catch-up logical`` the source is prepared and publishes before the
+snapshot, and the copy subscribes after its instances and settings.
 
 Cutover is its own workflow (:mod:`snapmigrate.cutover`), not a migrate step.
 """
@@ -11,9 +13,12 @@ from typing import Any
 
 from snapmigrate.migrate.context import Basis, MigrateContext
 from snapmigrate.migrate.instances import InstancesStep
+from snapmigrate.migrate.prepare_source import PrepareSourceStep
+from snapmigrate.migrate.publication import PublicationStep
 from snapmigrate.migrate.restore import RestoreStep
 from snapmigrate.migrate.settings import SettingsStep
 from snapmigrate.migrate.snapshot import SnapshotStep
+from snapmigrate.migrate.subscription import SubscriptionStep
 from snapmigrate.migrate.upgrade import UpgradeStep
 from snapmigrate.migrate.verify import VerifyStep
 from snapmigrate.model import Plan, PlannedStep, SourceCluster, TargetSpec
@@ -21,7 +26,17 @@ from snapmigrate.workflow.step import Workflow
 
 MIGRATION: Workflow[Basis, MigrateContext] = Workflow(
     "migrate",
-    (SnapshotStep(), RestoreStep(), UpgradeStep(), InstancesStep(), SettingsStep(), VerifyStep()),
+    (
+        PrepareSourceStep(),
+        PublicationStep(),
+        SnapshotStep(),
+        RestoreStep(),
+        UpgradeStep(),
+        InstancesStep(),
+        SettingsStep(),
+        SubscriptionStep(),
+        VerifyStep(),
+    ),
 )
 
 

@@ -23,11 +23,14 @@ D = TypeVar("D", bound=StepDetails)
 #: Per-step wait limits sized for real AWS: a snapshot or a restore of a few
 #: TB takes hours; an instance, tens of minutes.
 DEFAULT_TIMEOUTS: dict[str, float] = {
+    "prepare-source": 1 * HOUR,
+    "publication": 1 * HOUR,
     "snapshot": 8 * HOUR,
     "restore": 8 * HOUR,
     "upgrade": 4 * HOUR,
     "instances": 2 * HOUR,
     "settings": 1 * HOUR,
+    "subscription": 8 * HOUR,  # the WAL written since the snapshot, applied
     "verify": 4 * HOUR,
     "probe": 0.25 * HOUR,
     "cleanup": 2 * HOUR,

@@ -19,6 +19,7 @@ from snapmigrate.model import Plan
 from snapmigrate.plan import discover
 from snapmigrate.plan.inplace import check_orderable, preflight_in_place
 from snapmigrate.plan.options import PlanOptions, validate_options
+from snapmigrate.plan.publisher import read_publisher
 from snapmigrate.plan.rules import Inputs, input_blockers
 from snapmigrate.plan.spec import preflight
 
@@ -26,9 +27,17 @@ log = logging.getLogger(__name__)
 
 
 def make_plan(
-    clients: Clients | Aws, source_id: str, options: PlanOptions, *, today: date | None = None
+    clients: Clients | Aws,
+    source_id: str,
+    options: PlanOptions,
+    *,
+    today: date | None = None,
+    connect_map: str | None = None,
 ) -> Plan:
-    """Inspect ``source_id`` and plan its move to ``options.target``. Changes nothing."""
+    """Inspect ``source_id`` and plan its move to ``options.target``. Changes nothing.
+
+    With ``--catch-up logical`` the source's databases are read too (through
+    ``connect_map``, else ``$SNAPMIGRATE_CONNECT_MAP``)."""
     options = validate_options(options, source_id)
     aws = Aws.of(clients)
     log.info("reading %s in %s", source_id, aws.region)
@@ -36,6 +45,7 @@ def make_plan(
     snapshot = discover.read_snapshot(aws, options.snapshot) if options.snapshot else None
     catalog, note = discover.engine_catalog(aws, source.engine)
     name_state = discover.target_name_state(aws, options.target)
+    publisher = read_publisher(aws, source, connect_map) if options.catch_up == "logical" else None
     zone_state = (
         discover.hosted_zone_state(aws, options.dns_zone_id, options.dns_name, source.endpoint)
         if options.dns_zone_id
@@ -52,6 +62,7 @@ def make_plan(
             catalog=catalog,
             facts_note=note,
             today=today or datetime.now(UTC).date(),
+            publisher=publisher,
             region=aws.region,
         )
     )

@@ -29,6 +29,7 @@ SNAPSHOT_ONLY = {
     "dns_zone_id": "--dns-zone-id",
     "dns_name": "--dns-name",
 }
+CATCH_UPS = ("none", "logical")
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,10 @@ class PlanOptions:
     path: str = SNAPSHOT
     #: ``--instance-class``: the provisioned class a Serverless v1 conversion makes.
     interim_class: str | None = None
+    catch_up: str = "none"
+    replica_identity_full: bool = False
+    prepare_source: bool = False
+    max_retained_wal_gb: float = 100.0
 
 
 def check_identifier(name: str, what: str = "target cluster identifier") -> str:
@@ -118,6 +123,7 @@ def validate_options(opts: PlanOptions, source_id: str) -> PlanOptions:
     _check_tags(opts)
     if opts.kms_key_id is not None and not opts.kms_key_id.strip():
         raise BadInput("--kms-key-id is empty: give a key id, alias or ARN")
+    _check_catch_up(opts)
     return PlanOptions(**{**opts.__dict__, "target": target})
 
 
@@ -167,7 +173,36 @@ def _in_place(opts: PlanOptions, source_id: str) -> PlanOptions:
         raise BadInput("--cutover does not go with --path in-place: clients stay where they are")
     if opts.readers:
         raise BadInput("--readers does not go with --path in-place: it adds two db.serverless")
+    if opts.catch_up != "none" or opts.replica_identity_full or opts.prepare_source:
+        raise BadInput(
+            "--catch-up does not go with --path in-place: nothing is copied, so there is "
+            "nothing to catch up"
+        )
     _check_capacity(opts)
     _check_tags(opts)
     _check_version(opts)
     return PlanOptions(**{**opts.__dict__, "target": source_id.lower()})
+
+
+def _check_catch_up(opts: PlanOptions) -> None:
+    if opts.catch_up not in CATCH_UPS:
+        raise BadInput(f"--catch-up must be one of {', '.join(CATCH_UPS)}")
+    if opts.catch_up == "none":
+        given = [
+            flag
+            for flag, on in (
+                ("--replica-identity-full", opts.replica_identity_full),
+                ("--prepare-source", opts.prepare_source),
+            )
+            if on
+        ]
+        if given:
+            raise BadInput(f"{given[0]} needs --catch-up logical")
+        return
+    if opts.snapshot:
+        raise BadInput(
+            "--snapshot cannot be combined with --catch-up logical: the catch-up needs a "
+            "snapshot taken after its replication slot (drop --snapshot)"
+        )
+    if not opts.max_retained_wal_gb > 0:
+        raise BadInput("--max-retained-wal-gb must be positive")

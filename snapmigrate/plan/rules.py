@@ -26,6 +26,7 @@ from snapmigrate.model import (
 from snapmigrate.plan import facts
 from snapmigrate.plan.discover import NameState, ZoneState
 from snapmigrate.plan.options import PlanOptions
+from snapmigrate.plan.publisher import PublisherFacts
 from snapmigrate.plan.versions import EngineCatalog, VersionChoice, support_dates
 
 #: Codes whose ``block`` means the input was wrong (exit 2) rather than the
@@ -54,6 +55,8 @@ class Inputs:
     catalog: EngineCatalog | None
     facts_note: str | None
     today: date
+    #: What the source shows about publishing (``--catch-up logical`` only).
+    publisher: PublisherFacts | None = None
     region: str | None = None
 
 

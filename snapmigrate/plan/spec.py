@@ -7,6 +7,7 @@ Pure: no AWS and no PostgreSQL.
 from __future__ import annotations
 
 from snapmigrate.model import (
+    CatchUpSpec,
     EngineFacts,
     Finding,
     InstanceSpec,
@@ -15,6 +16,7 @@ from snapmigrate.model import (
     V2Scaling,
 )
 from snapmigrate.plan import versions
+from snapmigrate.plan.catchup import check_catch_up
 from snapmigrate.plan.options import AUTO_PAUSE_RANGE
 from snapmigrate.plan.rules import (
     Findings,
@@ -298,6 +300,11 @@ def preflight(inp: Inputs) -> tuple[TargetSpec, tuple[Finding, ...]]:
         else src.performance_insights
     )
     check_extras(inp, scaling, performance_insights, f)
+    catch_up = (
+        check_catch_up(inp, restore_version, choice.major_upgrade, f)
+        if opts.catch_up == "logical"
+        else CatchUpSpec()
+    )
     tags = {k: v for k, v in src.tags.items() if not k.startswith(("aws:", "snapmigrate:"))}
     tags.update(opts.tags)
     spec = TargetSpec(
@@ -325,5 +332,6 @@ def preflight(inp: Inputs) -> tuple[TargetSpec, tuple[Finding, ...]]:
         engine_lifecycle_support=opts.engine_lifecycle_support,
         tags=tags,
         cutover=cutover,
+        catch_up=catch_up,
     )
     return spec, tuple(f.items)

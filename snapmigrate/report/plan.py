@@ -87,6 +87,21 @@ def settings_rows(src: SourceCluster, tgt: TargetSpec) -> list[tuple[str, str, s
             tgt.engine_lifecycle_support or "AWS default",
         ),
         ("tags", str(len(src.tags)), f"{len(tgt.tags)} + snapmigrate:run-id, snapmigrate:role"),
+        *_catch_up_rows(tgt),
+    ]
+
+
+def _catch_up_rows(tgt: TargetSpec) -> list[tuple[str, str, str]]:
+    spec = tgt.catch_up
+    if not spec.logical:
+        return []
+    gib = spec.max_retained_wal_bytes / 1024**3
+    return [
+        (
+            "catch-up",
+            f"publishes {len(spec.databases)} database(s), slots <= {gib:g} GiB of WAL",
+            "subscribes from the snapshot's LSN until the cutover",
+        )
     ]
 
 

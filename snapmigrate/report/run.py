@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from snapmigrate.cutover.state import CutoverState
 from snapmigrate.cutover.swap import MODES
 from snapmigrate.inplace import outages
+from snapmigrate.migrate.catchup import status_of
 from snapmigrate.progress import duration
 from snapmigrate.report import format_table
 
@@ -107,6 +108,9 @@ def status_table(record: RunRecord, *, note: str = "") -> str:
         lines += ["", "Resources", format_table(["STEP", "WHAT", "AWS ID"], created)]
     if record.error:
         lines += ["", f"Error: {record.error}"]
+    catch_up = catch_up_line(record)
+    if catch_up:
+        lines += ["", catch_up]
     c = CutoverState.of(record.cutover)
     if c.state:
         unavailable = (
@@ -121,6 +125,33 @@ def status_table(record: RunRecord, *, note: str = "") -> str:
     if nxt:
         lines += ["", *nxt]
     return "\n".join(lines)
+
+
+def status_dict(record: RunRecord) -> dict[str, Any]:
+    """``status RUN_ID`` as JSON: the journal, and ``catch_up`` for a run with one."""
+    data = record.to_dict()
+    found = status_of(record)
+    if found is not None:
+        data["catch_up"] = found.to_dict()
+    return data
+
+
+def catch_up_line(record: RunRecord) -> str | None:
+    """The catch-up in one line (None: the run has none)."""
+    found = status_of(record)
+    if found is None:
+        return None
+    parts = [f"Catch-up: {found.state}"]
+    if found.lag_bytes is not None:
+        lag_s = f" ({found.lag_s:.1f} s)" if found.lag_s is not None else ""
+        parts.append(f"{found.lag_bytes:,} byte(s) behind{lag_s}")
+    if found.retained_wal_bytes is not None:
+        parts.append(f"its slots hold {found.retained_wal_bytes / 1024**2:,.1f} MiB of WAL")
+    if found.reason:
+        parts.append(found.reason)
+    if found.measured_at:
+        parts.append(f"at {found.measured_at}")
+    return ", ".join(parts)
 
 
 def table(result: RunResult) -> str:

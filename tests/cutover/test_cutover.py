@@ -90,10 +90,17 @@ def test_cutover_under_load_loses_nothing_and_rolls_back(
     assert seen.longest_unavailability_s <= c["unavailable_s"] + 2.0
     live = m.source if mode == "rename" else m.target  # the target took the source's name on rename
     assert int(m.psql(live, "SELECT count(*) FROM snapmigrate_load")) >= len(seen.committed)
+    swap = result.to_dict()["swap"]
     if mode == "dns":
         assert m.record_value() == target_endpoint(m)
+        assert swap["rename"] is None and swap["dns"]["writer"]["value"] == m.source_endpoint
     else:
         assert f"{m.source}-old-{m.run_id}" in m.cluster_ids() and m.target not in m.cluster_ids()
+        assert swap["dns"] is None and swap["rename"] == {
+            "source": {"from": m.source, "to": f"{m.source}-old-{m.run_id}"},
+            "target": {"from": m.target, "to": m.source},
+            "endpoint": m.source_endpoint,
+        }
 
     # the way back: writes made on the new cluster are counted, not copied back
     back = cutover(m).rollback(m.run_id)

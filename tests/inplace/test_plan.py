@@ -63,6 +63,7 @@ def test_in_place_plan_of_a_provisioned_cluster_skips_the_conversion(rds):
         (["--target", "other"], "--target does not go with --path in-place"),
         (["--cutover", "rename"], "--cutover does not go with --path in-place"),
         (["--snapshot", "s1"], "--snapshot does not go with --path in-place"),
+        (["--catch-up", "logical"], "--catch-up does not go with --path in-place"),
     ],
 )
 def test_in_place_refuses_the_snapshot_paths_options(rds, args, message):

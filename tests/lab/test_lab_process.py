@@ -16,7 +16,7 @@ import pytest
 
 from snapmigrate.errors import OperationFailed
 from snapmigrate_lab import Lab
-from snapmigrate_lab.postgres import alive
+from snapmigrate_lab.runtime import alive
 from tests.lab.conftest import port_is_free, wait_cluster
 
 pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server

@@ -20,7 +20,8 @@ import snapmigrate
 import snapmigrate_lab
 from snapmigrate.errors import BadInput, OperationFailed
 from snapmigrate_lab import Lab, runtime, up
-from snapmigrate_lab.postgres import alive, running
+from snapmigrate_lab.postgres import running
+from snapmigrate_lab.runtime import alive
 from tests.lab.conftest import wait_cluster
 
 ROOT_ONLY = pytest.mark.skipif(not runtime.is_root(), reason="the server user differs from ours only under root")

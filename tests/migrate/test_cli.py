@@ -312,3 +312,24 @@ def test_permissions_lists_every_steps_actions():
         and "rds:RestoreDBClusterFromSnapshot" in table
         and "Policy document:" in table
     )
+
+
+def test_resume_of_a_run_that_chains_a_cutover_refuses_without_a_terminal(legacy, state):
+    """The chained cutover asks first: with no terminal and no --yes, --resume stops
+    before anything changes (exit 2), not at the question after the migration."""
+
+    def interrupt(hooks):
+        hooks.crash_at("before", "CreateDBInstance", 1, KeyboardInterrupt())
+
+    first = invoke(migrate_args(state, "--cutover", "rename", "--yes"), setup=interrupt)
+    assert first.exit_code == 130, first.output
+    run_id = the_run(state)
+    before = aws_state(legacy)
+    hooks: list = []
+    resumed = invoke(
+        ["migrate", "--resume", run_id, "--no-connect", "--state-dir", state], hooks_out=hooks
+    )
+    assert resumed.exit_code == 2, resumed.output
+    assert "there is no terminal to ask on: pass --yes; nothing was changed" in resumed.output
+    assert "the cutover the run's plan chains" in resumed.output
+    assert hooks[0].mutating == [] and aws_state(legacy) == before

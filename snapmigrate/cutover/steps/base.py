@@ -15,11 +15,13 @@ from snapmigrate.workflow.step import InputsT, Step
 
 @dataclass(frozen=True)
 class Basis:
-    """What the cutover's steps are planned from: its options, and whether a
-    resumed attempt finds the source frozen already."""
+    """What the cutover's steps are planned from: its options, whether a
+    resumed attempt finds the source frozen already, and whether the run's
+    copy follows the source by logical replication (``--catch-up logical``)."""
 
     options: CutoverOptions
     after_freeze: bool = False
+    catch_up: bool = False
 
 
 class Phase(Step[Basis, CutoverContext, InputsT]):

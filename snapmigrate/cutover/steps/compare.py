@@ -32,8 +32,9 @@ class CatchUpStep(Phase[CatchUpInputs]):
     name = "catch-up"
     inputs = CatchUpInputs
 
-    def plan(self, basis: Basis) -> CatchUpInputs:
-        return CatchUpInputs(basis.options.accept_drift)
+    def plan(self, basis: Basis) -> CatchUpInputs | None:
+        # A logical catch-up drains instead (steps/catchup.py).
+        return None if basis.catch_up else CatchUpInputs(basis.options.accept_drift)
 
     def describe(self, inputs: CatchUpInputs) -> str:
         return "compare the tables the source wrote since the snapshot"
@@ -88,8 +89,9 @@ class VerifyStep(Phase[VerifyInputs]):
     name = "verify"
     inputs = VerifyInputs
 
-    def plan(self, basis: Basis) -> VerifyInputs:
-        return VerifyInputs(basis.options.verify_mode)
+    def plan(self, basis: Basis) -> VerifyInputs | None:
+        # A logical catch-up verifies what changed since before the freeze (steps/catchup.py).
+        return None if basis.catch_up else VerifyInputs(basis.options.verify_mode)
 
     def describe(self, inputs: VerifyInputs) -> str:
         return "verify the frozen source against the target"

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, replace
 
 from snapmigrate.aws import rds
-from snapmigrate.cutover import guardrails
+from snapmigrate.cutover import catchup, guardrails
 from snapmigrate.cutover.context import CutoverContext
 from snapmigrate.cutover.dataplane import compare, verify_line
 from snapmigrate.cutover.state import (
@@ -65,7 +65,10 @@ class GuardrailsStep(Phase[GuardrailsInputs]):
         _remember_source(ctx)
         checks.append(_target_answers(ctx, target_id, after_freeze))
         if not after_freeze:
-            checks.append(_verification(ctx, inputs.verify_mode))
+            if ctx.plan.target.catch_up.logical:
+                checks += catchup.guardrails(ctx, inputs.verify_mode)
+            else:
+                checks.append(_verification(ctx, inputs.verify_mode))
             found = db_freeze.long_transactions(
                 ctx.source, inputs.long_transaction_s, connect_map=ctx.connect_map
             )

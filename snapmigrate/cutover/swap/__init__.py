@@ -75,9 +75,9 @@ def planned_swap(spec: CutoverSpec) -> Swap | None:
     return SWAPS.get(spec.mode)
 
 
-def journaled(state: CutoverState) -> dict[str, Any]:
-    """What each mode's swap journaled (the cutover report's ``swap``)."""
-    return {mode: to_json(swap.journaled(state)) for mode, swap in SWAPS.items()}
+def journaled(state: CutoverState, plan: Plan, run_id: str) -> dict[str, Any]:
+    """What each mode's swap changes (the cutover report's ``swap``: the mode's key set)."""
+    return {mode: to_json(swap.journaled(state, plan, run_id)) for mode, swap in SWAPS.items()}
 
 
 def serving(plan: Plan, run_id: str, state: CutoverState) -> str:

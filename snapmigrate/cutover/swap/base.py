@@ -89,8 +89,8 @@ class Swap(ABC):
 
     # -- reports ----------------------------------------------------------
 
-    def journaled(self, state: CutoverState) -> Any:
-        """What the swap journaled before changing anything (the report's ``swap``)."""
+    def journaled(self, state: CutoverState, plan: Plan, run_id: str) -> Any:
+        """What the swap changes, as the report's ``swap`` shows it (None: not this mode)."""
         return None
 
     def describe(self, swap: Mapping[str, Any]) -> str:

@@ -192,7 +192,8 @@ class DnsSwap(Swap):
             aws, options.zone_id, options.record_name, points_at, options.set_identifier
         )
 
-    def journaled(self, state: CutoverState) -> Any:
+    def journaled(self, state: CutoverState, plan: Plan, run_id: str) -> Any:
+        """The records as they were before the swap (journaled before it changes them)."""
         return state.dns
 
     def describe(self, swap: Mapping[str, Any]) -> str:

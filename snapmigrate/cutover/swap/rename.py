@@ -4,7 +4,7 @@ takes the source's name, and with it the endpoint host names clients use."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from snapmigrate.aws import ram, rds
 from snapmigrate.cutover import guardrails
@@ -177,6 +177,18 @@ class RenameSwap(Swap):
             self._rename(ctx, old, source, ours=False)
             done.append(f"{old} -> {source}")
         return "; ".join(done) + " (restored)" if done else "names already as before the cutover"
+
+    def journaled(self, state: CutoverState, plan: Plan, run_id: str) -> Any:
+        """The renames (by names: nothing else to journal), once this cutover is a rename."""
+        if state.mode != self.mode:
+            return None
+        source, target = plan.source.identifier, plan.target.identifier
+        old = old_name(source, run_id)
+        return {
+            "source": {"from": source, "to": old},
+            "target": {"from": target, "to": source},
+            "endpoint": state.source_endpoint,
+        }
 
     def client_host(self, ctx: CutoverContext) -> str:
         """The source's original endpoint: it lands on the target with the name."""

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         clone_unprotect,
     )
     from snapmigrate.commands.cutovers import cutover, prepare, rollback
+    from snapmigrate.commands.drill import drill_heartbeat, drill_history, drill_run
     from snapmigrate.commands.migration import (
         MigrateResult,
         PlanResult,
@@ -70,6 +71,9 @@ _HOMES = {
     "PolicyNames": "policy",
     "permissions": "policy",
     "verify": "checks",
+    "drill_heartbeat": "drill",
+    "drill_history": "drill",
+    "drill_run": "drill",
     "cutover": "cutovers",
     "prepare": "cutovers",
     "rollback": "cutovers",
@@ -103,6 +107,9 @@ __all__ = [
     "clone_runs",
     "clone_unprotect",
     "cutover",
+    "drill_heartbeat",
+    "drill_history",
+    "drill_run",
     "migrate",
     "permissions",
     "plan",

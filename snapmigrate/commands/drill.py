@@ -1,0 +1,83 @@
+"""``snapmigrate drill``: disaster-recovery rehearsals. Each function takes a
+:class:`Config` first, checks its input before any change, asks through
+``confirm`` (None means ``--yes``) and returns records.
+
+A drill's copy is a clone (``<state-dir>/clones/`` journals its creation)
+tagged ``snapmigrate:drill=<id>``; the drill's evidence is appended to
+``<state-dir>/drills/evidence.jsonl``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from snapmigrate.clone.context import CloneSettings
+from snapmigrate.commands.clone import clone_runner
+from snapmigrate.commands.config import Config, Confirm
+from snapmigrate.drill import evidence
+from snapmigrate.drill.heartbeat import HeartbeatResult, run_heartbeat
+from snapmigrate.drill.options import DEFAULT_CHECKS, check_options
+from snapmigrate.drill.result import DrillResult
+from snapmigrate.drill.run import DrillRunner
+
+__all__ = ["DrillResult", "drill_heartbeat", "drill_history", "drill_run"]
+
+
+def drill_run(
+    config: Config,
+    source: str,
+    *,
+    from_: str = "latest-snapshot",
+    check: str = DEFAULT_CHECKS,
+    heartbeat: str | None = None,
+    database: str = "postgres",
+    inject: str | None = None,
+    rpo_target: str | None = None,
+    rto_target: str | None = None,
+    keep: str | None = None,
+    report: str | None = None,
+    to_region: str | None = None,
+    kms_key: str | None = None,
+    settings: CloneSettings | None = None,
+    confirm: Confirm | None = None,
+) -> DrillResult:
+    """Restore ``source``'s recovery point as a Serverless v2 copy, measure RTO and RPO,
+    check the data, keep the evidence, tear the copy down. Exit 3 (by the caller, from
+    ``result.exit_code``) when a check fails or a target is missed."""
+    options = check_options(
+        source,
+        from_=from_,
+        check=check,
+        heartbeat=heartbeat,
+        database=database,
+        inject=inject,
+        rpo_target=rpo_target,
+        rto_target=rto_target,
+        keep=keep,
+        report=report,
+        to_region=to_region,
+        kms_key=kms_key,
+    )
+    runner = DrillRunner(clone_runner(config, settings), config.state_dir)
+    return runner.run(options, confirm=confirm)
+
+
+def drill_heartbeat(
+    config: Config,
+    source: str,
+    *,
+    table: str | None = None,
+    database: str = "postgres",
+    every: str = "5s",
+    duration: str | None = None,
+) -> HeartbeatResult:
+    """Write a beat into ``source``'s heartbeat table every ``every``, with the source's
+    per-table write counters, for ``duration`` (or until interrupted)."""
+    return run_heartbeat(
+        config, source, table=table, database=database, every=every, duration=duration
+    )
+
+
+def drill_history(config: Config, source: str | None = None) -> list[dict[str, Any]]:
+    """Past drills from the evidence file, oldest first."""
+    return evidence.read_all(config.state_dir, source)

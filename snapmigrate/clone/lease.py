@@ -68,7 +68,8 @@ def parse_duration(
         )
     seconds = int(found.group(1)) * _UNITS[found.group(2)]
     if seconds < max(minimum.total_seconds(), 0.001):
-        least = f"{minimum.total_seconds():g}s" if minimum >= ONE_SECOND else "1ms"
+        low = minimum.total_seconds()
+        least = f"{low:g}s" if minimum >= ONE_SECOND else f"{max(low * 1000, 1):g}ms"
         raise BadInput(f"{flag} {text!r} is too short: at least {least}")
     if seconds > MAX_DURATION.total_seconds():
         raise BadInput(f"{flag} {text!r} is too long: at most 3650d")

@@ -178,7 +178,7 @@ def corrupt_row(
     endpoint: Endpoint, table: TableKey, *, connect_map: ConnectMap | None = None
 ) -> str | None:
     """Change one value of one row of ``table`` (a column outside every index: the
-    checksum sees it, the row count does not). What was changed, or None when the
+    checksum sees it, the row count does not). The column changed, or None when the
     table has no such column or no row."""
     name = sql.Identifier(table.schema, table.table)
     with connect(endpoint, table.database, connect_map=connect_map) as conn:
@@ -196,9 +196,7 @@ def corrupt_row(
                     name, change, name
                 )
             )
-            if cur.rowcount == 1:
-                return f"{table.database} {table.schema}.{table.table}.{column}"
-            return None
+            return str(column) if cur.rowcount == 1 else None
     return None
 
 

@@ -10,11 +10,17 @@ that proves its checks can fail.
 from __future__ import annotations
 
 from snapmigrate.connectmap import ConnectMap
+from snapmigrate.db.catalog import qualname
 from snapmigrate.db.connect import Endpoint
 from snapmigrate.db.drill import corrupt_row, drop_table
 from snapmigrate.db.stats import TableKey, WriteCounters, changed_since, write_counters
 from snapmigrate.drill.options import DrillOptions
 from snapmigrate.errors import BadInput, OperationFailed
+
+
+def _name(table: TableKey) -> str:
+    """As the checks name a table: ``database schema.table`` (quoted where needed)."""
+    return f"{table.database} {qualname(table.schema, table.table)}"
 
 
 def candidates(
@@ -56,11 +62,11 @@ def damage(
             raise BadInput("--inject missing-table: the copy has no table to drop")
         table = found[0]
         drop_table(copy, table, connect_map=cmap)
-        return f"missing-table: dropped {table.database} {table.schema}.{table.table} on the copy"
+        return f"missing-table: dropped {_name(table)} on the copy"
     for table in found:
-        changed = corrupt_row(copy, table, connect_map=cmap)
-        if changed:
-            return f"corrupt-row: changed one value of {changed} on the copy"
+        column = corrupt_row(copy, table, connect_map=cmap)
+        if column:
+            return f"corrupt-row: changed one value (column {column}) of {_name(table)} on the copy"
     raise BadInput(
         "--inject corrupt-row: no table unchanged since the recovery point has a row and a "
         "column to change"

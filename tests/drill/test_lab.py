@@ -77,3 +77,90 @@ def test_a_drill_from_the_latest_snapshot_with_a_heartbeat_passes_and_leaves_not
     assert (
         evidence.read_all(config.state_dir, drill_source.cluster_id)[-1]["drill"]["id"] == result.id
     )
+
+
+def test_a_drill_from_pitr_latest_restores_the_time_read_before_t0(
+    drill_source: Source, lab_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = drill_source.config(tmp_path)
+    rds = drill_source.lab.client("rds")
+    read = rds.describe_db_clusters(DBClusterIdentifier=drill_source.cluster_id)["DBClusters"][0]
+    result = commands.drill_run(
+        config,
+        drill_source.cluster_id,
+        from_="pitr:latest",
+        check="schema,counts",
+        rto_target="5m",
+        settings=drill_source.settings(),
+    )
+    data = result.to_dict()
+    assert result.passed and data["targets"] == {"rpo_s": None, "rto_s": 300.0, "met": True}
+    assert data["drill"]["from"] == "pitr:latest"
+    assert data["drill"]["recovery_point"].startswith("point in time ")
+    point = _at(data["drill"]["recovery_point"].removeprefix("point in time "))
+    assert point >= read["LatestRestorableTime"].replace(microsecond=0)  # read after this test's
+    t0 = _at(result.t0)
+    assert result.rpo_metadata_s is not None and result.rpo_metadata_s >= 0
+    assert abs(result.rpo_metadata_s - (t0 - point).total_seconds()) < 0.01
+    assert result.rpo_data_s is None and result.rto_s is not None
+    assert [c.name for c in result.checks] == ["schema", "counts"]
+    assert data["drill"]["cluster"] not in drill_source.clusters()
+
+
+@pytest.mark.parametrize(
+    ("inject", "failing"), [("corrupt-row", "checksum"), ("missing-table", "schema")]
+)
+def test_each_injection_makes_the_drill_fail_naming_its_check_and_the_source_is_untouched(
+    drill_source: Source, lab_env: dict[str, str], tmp_path: Path, inject: str, failing: str
+) -> None:
+    config = drill_source.config(tmp_path)
+    commands.drill_heartbeat(
+        config, drill_source.cluster_id, database="app", every="200ms", duration="1s"
+    )
+    drill_source.snapshot(unique_id("drinj"))
+    sums = "SELECT sum(abalance), sum(bid), count(*) FROM pgbench_accounts"
+    source_before = drill_source.query(sums), drill_source.query("SELECT count(*) FROM pg_tables")
+    result = commands.drill_run(
+        config,
+        drill_source.cluster_id,
+        heartbeat="public.snapmigrate_heartbeat",
+        database="app",
+        inject=inject,
+        settings=drill_source.settings(),
+    )
+    assert result.exit_code == 3 and not result.passed
+    assert result.failed_checks() == (failing,)
+    assert result.injected is not None and result.injected.startswith(inject)
+    assert "inject" in _phases(result)
+    bad = next(c for c in result.checks if c.name == failing)
+    damaged = result.injected.split(" of " if failing == "checksum" else "dropped ")[1]
+    database, table = damaged.removesuffix(" on the copy").split(" ", 1)
+    assert f"{database} {table}" in bad.detail or f"{database} table {table}" in bad.detail
+    assert (drill_source.query(sums), drill_source.query("SELECT count(*) FROM pg_tables")) == (
+        source_before
+    )
+    assert result.cluster not in drill_source.clusters()
+
+
+def test_a_stale_snapshot_misses_the_rpo_target_and_a_slow_restore_the_rto_target(
+    drill_source: Source, lab_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = drill_source.config(tmp_path)
+    rds = drill_source.lab.client("rds")
+    snaps = rds.describe_db_cluster_snapshots(DBClusterIdentifier=drill_source.cluster_id)
+    oldest = min(snaps["DBClusterSnapshots"], key=lambda s: s["SnapshotCreateTime"])
+    result = commands.drill_run(
+        config,
+        drill_source.cluster_id,
+        check="counts",
+        inject="stale-snapshot",
+        rpo_target="1s",
+        rto_target="1s",
+        settings=drill_source.settings(),
+    )
+    data = result.to_dict()
+    assert result.exit_code == 3 and data["targets"]["met"] is False
+    assert oldest["DBClusterSnapshotIdentifier"] in data["drill"]["recovery_point"]
+    assert result.rpo_metadata_s is not None and result.rpo_metadata_s > 1
+    assert result.rto_s is not None and result.rto_s > 1
+    assert result.cluster not in drill_source.clusters()

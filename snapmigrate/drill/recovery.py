@@ -113,7 +113,13 @@ def read_point(aws: Aws, source: str, choice: RecoveryChoice, now: datetime) -> 
         raise BadInput(f"{source} reports no LatestRestorableTime: use a snapshot (--from)")
     if choice.kind == "pitr-latest":
         # Restore times are given to the second: the second at or before it.
-        return RecoveryPoint(label, latest.replace(microsecond=0))
+        floored = latest.replace(microsecond=0)
+        if earliest is not None and floored < earliest:
+            raise BadInput(
+                f"{source}'s restorable window is under a second old "
+                f"({earliest.isoformat()} to {latest.isoformat()}): try again in a moment"
+            )
+        return RecoveryPoint(label, floored)
     assert choice.time is not None
     if choice.time > now or choice.time > latest or (earliest and choice.time < earliest):
         raise BadInput(

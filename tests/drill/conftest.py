@@ -71,4 +71,11 @@ class Source:
 def drill_source(lab: Any) -> Source:
     cluster_id = unique_id("drsrc")
     lab.seed("provisioned", cluster_id=cluster_id, scale=1, dns=False)
+    rds = lab.client("rds")
+
+    def window_s() -> float:
+        found = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+        return float((found["LatestRestorableTime"] - found["EarliestRestorableTime"]).seconds)
+
+    wait_until("a restorable window of 2 s", lambda: window_s() >= 2, timeout_s=60, poll_s=0.2)
     return Source(lab, cluster_id)

@@ -9,8 +9,10 @@ tagged ``snapmigrate:drill=<id>``; the drill's evidence is appended to
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from snapmigrate.aws import Clients
 from snapmigrate.clone.context import CloneSettings
 from snapmigrate.commands.clone import clone_runner
 from snapmigrate.commands.config import Config, Confirm
@@ -58,8 +60,12 @@ def drill_run(
         to_region=to_region,
         kms_key=kms_key,
     )
-    runner = DrillRunner(clone_runner(config, settings), config.state_dir)
-    return runner.run(options, confirm=confirm)
+    clones = clone_runner(config, settings)
+    target = None
+    if options.to_region and options.to_region != clones.aws.region:
+        there = replace(config.clients().settings, region=options.to_region)
+        target = clone_runner(replace(config, _clients=Clients(there)), settings)
+    return DrillRunner(clones, config.state_dir, target).run(options, confirm=confirm)
 
 
 def drill_heartbeat(

@@ -114,14 +114,16 @@ def check_options(
         raise BadInput(f"--report {report!r}: the file must end in .md, .html or .json")
     if kms_key is not None and to_region is None:
         raise BadInput("--kms-key is the destination region's key: it goes with --to-region")
-    if to_region is not None:
+    recovery = parse_from(from_)
+    if to_region is not None and recovery.is_pitr:
+        # A point-in-time restore is made in the source's region (from its backups).
         raise BadInput(
-            "--to-region is not available in this version: run the drill in the source's "
-            "region (nothing was changed)"
+            f"--from {recovery} with --to-region: a point-in-time restore happens in the "
+            "source's region; restore a snapshot (--from latest-snapshot or snapshot:ID)"
         )
     return DrillOptions(
         source=source,
-        recovery=parse_from(from_),
+        recovery=recovery,
         checks=checks,
         sql_files=sql_files,
         heartbeat=TableRef.parse(heartbeat) if heartbeat else None,

@@ -16,25 +16,29 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from snapmigrate import __version__
+from snapmigrate.aws import rds
 from snapmigrate.clone import destroy
+from snapmigrate.clone.context import CloneBasis
 from snapmigrate.clone.journal import mark_gone
 from snapmigrate.clone.options import CloneOptions
 from snapmigrate.clone.runner import ClonePlan, CloneRunner
 from snapmigrate.clone.spec import fail_if_blocked
+from snapmigrate.clone.workflow import CLONE
 from snapmigrate.connectmap import ConnectMap
 from snapmigrate.db.connect import Endpoint, from_cluster
 from snapmigrate.db.drill import canary, newest_beat
 from snapmigrate.db.stats import WriteCounters
-from snapmigrate.drill import evidence, inject
+from snapmigrate.drill import evidence, inject, region
 from snapmigrate.drill.checks import run_checks, sql_checks
 from snapmigrate.drill.options import DrillOptions
 from snapmigrate.drill.recovery import RecoveryPoint, read_point, stale_point
 from snapmigrate.drill.result import Check, DrillResult, Phase, Targets, TornDown
 from snapmigrate.errors import BadInput, Interrupted, SnapmigrateError
+from snapmigrate.model import KIND_CLONE, TAG_FINAL_SNAPSHOT, TAG_KIND
 from snapmigrate.progress import Status
 from snapmigrate.workflow.journal import new_run_id
 
@@ -77,6 +81,11 @@ def iso_ms(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
+def copy_snapshot_name(cluster: str) -> str:
+    """The snapshot copied into the target region, named after the copy it restores."""
+    return f"{cluster}-snap"
+
+
 def copy_name(source: str, drill_id: str) -> str:
     """``<source>-drill-<id>``: within the clone's name limit (its instances' 63)."""
     return f"{source[:38].rstrip('-')}-drill-{drill_id}"
@@ -85,8 +94,11 @@ def copy_name(source: str, drill_id: str) -> str:
 class DrillRunner:
     """One drill: the clone runner makes and destroys the copy; this measures and judges."""
 
-    def __init__(self, clones: CloneRunner, state_dir: str | None) -> None:
-        self.clones = clones
+    def __init__(
+        self, clones: CloneRunner, state_dir: str | None, target: CloneRunner | None = None
+    ) -> None:
+        self.clones = clones  # the source's region: the recovery point, the plan
+        self.target = target or clones  # where the copy is made (--to-region)
         self.state_dir = state_dir
         self.cmap = ConnectMap.load(clones.settings.connect_map)
 
@@ -130,13 +142,15 @@ class DrillRunner:
         record = {"id": drill_id, "source": options.source, "cluster": name,
                   "run_id": shown.spec.run_id, "t0": clock.wall(0), "state": "running"}  # fmt: skip
         evidence.save_record(self.state_dir, record)
-        base = Draft(drill_id, options, point, name, clock, caller, self.clones.aws.region)
+        draft = Draft(drill_id, options, point, name, clock, caller, self.target.aws.region)
         try:
-            draft = self._drill(shown, options, base)
+            if self.target is not self.clones:
+                shown = self._copy(shown, options, point, draft)
+            draft = self._drill(shown, options, draft)
         except BaseException as e:
             torn = self._teardown(shown, keep=False)
             evidence.save_record(self.state_dir, {**record, "state": "failed", "error": str(e)})
-            failed = base.result(torn, error=str(e) or type(e).__name__)
+            failed = draft.result(torn, error=str(e) or type(e).__name__)
             evidence.append(self.state_dir, failed.to_dict())
             if isinstance(e, KeyboardInterrupt):
                 raise Interrupted(f"drill {drill_id} interrupted: its copy was torn down") from None
@@ -149,15 +163,44 @@ class DrillRunner:
         evidence.append(self.state_dir, result.to_dict())
         return result
 
+    def _copy(
+        self, shown: ClonePlan, options: DrillOptions, point: RecoveryPoint, draft: Draft
+    ) -> ClonePlan:
+        """The snapshot copied into the target region; the plan restores the copy there
+        (with that region's default subnet and security groups)."""
+        began = draft.clock.since_t0()
+        assert point.snapshot is not None
+        found = rds.find_snapshot(self.clones.aws, point.snapshot) or {}
+        target = self.target
+        copied = region.copy_snapshot(
+            target.aws,
+            target.waiter,
+            target.settings.policy(30),
+            source_arn=str(found.get("DBClusterSnapshotArn") or point.snapshot),
+            source_region=self.clones.aws.region,
+            target=copy_snapshot_name(shown.spec.name),
+            kms_key=options.kms_key,
+            tags={TAG_DRILL: draft.id, TAG_KIND: KIND_CLONE, TAG_FINAL_SNAPSHOT: "no"},
+        )
+        draft.clock.phase("copy", began)
+        spec = replace(
+            shown.spec,
+            snapshot=copied["DBClusterSnapshotIdentifier"],
+            subnet_group=None,
+            security_group_ids=(),
+        )
+        return replace(shown, spec=spec, steps=CLONE.plan(CloneBasis(spec)))
+
     def _drill(self, shown: ClonePlan, options: DrillOptions, draft: Draft) -> Draft:
         clock = draft.clock
-        made = self.clones.apply(shown, None, None)
+        applied = clock.since_t0()
+        made = self.target.apply(shown, None, None)
         t = made.timings
-        available = t.cluster_available_s or 0.0
-        ready = t.first_query_s or t.instances_available_s or available
-        clock.phase("restore", 0.0, available)
+        available = applied + (t.cluster_available_s or 0.0)
+        ready = applied + (t.first_query_s or t.instances_available_s or 0.0)
+        clock.phase("restore", applied, available)
         clock.phase("writer", available, ready)
-        copy = self.endpoint(draft.cluster, "drill copy")
+        copy = from_cluster(self.target.aws, draft.cluster, "drill copy")
         self._canary(copy, options.database)
         draft.rto_s = clock.since_t0()
         clock.phase("canary", ready, draft.rto_s)
@@ -197,7 +240,7 @@ class DrillRunner:
                 return {label: Status("not yet")}
             return {label: Status("committed", done=True)}
 
-        self.clones.waiter.wait(label, poll, self.clones.settings.policy(5), labels=(label,))
+        self.target.waiter.wait(label, poll, self.target.settings.policy(5), labels=(label,))
 
     def _heartbeat(self, copy: Endpoint, options: DrillOptions, draft: Draft) -> Check | None:
         assert options.heartbeat is not None
@@ -214,25 +257,31 @@ class DrillRunner:
     def _teardown(self, shown: ClonePlan, *, keep: bool) -> tuple[TornDown, ...]:
         """Delete the copy (no final snapshot: disposable) or keep it until its expiry."""
         spec = shown.spec
-        aws = self.clones.aws
+        runner = self.target
+        aws = runner.aws
         if keep:
             expires = spec.tags.get("snapmigrate:expires-at", "?")
             return (TornDown("cluster", spec.name, f"kept until {expires} (clone gc)"),)
+        copied: tuple[TornDown, ...] = ()
         try:
-            doomed = destroy.check(aws, [spec.name], self.clones.now(), run_id=spec.run_id)
-            gone = destroy.destroy(
-                aws, doomed, self.clones.waiter, self.clones.settings, stamp=self.clones.stamp
-            )
+            doomed = destroy.check(aws, [spec.name], runner.now(), run_id=spec.run_id)
+            gone = destroy.destroy(aws, doomed, runner.waiter, runner.settings, stamp=runner.stamp)
+            if runner is not self.clones:
+                snap = region.delete_copy(
+                    aws, copy_snapshot_name(spec.name), (TAG_DRILL, spec.tags[TAG_DRILL])
+                )
+                copied = (TornDown("snapshot", snap, "deleted (the region copy)"),) if snap else ()
         except (SnapmigrateError, KeyboardInterrupt) as e:
             log.error("drill copy %s not torn down: %s -- 'snapmigrate clone destroy %s --yes'",
                       spec.name, e, spec.name)  # fmt: skip
             return (TornDown("cluster", spec.name, f"left: {e}"),)
         with contextlib.suppress(SnapmigrateError, OSError):
-            mark_gone(self.clones.journal, gone, "destroyed (drill teardown)")
+            mark_gone(runner.journal, gone, "destroyed (drill teardown)")
         instances = [i for d in doomed for i in d.instances]
-        return tuple(
-            [TornDown("instance", i, "deleted") for i in instances]
-            + [TornDown("cluster", c, "deleted, no final snapshot (disposable)") for c in gone]
+        return (
+            tuple(TornDown("instance", i, "deleted") for i in instances)
+            + tuple(TornDown("cluster", c, "deleted, no final snapshot (disposable)") for c in gone)
+            + copied
         )
 
 

@@ -164,3 +164,36 @@ def test_a_stale_snapshot_misses_the_rpo_target_and_a_slow_restore_the_rto_targe
     assert result.rpo_metadata_s is not None and result.rpo_metadata_s > 1
     assert result.rto_s is not None and result.rto_s > 1
     assert result.cluster not in drill_source.clusters()
+
+
+def test_a_drill_into_a_second_region_copies_the_snapshot_and_deletes_the_copy(
+    drill_source: Source, lab_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = drill_source.config(tmp_path)
+    snap = drill_source.snapshot(unique_id("drreg"))
+    west = drill_source.lab.client("rds", region="us-west-2")
+
+    def west_state() -> tuple[set[str], set[str]]:
+        clusters = {c["DBClusterIdentifier"] for c in west.describe_db_clusters()["DBClusters"]}
+        snaps = west.describe_db_cluster_snapshots()["DBClusterSnapshots"]
+        return clusters, {s["DBClusterSnapshotIdentifier"] for s in snaps}
+
+    before = west_state()
+    result = commands.drill_run(
+        config,
+        drill_source.cluster_id,
+        to_region="us-west-2",
+        settings=drill_source.settings(),
+    )
+    data = result.to_dict()
+    assert result.passed, data
+    assert data["drill"]["region"] == "us-west-2"
+    assert snap["DBClusterSnapshotIdentifier"] in data["drill"]["recovery_point"]
+    assert _phases(result)[:3] == ["recovery-point", "copy", "restore"]
+    assert {r["kind"] for r in data["teardown"]["resources"]} == {"instance", "cluster", "snapshot"}
+    t0 = _at(result.t0)
+    assert result.rpo_metadata_s is not None
+    assert abs(result.rpo_metadata_s - (t0 - snap["SnapshotCreateTime"]).total_seconds()) < 1
+    assert result.rto_s is not None and result.rto_s >= result.phases[1].took_s
+    assert west_state() == before
+    assert result.cluster not in drill_source.clusters()

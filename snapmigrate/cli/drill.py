@@ -10,6 +10,7 @@ from snapmigrate import commands
 from snapmigrate.cli import app_context, configure_logging, emit, global_options
 from snapmigrate.cli.options import state_dir_option, terminal_asker, yes_option
 from snapmigrate.commands import CloneSettings
+from snapmigrate.errors import BadInput
 from snapmigrate.report import drill as rendering
 
 
@@ -26,8 +27,11 @@ def drill() -> None:
     """
 
 
-@drill.command(short_help="Run one drill (asks first).")
-@click.argument("source")
+@drill.command(short_help="Run one drill (asks first), or --resume one.")
+@click.argument("source", required=False)
+@click.option(
+    "--resume", metavar="ID", help="Finish drill ID whose process died (its own options)."
+)
 @click.option(
     "--from",
     "from_",
@@ -71,7 +75,8 @@ def drill() -> None:
 @state_dir_option
 @global_options
 def run(
-    source: str,
+    source: str | None,
+    resume: str | None,
     from_: str,
     rpo_target: str | None,
     rto_target: str | None,
@@ -93,25 +98,32 @@ def run(
     app = app_context()
     configure_logging(app)
     settings = CloneSettings(timeout_s=timeout_minutes * 60) if timeout_minutes else None
-    result = commands.drill_run(
-        app.config(state_dir),
-        source,
-        from_=from_,
-        check=check,
-        heartbeat=heartbeat,
-        database=database,
-        inject=inject,
-        rpo_target=rpo_target,
-        rto_target=rto_target,
-        keep=keep,
-        report=report,
-        to_region=to_region,
-        kms_key=kms_key,
-        settings=settings,
-        confirm=terminal_asker(yes, "drill run creates AWS resources and"),
-    )
-    if report:
-        rendering.write_report(report, result)
+    if resume and source:
+        raise BadInput("give SOURCE or --resume ID, not both: a resumed drill keeps its options")
+    if resume:
+        result = commands.drill_resume(app.config(state_dir), resume, settings=settings)
+    elif not source:
+        raise BadInput("give SOURCE (the cluster to drill) or --resume ID")
+    else:
+        result = commands.drill_run(
+            app.config(state_dir),
+            source,
+            from_=from_,
+            check=check,
+            heartbeat=heartbeat,
+            database=database,
+            inject=inject,
+            rpo_target=rpo_target,
+            rto_target=rto_target,
+            keep=keep,
+            report=report,
+            to_region=to_region,
+            kms_key=kms_key,
+            settings=settings,
+            confirm=terminal_asker(yes, "drill run creates AWS resources and"),
+        )
+    if result.report_path:
+        rendering.write_report(result.report_path, result)
     emit(app, result.to_dict(), lambda: rendering.table(result))
     if result.exit_code:
         click.get_current_context().exit(result.exit_code)

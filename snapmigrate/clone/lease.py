@@ -55,9 +55,7 @@ _DURATION = re.compile(r"(\d+)(ms|[smhd])")
 ONE_SECOND = timedelta(seconds=1)
 
 
-def parse_duration(
-    text: str, flag: str = "--ttl", *, minimum: timedelta = ONE_SECOND
-) -> timedelta:
+def parse_duration(text: str, flag: str = "--ttl", *, minimum: timedelta = ONE_SECOND) -> timedelta:
     """``500ms``, ``90s``, ``15m``, ``8h``, ``2d`` -> a timedelta of at least ``minimum``
     (one second unless the flag allows less: a heartbeat's ``--every 500ms``)."""
     found = _DURATION.fullmatch(text.strip().lower())

@@ -42,7 +42,12 @@ if TYPE_CHECKING:
         clone_unprotect,
     )
     from snapmigrate.commands.cutovers import cutover, prepare, rollback
-    from snapmigrate.commands.drill import drill_heartbeat, drill_history, drill_run
+    from snapmigrate.commands.drill import (
+        drill_heartbeat,
+        drill_history,
+        drill_resume,
+        drill_run,
+    )
     from snapmigrate.commands.migration import (
         MigrateResult,
         PlanResult,
@@ -73,6 +78,7 @@ _HOMES = {
     "verify": "checks",
     "drill_heartbeat": "drill",
     "drill_history": "drill",
+    "drill_resume": "drill",
     "drill_run": "drill",
     "cutover": "cutovers",
     "prepare": "cutovers",
@@ -109,6 +115,7 @@ __all__ = [
     "cutover",
     "drill_heartbeat",
     "drill_history",
+    "drill_resume",
     "drill_run",
     "migrate",
     "permissions",

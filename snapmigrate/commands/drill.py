@@ -18,11 +18,18 @@ from snapmigrate.commands.clone import clone_runner
 from snapmigrate.commands.config import Config, Confirm
 from snapmigrate.drill import evidence
 from snapmigrate.drill.heartbeat import HeartbeatResult, run_heartbeat
-from snapmigrate.drill.options import DEFAULT_CHECKS, check_options
+from snapmigrate.drill.options import DEFAULT_CHECKS, DrillOptions, check_options
 from snapmigrate.drill.result import DrillResult
 from snapmigrate.drill.run import DrillRunner
+from snapmigrate.workflow.journal import check_run_id
 
-__all__ = ["DrillResult", "drill_heartbeat", "drill_history", "drill_run"]
+__all__ = [
+    "DrillResult",
+    "drill_heartbeat",
+    "drill_history",
+    "drill_resume",
+    "drill_run",
+]
 
 
 def drill_run(
@@ -46,26 +53,35 @@ def drill_run(
     """Restore ``source``'s recovery point as a Serverless v2 copy, measure RTO and RPO,
     check the data, keep the evidence, tear the copy down. Exit 3 (by the caller, from
     ``result.exit_code``) when a check fails or a target is missed."""
-    options = check_options(
-        source,
-        from_=from_,
-        check=check,
-        heartbeat=heartbeat,
-        database=database,
-        inject=inject,
-        rpo_target=rpo_target,
-        rto_target=rto_target,
-        keep=keep,
-        report=report,
-        to_region=to_region,
-        kms_key=kms_key,
-    )
+    flags = {
+        "from_": from_, "check": check, "heartbeat": heartbeat, "database": database,
+        "inject": inject, "rpo_target": rpo_target, "rto_target": rto_target, "keep": keep,
+        "report": report, "to_region": to_region, "kms_key": kms_key,
+    }  # fmt: skip
+    options = check_options(source, **flags)  # type: ignore[arg-type]
+    return _drill_runner(config, options, settings).run(options, flags, confirm=confirm)
+
+
+def drill_resume(
+    config: Config, drill_id: str, *, settings: CloneSettings | None = None
+) -> DrillResult:
+    """Finish drill ``drill_id`` whose process died (killed, crashed): the same copy,
+    t0 and options; torn down at the end as any drill."""
+    record = evidence.load_record(config.state_dir, check_run_id(drill_id))
+    options = check_options(str(record["source"]), **dict(record.get("flags") or {}))
+    return _drill_runner(config, options, settings).resume(options, record)
+
+
+def _drill_runner(
+    config: Config, options: DrillOptions, settings: CloneSettings | None
+) -> DrillRunner:
+    """The source region's clone runner, and the target region's (``--to-region``)."""
     clones = clone_runner(config, settings)
     target = None
     if options.to_region and options.to_region != clones.aws.region:
         there = replace(config.clients().settings, region=options.to_region)
         target = clone_runner(replace(config, _clients=Clients(there)), settings)
-    return DrillRunner(clones, config.state_dir, target).run(options, confirm=confirm)
+    return DrillRunner(clones, config.state_dir, target)
 
 
 def drill_heartbeat(

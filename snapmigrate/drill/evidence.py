@@ -5,16 +5,17 @@ copy's name, so that a drill killed mid-way is torn down by ``--resume``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from snapmigrate.errors import BadInput, NotFound
 from snapmigrate.files import atomic_write_json
-from snapmigrate.workflow.journal import check_run_id, state_dir
+from snapmigrate.workflow.journal import Journal, check_run_id, state_dir
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,17 @@ def read_all(
     return found
 
 
+@contextlib.contextmanager
+def locked(directory: str | os.PathLike[str] | None, drill_id: str) -> Iterator[None]:
+    """One process at a time drives a drill (a second ``--resume`` is refused, exit 2)."""
+    with Journal(drills_dir(directory)).lock(drill_id):
+        yield
+
+
 def save_record(directory: str | os.PathLike[str] | None, record: Mapping[str, Any]) -> None:
     """The running drill's record (``id``, ``cluster``, ``state``, ...), replaced atomically."""
     path = drills_dir(directory) / f"{check_run_id(str(record['id']))}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_json(path, dict(record), mode=0o600)
 
 

@@ -4,8 +4,7 @@ keys are the contract of issue 15 (docs/drill.md), with ``caller``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from snapmigrate.errors import EXIT_DIFFERENCES, EXIT_OK
@@ -90,7 +89,8 @@ class DrillResult:
     tool_version: str = ""
     injected: str | None = None
     error: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    #: ``--report FILE`` (kept for a resumed drill too); not part of the JSON.
+    report_path: str | None = None
 
     @property
     def passed(self) -> bool:

@@ -13,30 +13,28 @@ https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RestoreDBClusterFr
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
 
-from snapmigrate import __version__
 from snapmigrate.aws import rds
-from snapmigrate.clone import destroy
 from snapmigrate.clone.context import CloneBasis
-from snapmigrate.clone.journal import mark_gone
 from snapmigrate.clone.options import CloneOptions
 from snapmigrate.clone.runner import ClonePlan, CloneRunner
-from snapmigrate.clone.spec import fail_if_blocked
+from snapmigrate.clone.spec import CloneSpec, fail_if_blocked
 from snapmigrate.clone.workflow import CLONE
 from snapmigrate.connectmap import ConnectMap
 from snapmigrate.db.connect import Endpoint, from_cluster
 from snapmigrate.db.drill import canary, newest_beat
-from snapmigrate.db.stats import WriteCounters
 from snapmigrate.drill import evidence, inject, region
 from snapmigrate.drill.checks import run_checks, sql_checks
+from snapmigrate.drill.draft import Clock, Draft, iso_ms
 from snapmigrate.drill.options import DrillOptions
 from snapmigrate.drill.recovery import RecoveryPoint, read_point, stale_point
-from snapmigrate.drill.result import Check, DrillResult, Phase, Targets, TornDown
+from snapmigrate.drill.result import Check, DrillResult, Phase, TornDown
+from snapmigrate.drill.teardown import TAG_DRILL, copy_snapshot_name, teardown
 from snapmigrate.errors import BadInput, Interrupted, SnapmigrateError
 from snapmigrate.model import KIND_CLONE, TAG_FINAL_SNAPSHOT, TAG_KIND
 from snapmigrate.progress import Status
@@ -44,46 +42,9 @@ from snapmigrate.workflow.journal import new_run_id
 
 log = logging.getLogger(__name__)
 
-TAG_DRILL = "snapmigrate:drill"
 #: A drill's copy expires after this unless ``--keep`` says otherwise (``clone gc``).
 DEFAULT_EXPIRY = timedelta(days=1)
 Confirm = Callable[[str], bool]
-
-
-@dataclass
-class Clock:
-    """t0 and the phases: wall time (ISO) and the monotonic seconds since t0."""
-
-    runner: CloneRunner
-    t0_wall: datetime | None = None
-    t0_mono: float = 0.0
-    phases: list[Phase] = field(default_factory=list)
-
-    def mono(self) -> float:
-        return self.runner.waiter.clock.monotonic()
-
-    def start(self) -> None:
-        self.t0_wall, self.t0_mono = self.runner.now(), self.mono()
-
-    def since_t0(self) -> float:
-        return self.mono() - self.t0_mono
-
-    def wall(self, since_t0: float) -> str:
-        assert self.t0_wall is not None
-        return iso_ms(self.t0_wall + timedelta(seconds=since_t0))
-
-    def phase(self, name: str, began: float, ended: float | None = None) -> None:
-        end = self.since_t0() if ended is None else ended
-        self.phases.append(Phase(name, self.wall(began), self.wall(end), end - began))
-
-
-def iso_ms(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds")
-
-
-def copy_snapshot_name(cluster: str) -> str:
-    """The snapshot copied into the target region, named after the copy it restores."""
-    return f"{cluster}-snap"
 
 
 def copy_name(source: str, drill_id: str) -> str:
@@ -122,44 +83,106 @@ class DrillRunner:
         fail_if_blocked(shown.findings)
         return shown, point, basis.owner or ""
 
-    def run(self, options: DrillOptions, *, confirm: Confirm | None = None) -> DrillResult:
+    def run(
+        self, options: DrillOptions, flags: Mapping[str, Any], *, confirm: Confirm | None = None
+    ) -> DrillResult:
+        """Plan, ask, declare t0, drill; ``flags`` (the options as given) are kept in the
+        drill's record for ``--resume``."""
         drill_id = new_run_id()
-        clock = Clock(self.clones)
+        clock = Clock(self.clones.waiter.clock, self.clones.now)
         began = self.clones.now()
         shown, point, caller = self.plan(options, drill_id)
-        name = shown.spec.name
         question = (
-            f"Drill {options.source}: restore {point.describe()} as {name} (Serverless v2), "
-            f"check it, then delete it without a final snapshot"
+            f"Drill {options.source}: restore {point.describe()} as {shown.spec.name} "
+            "(Serverless v2), check it, then delete it without a final snapshot"
             + (f" after {options.keep}" if options.keep else "")
             + "?"
         )
         if confirm is not None and not confirm(question):
             raise BadInput("no drill: nothing was changed")
         clock.start()
-        read_s = (clock.t0_wall - began).total_seconds() if clock.t0_wall else 0.0
+        assert clock.t0_wall is not None
+        read_s = (clock.t0_wall - began).total_seconds()
         clock.phases.append(Phase("recovery-point", iso_ms(began), clock.wall(0), read_s))
-        record = {"id": drill_id, "source": options.source, "cluster": name,
-                  "run_id": shown.spec.run_id, "t0": clock.wall(0), "state": "running"}  # fmt: skip
+        record = {
+            "id": drill_id, "source": options.source, "cluster": shown.spec.name,
+            "t0": clock.wall(0), "began": iso_ms(began), "state": "running",
+            "flags": dict(flags), "caller": caller, "spec": shown.spec.to_dict(),
+            "point": {"choice": point.choice, "time": point.time.isoformat(),
+                      "snapshot": point.snapshot, "snapshot_type": point.snapshot_type},
+        }  # fmt: skip
+        draft = Draft(drill_id, options, point, shown.spec.name, clock, caller, self.region)
+        with evidence.locked(self.state_dir, drill_id):
+            return self._execute(shown, options, draft, record)
+
+    @property
+    def region(self) -> str:
+        return self.target.aws.region
+
+    def resume(self, options: DrillOptions, record: Mapping[str, Any]) -> DrillResult:
+        """Finish a drill whose process died: the same copy, t0 and recovery point (its RTO
+        counts the time lost); the clone's steps see what AWS already holds."""
+        drill_id = str(record["id"])
+        with evidence.locked(self.state_dir, drill_id):
+            record = evidence.load_record(self.state_dir, drill_id)
+            if record.get("state") != "running":
+                raise BadInput(
+                    f"drill {drill_id} is {record.get('state')}: nothing to resume (see "
+                    "'snapmigrate drill history')"
+                )
+            seen = record["point"]
+            point = RecoveryPoint(seen["choice"], datetime.fromisoformat(seen["time"]),
+                                  seen.get("snapshot"), seen.get("snapshot_type"))  # fmt: skip
+            spec = CloneSpec.from_dict(record["spec"])
+            shown = ClonePlan(spec, (), CLONE.plan(CloneBasis(spec)))
+            clock = Clock(self.clones.waiter.clock, self.clones.now)
+            clock.restart(datetime.fromisoformat(str(record["t0"])))
+            assert clock.t0_wall is not None
+            began = datetime.fromisoformat(str(record["began"]))
+            lost = datetime.fromisoformat(str(record.get("marked") or record["t0"]))
+            clock.phases += [
+                Phase("recovery-point", iso_ms(began), iso_ms(clock.t0_wall),
+                      (clock.t0_wall - began).total_seconds()),
+                Phase("interrupted", iso_ms(lost), iso_ms(self.clones.now()),
+                      (self.clones.now() - lost).total_seconds()),
+            ]  # fmt: skip
+            log.info("resuming drill %s of %s (t0 %s)", drill_id, options.source, record["t0"])
+            caller = str(record.get("caller") or "")
+            draft = Draft(drill_id, options, point, spec.name, clock, caller, self.region)
+            return self._execute(shown, options, draft, dict(record))
+
+    def _mark(self, record: dict[str, Any], phase: str) -> None:
+        """The drill's record says which phase it is in (a crash is resumed from it)."""
+        record.update(phase=phase, marked=iso_ms(self.clones.now()))
         evidence.save_record(self.state_dir, record)
-        draft = Draft(drill_id, options, point, name, clock, caller, self.target.aws.region)
+
+    def _execute(
+        self, shown: ClonePlan, options: DrillOptions, draft: Draft, record: dict[str, Any]
+    ) -> DrillResult:
+        """Copy (another region), restore, measure, check; tear down whatever happens."""
+        clock = draft.clock
         try:
             if self.target is not self.clones:
-                shown = self._copy(shown, options, point, draft)
-            draft = self._drill(shown, options, draft)
+                self._mark(record, "copy")
+                shown = self._copy(shown, options, draft.point, draft)
+            draft = self._drill(shown, options, draft, record)
         except BaseException as e:
+            self._mark(record, "teardown")
             torn = self._teardown(shown, keep=False)
-            evidence.save_record(self.state_dir, {**record, "state": "failed", "error": str(e)})
+            record.update(state="failed", error=str(e) or type(e).__name__)
+            evidence.save_record(self.state_dir, record)
             failed = draft.result(torn, error=str(e) or type(e).__name__)
             evidence.append(self.state_dir, failed.to_dict())
             if isinstance(e, KeyboardInterrupt):
-                raise Interrupted(f"drill {drill_id} interrupted: its copy was torn down") from None
+                raise Interrupted(f"drill {draft.id} interrupted: its copy was torn down") from None
             raise
-        began_td = clock.since_t0()
+        began = clock.since_t0()
+        self._mark(record, "teardown")
         torn = self._teardown(shown, keep=options.keep is not None)
-        clock.phase("teardown", began_td)
+        clock.phase("teardown", began)
         result = draft.result(torn)
-        evidence.save_record(self.state_dir, {**record, "state": "done", "passed": result.passed})
+        record.update(state="done", passed=result.passed)
+        evidence.save_record(self.state_dir, record)
         evidence.append(self.state_dir, result.to_dict())
         return result
 
@@ -191,9 +214,12 @@ class DrillRunner:
         )
         return replace(shown, spec=spec, steps=CLONE.plan(CloneBasis(spec)))
 
-    def _drill(self, shown: ClonePlan, options: DrillOptions, draft: Draft) -> Draft:
+    def _drill(
+        self, shown: ClonePlan, options: DrillOptions, draft: Draft, record: dict[str, Any]
+    ) -> Draft:
         clock = draft.clock
         applied = clock.since_t0()
+        self._mark(record, "restore")
         made = self.target.apply(shown, None, None)
         t = made.timings
         available = applied + (t.cluster_available_s or 0.0)
@@ -201,12 +227,14 @@ class DrillRunner:
         clock.phase("restore", applied, available)
         clock.phase("writer", available, ready)
         copy = from_cluster(self.target.aws, draft.cluster, "drill copy")
+        self._mark(record, "canary")
         self._canary(copy, options.database)
         draft.rto_s = clock.since_t0()
         clock.phase("canary", ready, draft.rto_s)
         if options.heartbeat is not None:
             draft.beat_check = self._heartbeat(copy, options, draft)
         if options.inject in ("corrupt-row", "missing-table"):
+            self._mark(record, "inject")
             began = clock.since_t0()
             source = self.endpoint(options.source, "source")
             draft.injected = inject.damage(
@@ -216,6 +244,7 @@ class DrillRunner:
         elif options.inject:
             draft.injected = f"stale-snapshot: restored {draft.point.describe()}"
         began = clock.since_t0()
+        self._mark(record, "checks")
         source = self.endpoint(options.source, "source")
         checks = run_checks(
             source, copy, options.checks, base=draft.baseline, connect_map=self.cmap
@@ -255,86 +284,8 @@ class DrillRunner:
         return Check("heartbeat", True, f"newest beat {iso_ms(beat.at)} in {where}")
 
     def _teardown(self, shown: ClonePlan, *, keep: bool) -> tuple[TornDown, ...]:
-        """Delete the copy (no final snapshot: disposable) or keep it until its expiry."""
-        spec = shown.spec
-        runner = self.target
-        aws = runner.aws
-        if keep:
-            expires = spec.tags.get("snapmigrate:expires-at", "?")
-            return (TornDown("cluster", spec.name, f"kept until {expires} (clone gc)"),)
-        copied: tuple[TornDown, ...] = ()
-        try:
-            doomed = destroy.check(aws, [spec.name], runner.now(), run_id=spec.run_id)
-            gone = destroy.destroy(aws, doomed, runner.waiter, runner.settings, stamp=runner.stamp)
-            if runner is not self.clones:
-                snap = region.delete_copy(
-                    aws, copy_snapshot_name(spec.name), (TAG_DRILL, spec.tags[TAG_DRILL])
-                )
-                copied = (TornDown("snapshot", snap, "deleted (the region copy)"),) if snap else ()
-        except (SnapmigrateError, KeyboardInterrupt) as e:
-            log.error("drill copy %s not torn down: %s -- 'snapmigrate clone destroy %s --yes'",
-                      spec.name, e, spec.name)  # fmt: skip
-            return (TornDown("cluster", spec.name, f"left: {e}"),)
-        with contextlib.suppress(SnapmigrateError, OSError):
-            mark_gone(runner.journal, gone, "destroyed (drill teardown)")
-        instances = [i for d in doomed for i in d.instances]
-        return (
-            tuple(TornDown("instance", i, "deleted") for i in instances)
-            + tuple(TornDown("cluster", c, "deleted, no final snapshot (disposable)") for c in gone)
-            + copied
-        )
-
-
-@dataclass
-class Draft:
-    """What a drill has measured so far."""
-
-    id: str
-    options: DrillOptions
-    point: RecoveryPoint
-    cluster: str
-    clock: Clock
-    caller: str
-    region: str
-    rto_s: float | None = None
-    rpo_data_s: float | None = None
-    baseline: WriteCounters | None = None
-    beat_check: Check | None = None
-    checks: tuple[Check, ...] = ()
-    injected: str | None = None
-
-    def result(self, torn: tuple[TornDown, ...], *, error: str | None = None) -> DrillResult:
-        t0 = self.clock.t0_wall
-        assert t0 is not None
-        rpo = (t0 - self.point.time).total_seconds()
-        opts = self.options
-        rpo_target = opts.rpo_target.total_seconds() if opts.rpo_target else None
-        rto_target = opts.rto_target.total_seconds() if opts.rto_target else None
-        worst_rpo = max(x for x in (rpo, self.rpo_data_s) if x is not None)
-        met = (rpo_target is None or worst_rpo <= rpo_target) and (
-            rto_target is None or (self.rto_s is not None and self.rto_s <= rto_target)
-        )
-        return DrillResult(
-            id=self.id,
-            source=opts.source,
-            choice=str(opts.recovery),
-            recovery_point=self.point.describe(),
-            region=self.region,
-            cluster=self.cluster,
-            t0=iso_ms(t0),
-            rto_s=self.rto_s,
-            rpo_metadata_s=rpo,
-            rpo_data_s=self.rpo_data_s,
-            phases=tuple(self.clock.phases),
-            checks=self.checks,
-            targets=Targets(rpo_target, rto_target, met),
-            teardown_done=all(not r.action.startswith("left") for r in torn),
-            resources=torn,
-            caller=self.caller or None,
-            tool_version=__version__,
-            injected=self.injected,
-            error=error,
-        )
+        copied = copy_snapshot_name(shown.spec.name) if self.target is not self.clones else None
+        return teardown(self.target, shown.spec, keep=keep, region_copy=copied)
 
 
 __all__ = ["DrillRunner", "copy_name"]

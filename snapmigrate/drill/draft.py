@@ -4,9 +4,10 @@ monotonic time) and :class:`Draft` (RTO, RPOs, checks so far), made into a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from snapmigrate import __version__
 from snapmigrate.db.stats import WriteCounters
@@ -70,6 +71,25 @@ class Draft:
     beat_check: Check | None = None
     checks: tuple[Check, ...] = ()
     injected: str | None = None
+
+    def measured(self) -> dict[str, Any]:
+        """What the drill measured before its teardown (kept for a resume from there)."""
+        return {
+            "rto_s": self.rto_s,
+            "rpo_data_s": self.rpo_data_s,
+            "injected": self.injected,
+            "checks": [c.to_dict() for c in self.checks],
+            "phases": [p.to_dict() for p in self.clock.phases],
+        }
+
+    def restore(self, measured: Mapping[str, Any]) -> None:
+        """:meth:`measured` back, the phase lost to the crash kept at the end."""
+        lost = [p for p in self.clock.phases if p.name == "interrupted"]
+        self.rto_s = measured.get("rto_s")
+        self.rpo_data_s = measured.get("rpo_data_s")
+        self.injected = measured.get("injected")
+        self.checks = tuple(Check(**c) for c in measured.get("checks") or ())
+        self.clock.phases = [Phase(**p) for p in measured.get("phases") or ()] + lost
 
     def result(self, torn: tuple[TornDown, ...], *, error: str | None = None) -> DrillResult:
         t0 = self.clock.t0_wall

@@ -162,10 +162,13 @@ class DrillRunner:
         """Copy (another region), restore, measure, check; tear down whatever happens."""
         clock = draft.clock
         try:
-            if self.target is not self.clones:
-                self._mark(record, "copy")
-                shown = self._copy(shown, options, draft.point, draft)
-            draft = self._drill(shown, options, draft, record)
+            if record.get("phase") == "teardown" and record.get("measured"):
+                draft.restore(record["measured"])  # died in its teardown: finish that
+            else:
+                if self.target is not self.clones:
+                    self._mark(record, "copy")
+                    shown = self._copy(shown, options, draft.point, draft)
+                draft = self._drill(shown, options, draft, record)
         except BaseException as e:
             self._mark(record, "teardown")
             torn = self._teardown(shown, keep=False)
@@ -177,6 +180,7 @@ class DrillRunner:
                 raise Interrupted(f"drill {draft.id} interrupted: its copy was torn down") from None
             raise
         began = clock.since_t0()
+        record["measured"] = draft.measured()
         self._mark(record, "teardown")
         torn = self._teardown(shown, keep=options.keep is not None)
         clock.phase("teardown", began)

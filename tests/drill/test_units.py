@@ -171,3 +171,17 @@ def test_evidence_is_appended_and_history_plots_it(tmp_path: Path) -> None:
     assert page.count("<polyline") == 2 and "<script" not in page
     assert "80.0 s" in report.history_table(evidence.read_all(state))
     assert (Path(state) / "drills" / "evidence.jsonl").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_finished_drill_is_not_resumed_and_an_unknown_one_is_bad_input(tmp_path: Path) -> None:
+    from snapmigrate.commands import Config, drill_resume
+
+    config = Config(state_dir=str(tmp_path))
+    record = {"id": "0123abcd", "source": "src", "state": "done", "flags": {}}
+    evidence.save_record(config.state_dir, record)
+    with pytest.raises(BadInput, match="drill 0123abcd is done: nothing to resume"):
+        drill_resume(config, "0123abcd")
+    with pytest.raises(BadInput, match="no drill 0123abce"):
+        drill_resume(config, "0123abce")
+    with pytest.raises(BadInput, match="is invalid"):
+        drill_resume(config, "../etc")

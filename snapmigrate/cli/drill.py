@@ -10,7 +10,7 @@ from snapmigrate import commands
 from snapmigrate.cli import app_context, configure_logging, emit, global_options
 from snapmigrate.cli.options import state_dir_option, terminal_asker, yes_option
 from snapmigrate.commands import CloneSettings
-from snapmigrate.errors import BadInput
+from snapmigrate.errors import EXIT_BLOCKED, BadInput
 from snapmigrate.report import drill as rendering
 
 
@@ -170,3 +170,23 @@ def history(source: str | None, html_file: str | None, state_dir: str | None) ->
     if html_file:
         rendering.write_history(html_file, drills)
     emit(app, {"drills": drills}, lambda: rendering.history_table(drills))
+
+
+@drill.command(short_help="Readiness for a recovery, without restoring anything.")
+@click.argument("source")
+@click.option("--to-region", metavar="REGION", help="The DR region: copies there, its key.")
+@click.option("--kms-key", metavar="KEY", help="The DR region's KMS key (encrypted sources).")
+@state_dir_option
+@global_options
+def audit(source: str, to_region: str | None, kms_key: str | None, state_dir: str | None) -> None:
+    """Backup retention, newest automated and manual snapshots, copies in the DR
+    region and their age, its KMS key, snapshot and copy quotas, deletion protection.
+    Creates nothing. Exit 0, or 4 when a finding blocks a recovery (as plan)."""
+    app = app_context()
+    configure_logging(app)
+    result = commands.drill_audit(
+        app.config(state_dir), source, to_region=to_region, kms_key=kms_key
+    )
+    emit(app, result.to_dict(), lambda: rendering.audit_table(result))
+    if result.blocked:
+        click.get_current_context().exit(EXIT_BLOCKED)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     )
     from snapmigrate.commands.cutovers import cutover, prepare, rollback
     from snapmigrate.commands.drill import (
+        drill_audit,
         drill_heartbeat,
         drill_history,
         drill_resume,
@@ -76,6 +77,7 @@ _HOMES = {
     "PolicyNames": "policy",
     "permissions": "policy",
     "verify": "checks",
+    "drill_audit": "drill",
     "drill_heartbeat": "drill",
     "drill_history": "drill",
     "drill_resume": "drill",
@@ -113,6 +115,7 @@ __all__ = [
     "clone_runs",
     "clone_unprotect",
     "cutover",
+    "drill_audit",
     "drill_heartbeat",
     "drill_history",
     "drill_resume",

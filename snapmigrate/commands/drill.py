@@ -12,19 +12,24 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from snapmigrate.aws import Clients
+from snapmigrate.aws import Aws, Clients, RetryPolicy
 from snapmigrate.clone.context import CloneSettings
+from snapmigrate.clone.lease import utc_now
 from snapmigrate.commands.clone import clone_runner
 from snapmigrate.commands.config import Config, Confirm
-from snapmigrate.drill import evidence
+from snapmigrate.drill import audit, evidence
+from snapmigrate.drill.audit import AuditResult
 from snapmigrate.drill.heartbeat import HeartbeatResult, run_heartbeat
 from snapmigrate.drill.options import DEFAULT_CHECKS, DrillOptions, check_options
 from snapmigrate.drill.result import DrillResult
 from snapmigrate.drill.run import DrillRunner
+from snapmigrate.plan.options import check_identifier
 from snapmigrate.workflow.journal import check_run_id
 
 __all__ = [
+    "AuditResult",
     "DrillResult",
+    "drill_audit",
     "drill_heartbeat",
     "drill_history",
     "drill_resume",
@@ -98,6 +103,21 @@ def drill_heartbeat(
     return run_heartbeat(
         config, source, table=table, database=database, every=every, duration=duration
     )
+
+
+def drill_audit(
+    config: Config, source: str, *, to_region: str | None = None, kms_key: str | None = None
+) -> AuditResult:
+    """Is ``source`` ready for a recovery (in ``to_region``)? Read-only: nothing is
+    restored or created. ``result.blocked``: exit 4 (by the caller), as ``plan``."""
+    source = check_identifier(source, "source cluster identifier")
+    aws = Aws(config.clients(), policy=RetryPolicy())
+    dest = None
+    if to_region:
+        there = replace(config.clients().settings, region=to_region)
+        dest = Aws(Clients(there), policy=RetryPolicy())
+    facts = audit.read_facts(aws, dest, source, (config.now or utc_now)(), kms_key)
+    return AuditResult(source, audit.findings(facts))
 
 
 def drill_history(config: Config, source: str | None = None) -> list[dict[str, Any]]:

@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from snapmigrate.drill.audit import AuditResult
 from snapmigrate.drill.result import DrillResult
 from snapmigrate.files import atomic_write_text
-from snapmigrate.report import format_table
+from snapmigrate.report import MARKS, format_table
 
 
 def _s(value: float | None) -> str:
@@ -170,3 +171,11 @@ def history_html(drills: Sequence[Mapping[str, Any]]) -> str:
 
 def write_history(path: str, drills: Sequence[Mapping[str, Any]]) -> None:
     atomic_write_text(path, history_html(drills), mode=0o644)
+
+
+def audit_table(result: AuditResult) -> str:
+    rows = [(MARKS[f.level], f.code, f.message) for f in result.findings]
+    verdict = "BLOCKED" if result.blocked else "ready"
+    return f"Drill audit of {result.source}: {verdict}\n\n" + format_table(
+        ["", "CHECK", "FINDING"], rows
+    )

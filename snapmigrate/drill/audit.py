@@ -183,7 +183,8 @@ def _region(facts: AuditFacts, add: Any) -> None:
             "block",
             "dr-copy",
             f"no copy of {facts.source}'s snapshots in {region}: a "
-            "recovery there has nothing to restore (copy one: drill run --to-region)",
+            "recovery there has nothing to restore (copy them: CopyDBClusterSnapshot called in "
+            f"{region}, or an AWS Backup copy rule)",
         )
     else:
         stale = facts.now - facts.newest_copy > DAILY

@@ -14,7 +14,7 @@ never negative. Read-only calls.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from snapmigrate.aws import Aws, rds
@@ -130,15 +130,16 @@ def read_point(aws: Aws, source: str, choice: RecoveryChoice, now: datetime) -> 
     return RecoveryPoint(label, choice.time)
 
 
-def stale_point(aws: Aws, source: str, chosen: RecoveryPoint) -> RecoveryPoint:
-    """``--inject stale-snapshot``: the source's oldest snapshot, older than ``chosen``."""
-    older = [
-        s
-        for s in snapshots(aws, source)
-        if (when(s["SnapshotCreateTime"]) or chosen.time) < chosen.time
-    ]
+def stale_point(
+    aws: Aws, source: str, chosen: RecoveryPoint, rpo_target: timedelta, now: datetime
+) -> RecoveryPoint:
+    """``--inject stale-snapshot``: the newest snapshot of the source older than the RPO
+    target allows -- so the drill must miss it (exit 2 when the source has none)."""
+    limit = now - rpo_target
+    older = [s for s in snapshots(aws, source) if (when(s["SnapshotCreateTime"]) or now) < limit]
     if not older:
         raise BadInput(
-            f"--inject stale-snapshot: {source} has no snapshot older than {chosen.describe()}"
+            f"--inject stale-snapshot: {source} has no snapshot older than the RPO target "
+            f"({limit.isoformat(timespec='seconds')}): give a shorter --rpo-target"
         )
-    return _of_snapshot(f"stale-snapshot (instead of {chosen.choice})", older[0])
+    return _of_snapshot(f"stale-snapshot (instead of {chosen.choice})", older[-1])

@@ -68,7 +68,8 @@ class DrillRunner:
         aws = self.clones.aws
         point = read_point(aws, options.source, options.recovery, self.clones.now())
         if options.inject == "stale-snapshot":
-            point = stale_point(aws, options.source, point)
+            assert options.rpo_target is not None  # checked with the options
+            point = stale_point(aws, options.source, point, options.rpo_target, self.clones.now())
         name = copy_name(options.source, drill_id)
         clone = CloneOptions(
             source=options.source,

@@ -3,7 +3,7 @@ RTO and both RPOs measured and checked against what the test arranged."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -147,21 +147,24 @@ def test_a_stale_snapshot_misses_the_rpo_target_and_a_slow_restore_the_rto_targe
 ) -> None:
     config = drill_source.config(tmp_path)
     rds = drill_source.lab.client("rds")
-    snaps = rds.describe_db_cluster_snapshots(DBClusterIdentifier=drill_source.cluster_id)
-    oldest = min(snaps["DBClusterSnapshots"], key=lambda s: s["SnapshotCreateTime"])
     result = commands.drill_run(
         config,
         drill_source.cluster_id,
         check="counts",
         inject="stale-snapshot",
-        rpo_target="1s",
+        rpo_target="2s",
         rto_target="1s",
         settings=drill_source.settings(),
     )
     data = result.to_dict()
     assert result.exit_code == 3 and data["targets"]["met"] is False
-    assert oldest["DBClusterSnapshotIdentifier"] in data["drill"]["recovery_point"]
-    assert result.rpo_metadata_s is not None and result.rpo_metadata_s > 1
+    t0 = _at(result.t0)
+    snaps = rds.describe_db_cluster_snapshots(DBClusterIdentifier=drill_source.cluster_id)
+    named = {s["DBClusterSnapshotIdentifier"]: s for s in snaps["DBClusterSnapshots"]}
+    stale = next(n for n in named if f"snapshot {n} taken" in data["drill"]["recovery_point"])
+    assert named[stale]["SnapshotCreateTime"] < t0 - timedelta(seconds=2)  # beyond the target
+    assert data["drill"]["injected"].startswith("stale-snapshot")
+    assert result.rpo_metadata_s is not None and result.rpo_metadata_s > 2
     assert result.rto_s is not None and result.rto_s > 1
     assert result.cluster not in drill_source.clusters()
 

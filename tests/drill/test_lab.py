@@ -142,7 +142,7 @@ def test_each_injection_makes_the_drill_fail_naming_its_check_and_the_source_is_
     assert result.cluster not in drill_source.clusters()
 
 
-def test_a_stale_snapshot_misses_the_rpo_target_and_a_slow_restore_the_rto_target(
+def test_a_stale_snapshot_misses_the_rpo_target(
     drill_source: Source, lab_env: dict[str, str], tmp_path: Path
 ) -> None:
     config = drill_source.config(tmp_path)
@@ -153,7 +153,6 @@ def test_a_stale_snapshot_misses_the_rpo_target_and_a_slow_restore_the_rto_targe
         check="counts",
         inject="stale-snapshot",
         rpo_target="2s",
-        rto_target="1s",
         settings=drill_source.settings(),
     )
     data = result.to_dict()
@@ -165,7 +164,24 @@ def test_a_stale_snapshot_misses_the_rpo_target_and_a_slow_restore_the_rto_targe
     assert named[stale]["SnapshotCreateTime"] < t0 - timedelta(seconds=2)  # beyond the target
     assert data["drill"]["injected"].startswith("stale-snapshot")
     assert result.rpo_metadata_s is not None and result.rpo_metadata_s > 2
-    assert result.rto_s is not None and result.rto_s > 1
+    assert result.failed_checks() == () and result.cluster not in drill_source.clusters()
+
+
+def test_a_slow_restore_misses_the_rto_target(
+    drill_source: Source, lab_knobs: Any, lab_env: dict[str, str], tmp_path: Path
+) -> None:
+    lab_knobs.set_knobs(delay_seconds=2.0)  # each new resource stays creating 2 s at least
+    result = commands.drill_run(
+        drill_source.config(tmp_path),
+        drill_source.cluster_id,
+        from_="pitr:latest",
+        check="counts",
+        rto_target="1s",
+        settings=drill_source.settings(),
+    )
+    assert result.exit_code == 3 and result.failed_checks() == ()
+    assert result.to_dict()["targets"] == {"rpo_s": None, "rto_s": 1.0, "met": False}
+    assert result.rto_s is not None and result.rto_s >= 4  # the cluster, then its writer
     assert result.cluster not in drill_source.clusters()
 
 

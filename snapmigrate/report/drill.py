@@ -25,7 +25,8 @@ def _facts(d: Mapping[str, Any]) -> list[tuple[str, str]]:
     drill, rpo, targets = d["drill"], d["rpo_s"], d["targets"]
     return [
         ("drill", str(drill["id"])),
-        ("source", f"{drill['source']} ({drill['region']})"),
+        ("source", str(drill["source"])),
+        ("restored in", str(drill["region"])),
         ("from", f"{drill['from']}: {drill['recovery_point']}"),
         ("copy", str(drill["cluster"])),
         ("t0", str(d["t0"])),
@@ -115,21 +116,29 @@ def write_report(path: str, result: DrillResult) -> None:
 # -- history ----------------------------------------------------------------------------
 
 
+def _verdict(d: Mapping[str, Any]) -> str:
+    verdict = "passed" if d.get("passed") else "FAILED"
+    injected = d["drill"].get("injected")
+    return f"{verdict} (inject {injected.split(':')[0]})" if injected else verdict
+
+
 def history_table(drills: Sequence[Mapping[str, Any]]) -> str:
     rows = [
         (
             d.get("t0", "-"),
+            d["drill"].get("id", "-"),
             d["drill"].get("source", "-"),
             d["drill"].get("from", "-"),
+            d["drill"].get("region", "-"),
             _s(d.get("rto_s")),
             _s((d.get("rpo_s") or {}).get("metadata")),
             _s((d.get("rpo_s") or {}).get("data")),
-            "passed" if d.get("passed") else "FAILED",
+            _verdict(d),
         )
         for d in drills
     ]
-    headers = ["T0", "SOURCE", "FROM", "RTO", "RPO", "RPO DATA", "RESULT"]
-    return format_table(headers, rows or [("-",) * 6 + ("no drill yet",)])
+    headers = ["T0", "ID", "SOURCE", "FROM", "REGION", "RTO", "RPO", "RPO DATA", "RESULT"]
+    return format_table(headers, rows or [("-",) * 8 + ("no drill yet",)])
 
 
 def trend_svg(drills: Sequence[Mapping[str, Any]], width: int = 480, height: int = 160) -> str:
@@ -158,7 +167,7 @@ def history_html(drills: Sequence[Mapping[str, Any]]) -> str:
     rows = [
         (d.get("t0", "-"), d["drill"].get("source"), d["drill"].get("from"),
          _s(d.get("rto_s")), _s((d.get("rpo_s") or {}).get("metadata")),
-         _s((d.get("rpo_s") or {}).get("data")), "passed" if d.get("passed") else "FAILED")
+         _s((d.get("rpo_s") or {}).get("data")), _verdict(d))
         for d in drills
     ]  # fmt: skip
     headers = ["t0", "source", "from", "RTO", "RPO", "RPO data", "result"]

@@ -10,20 +10,28 @@ tagged ``snapmigrate:drill=<id>``; the drill's evidence is appended to
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from snapmigrate.aws import Aws, Clients, RetryPolicy
 from snapmigrate.clone.context import CloneSettings
-from snapmigrate.clone.lease import utc_now
+from snapmigrate.clone.lease import parse_duration, utc_now
 from snapmigrate.commands.clone import clone_runner
 from snapmigrate.commands.config import Config, Confirm
+from snapmigrate.db.scope import TableRef
 from snapmigrate.drill import audit, evidence
 from snapmigrate.drill.audit import AuditResult
 from snapmigrate.drill.heartbeat import HeartbeatResult, run_heartbeat
-from snapmigrate.drill.options import DEFAULT_CHECKS, DrillOptions, check_options
+from snapmigrate.drill.options import (
+    DEFAULT_CHECKS,
+    DEFAULT_HEARTBEAT,
+    DrillOptions,
+    check_options,
+)
 from snapmigrate.drill.result import DrillResult
 from snapmigrate.drill.run import DrillRunner
 from snapmigrate.plan.options import check_identifier
+from snapmigrate.waiting import SystemClock
 from snapmigrate.workflow.journal import check_run_id
 
 __all__ = [
@@ -84,8 +92,9 @@ def _drill_runner(
     clones = clone_runner(config, settings)
     target = None
     if options.to_region and options.to_region != clones.aws.region:
-        there = replace(config.clients().settings, region=options.to_region)
-        target = clone_runner(replace(config, _clients=Clients(there)), settings)
+        target = clone_runner(
+            replace(config, _clients=_clients_in(config, options.to_region)), settings
+        )
     return DrillRunner(clones, config.state_dir, target)
 
 
@@ -100,9 +109,22 @@ def drill_heartbeat(
 ) -> HeartbeatResult:
     """Write a beat into ``source``'s heartbeat table every ``every``, with the source's
     per-table write counters, for ``duration`` (or until interrupted)."""
+    source = check_identifier(source, "source cluster identifier")
+    ref = TableRef.parse(table or DEFAULT_HEARTBEAT)
+    period = parse_duration(every, "--every", minimum=timedelta(milliseconds=100))
+    length = parse_duration(duration, "--duration") if duration else None
+    cmap = config.check_connect_map()
+    clock = config.clock or SystemClock()
+    aws = Aws(config.clients(), policy=RetryPolicy(), sleep=clock.sleep)
     return run_heartbeat(
-        config, source, table=table, database=database, every=every, duration=duration
-    )
+        aws, clock, source, ref, database=database, period=period, length=length,
+        connect_map=cmap,
+    )  # fmt: skip
+
+
+def _clients_in(config: Config, region: str) -> Clients:
+    """The clients of ``config`` (profile, endpoint), in another region."""
+    return Clients(replace(config.clients().settings, region=region))
 
 
 def drill_audit(
@@ -114,8 +136,7 @@ def drill_audit(
     aws = Aws(config.clients(), policy=RetryPolicy())
     dest = None
     if to_region:
-        there = replace(config.clients().settings, region=to_region)
-        dest = Aws(Clients(there), policy=RetryPolicy())
+        dest = Aws(_clients_in(config, to_region), policy=RetryPolicy())
     facts = audit.read_facts(aws, dest, source, (config.now or utc_now)(), kms_key)
     return AuditResult(source, audit.findings(facts))
 

@@ -12,21 +12,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from snapmigrate.aws import Aws, RetryPolicy
-from snapmigrate.clone.lease import parse_duration
+from snapmigrate.aws import Aws
+from snapmigrate.connectmap import ConnectMap
 from snapmigrate.db.connect import connect, from_cluster
 from snapmigrate.db.drill import beat, ensure_heartbeat
 from snapmigrate.db.scope import TableRef
 from snapmigrate.db.stats import write_counters
-from snapmigrate.drill.options import DEFAULT_HEARTBEAT
 from snapmigrate.errors import SnapmigrateError
-from snapmigrate.plan.options import check_identifier
-from snapmigrate.waiting import SystemClock
-
-if TYPE_CHECKING:
-    from snapmigrate.commands.config import Config
+from snapmigrate.waiting import Clock
 
 log = logging.getLogger(__name__)
 
@@ -48,33 +43,29 @@ class HeartbeatResult:
 
 
 def run_heartbeat(
-    config: Config,
+    aws: Aws,
+    clock: Clock,
     source: str,
+    ref: TableRef,
     *,
-    table: str | None = None,
-    database: str = "postgres",
-    every: str = "5s",
-    duration: str | None = None,
+    database: str,
+    period: timedelta,
+    length: timedelta | None,
+    connect_map: ConnectMap,
 ) -> HeartbeatResult:
-    """Beat every ``every`` for ``duration`` (None: until Ctrl-C, which ends it cleanly)."""
-    source = check_identifier(source, "source cluster identifier")
-    ref = TableRef.parse(table or DEFAULT_HEARTBEAT)
-    period = parse_duration(every, "--every", minimum=timedelta(milliseconds=100))
-    length = parse_duration(duration, "--duration") if duration else None
-    cmap = config.check_connect_map()
-    clock = config.clock or SystemClock()
-    aws = Aws(config.clients(), policy=RetryPolicy(), sleep=clock.sleep)
+    """Beat every ``period`` for ``length`` (None: until Ctrl-C, which ends it cleanly)."""
     endpoint = from_cluster(aws, source, "source")
     beats = errors = 0
     first = last = None
     started = clock.monotonic()
-    with connect(endpoint, database, connect_map=cmap) as conn:
+    with connect(endpoint, database, connect_map=connect_map) as conn:
         ensure_heartbeat(conn, ref.schema, ref.name)
         try:
             while length is None or clock.monotonic() - started < length.total_seconds():
                 due = clock.monotonic() + period.total_seconds()
                 try:
-                    beat(conn, ref.schema, ref.name, write_counters(endpoint, connect_map=cmap))
+                    counters = write_counters(endpoint, connect_map=connect_map)
+                    beat(conn, ref.schema, ref.name, counters)
                     beats += 1
                     last = datetime.now(UTC).isoformat(timespec="milliseconds")
                     first = first or last

@@ -216,3 +216,38 @@ def test_a_drill_into_a_second_region_copies_the_snapshot_and_deletes_the_copy(
     assert result.rto_s is not None and result.rto_s >= result.phases[1].took_s
     assert west_state() == before
     assert result.cluster not in drill_source.clusters()
+
+
+def test_sql_checks_run_on_the_copy_and_keep_leaves_it_with_an_expiry(
+    drill_source: Source, lab_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = drill_source.config(tmp_path)
+    checks = tmp_path / "checks.sql"
+    checks.write_text(
+        "SELECT count(*) = 100000 AS ok, count(*) || ' accounts' AS detail\n"
+        "FROM pgbench_accounts;\n"
+        "SELECT false AS ok, 'on purpose' AS detail;\n"
+        "SELECT 1 AS nothing_called_ok;\n"
+    )
+    result = commands.drill_run(
+        config,
+        drill_source.cluster_id,
+        from_="pitr:latest",
+        check=f"counts,sql:{checks}",
+        database="app",
+        keep="2h",
+        settings=drill_source.settings(),
+    )
+    assert result.exit_code == 3 and result.failed_checks() == (f"sql:{checks}",)
+    sql = next(c for c in result.checks if c.name.startswith("sql:"))
+    assert sql.detail.startswith("1 of 3 query(ies) ok; failed:")
+    assert "(on purpose)" in sql.detail and "no row with a column 'ok'" in sql.detail
+    assert [r.action.split(" ")[0] for r in result.resources] == ["kept"]
+    rds = drill_source.lab.client("rds")
+    kept = rds.describe_db_clusters(DBClusterIdentifier=result.cluster)["DBClusters"][0]
+    tags = {t["Key"]: t["Value"] for t in kept["TagList"]}
+    expires = _at(tags["snapmigrate:expires-at"]) - _at(result.t0)
+    assert timedelta(hours=2) - timedelta(minutes=1) < expires <= timedelta(hours=2)
+    assert tags["snapmigrate:final-snapshot"] == "no" and tags["snapmigrate:drill"] == result.id
+    commands.clone_destroy(config, result.cluster, settings=drill_source.settings())
+    assert result.cluster not in drill_source.clusters()

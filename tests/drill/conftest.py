@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,15 @@ class Source:
 def drill_source(lab: Any) -> Source:
     cluster_id = unique_id("drsrc")
     lab.seed("provisioned", cluster_id=cluster_id, scale=1, dns=False)
+    seeded = datetime.now(UTC)
     rds = lab.client("rds")
 
-    def window_s() -> float:
+    def restorable() -> datetime:
         found = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
-        return float((found["LatestRestorableTime"] - found["EarliestRestorableTime"]).seconds)
+        return found["LatestRestorableTime"]  # type: ignore[no-any-return]
 
-    wait_until("a restorable window of 2 s", lambda: window_s() >= 2, timeout_s=60, poll_s=0.2)
+    # pitr:latest restores to the second before LatestRestorableTime: let that second
+    # hold the whole seed (its last writes included), or the copy lacks them.
+    later = seeded + timedelta(seconds=1)
+    wait_until("the seed restorable", lambda: restorable() >= later, timeout_s=60, poll_s=0.2)
     return Source(lab, cluster_id)

@@ -35,7 +35,7 @@ def test_run_with_a_report_then_history_with_its_trend(
         "--check", "schema,counts", "--rpo-target", "1h", "--report", str(report), "--yes",
         *state,
     )  # fmt: skip
-    assert code == 0, out
+    assert code == 0, (out.get("checks"), out.get("targets"), out.get("error"))
     assert out["passed"] is True and out["drill"]["from"] == "pitr:latest"
     text = report.read_text()
     assert f"# DR drill {out['drill']['id']}" in text and "| canary |" in text

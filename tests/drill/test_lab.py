@@ -11,6 +11,8 @@ import pytest
 
 from snapmigrate import commands
 from snapmigrate.drill import evidence
+from snapmigrate.drill import run as drill_run
+from snapmigrate.errors import OperationFailed, SnapmigrateError
 from tests.drill.conftest import Source
 from tests.lab_fixtures import unique_id
 
@@ -251,3 +253,31 @@ def test_sql_checks_run_on_the_copy_and_keep_leaves_it_with_an_expiry(
     assert tags["snapmigrate:final-snapshot"] == "no" and tags["snapmigrate:drill"] == result.id
     commands.clone_destroy(config, result.cluster, settings=drill_source.settings())
     assert result.cluster not in drill_source.clusters()
+
+
+@pytest.mark.parametrize(
+    ("error", "code"), [(KeyboardInterrupt(), 130), (OperationFailed("the checks broke"), 1)]
+)
+def test_ctrl_c_or_a_failure_after_the_restore_tears_the_copy_down(
+    drill_source: Source,
+    lab_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    error: BaseException,
+    code: int,
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(drill_run, "run_checks", broken)
+    before = drill_source.clusters(), drill_source.instances()
+    config = drill_source.config(tmp_path)
+    with pytest.raises(SnapmigrateError) as raised:
+        commands.drill_run(
+            config, drill_source.cluster_id, from_="pitr:latest", settings=drill_source.settings()
+        )
+    assert raised.value.exit_code == code
+    assert (drill_source.clusters(), drill_source.instances()) == before
+    kept = evidence.read_all(config.state_dir)[-1]
+    assert kept["passed"] is False and kept["error"] and kept["teardown"]["done"] is True
+    assert [p["name"] for p in kept["phases"]][-1] == "canary"  # it got that far

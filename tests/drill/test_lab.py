@@ -15,6 +15,7 @@ from snapmigrate.drill import run as drill_run
 from snapmigrate.errors import OperationFailed, SnapmigrateError
 from tests.drill.conftest import Source
 from tests.lab_fixtures import unique_id
+from tests.waits import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -85,13 +86,26 @@ def test_a_drill_from_pitr_latest_restores_the_time_read_before_t0(
     drill_source: Source, lab_env: dict[str, str], tmp_path: Path
 ) -> None:
     config = drill_source.config(tmp_path)
+    beats = commands.drill_heartbeat(
+        config, drill_source.cluster_id, database="app", every="200ms", duration="1s"
+    )
+    assert beats.last is not None
     rds = drill_source.lab.client("rds")
-    read = rds.describe_db_clusters(DBClusterIdentifier=drill_source.cluster_id)["DBClusters"][0]
+
+    def restorable() -> datetime:
+        found = rds.describe_db_clusters(DBClusterIdentifier=drill_source.cluster_id)
+        return found["DBClusters"][0]["LatestRestorableTime"]  # type: ignore[no-any-return]
+
+    # the last beat restorable (to the second: a restore time is whole seconds)
+    after_beats = _at(beats.last) + timedelta(seconds=1)
+    read = wait_until("the beats restorable", lambda: restorable() >= after_beats and restorable())
     result = commands.drill_run(
         config,
         drill_source.cluster_id,
         from_="pitr:latest",
         check="schema,counts",
+        heartbeat="public.snapmigrate_heartbeat",
+        database="app",
         rto_target="5m",
         settings=drill_source.settings(),
     )
@@ -100,12 +114,15 @@ def test_a_drill_from_pitr_latest_restores_the_time_read_before_t0(
     assert data["drill"]["from"] == "pitr:latest"
     assert data["drill"]["recovery_point"].startswith("point in time ")
     point = _at(data["drill"]["recovery_point"].removeprefix("point in time "))
-    assert point >= read["LatestRestorableTime"].replace(microsecond=0)  # read after this test's
+    assert point >= read.replace(microsecond=0)  # the LatestRestorableTime read before t0
     t0 = _at(result.t0)
     assert result.rpo_metadata_s is not None and result.rpo_metadata_s >= 0
     assert abs(result.rpo_metadata_s - (t0 - point).total_seconds()) < 0.01
-    assert result.rpo_data_s is None and result.rto_s is not None
-    assert [c.name for c in result.checks] == ["schema", "counts"]
+    # the heartbeat stopped before the recovery point: its last beat is the copy's newest
+    assert result.rpo_data_s is not None
+    assert abs(result.rpo_data_s - (t0 - _at(beats.last)).total_seconds()) < 1.0
+    assert result.rto_s is not None and 0 < result.rto_s < 300
+    assert [c.name for c in result.checks] == ["heartbeat", "schema", "counts"]
     assert data["drill"]["cluster"] not in drill_source.clusters()
 
 
@@ -191,6 +208,10 @@ def test_a_drill_into_a_second_region_copies_the_snapshot_and_deletes_the_copy(
     drill_source: Source, lab_env: dict[str, str], tmp_path: Path
 ) -> None:
     config = drill_source.config(tmp_path)
+    beats = commands.drill_heartbeat(
+        config, drill_source.cluster_id, database="app", every="200ms", duration="1s"
+    )
+    assert beats.last is not None
     snap = drill_source.snapshot(unique_id("drreg"))
     west = drill_source.lab.client("rds", region="us-west-2")
 
@@ -204,6 +225,8 @@ def test_a_drill_into_a_second_region_copies_the_snapshot_and_deletes_the_copy(
         config,
         drill_source.cluster_id,
         to_region="us-west-2",
+        heartbeat="public.snapmigrate_heartbeat",
+        database="app",
         settings=drill_source.settings(),
     )
     data = result.to_dict()
@@ -216,6 +239,8 @@ def test_a_drill_into_a_second_region_copies_the_snapshot_and_deletes_the_copy(
     assert result.rpo_metadata_s is not None
     assert abs(result.rpo_metadata_s - (t0 - snap["SnapshotCreateTime"]).total_seconds()) < 1
     assert result.rto_s is not None and result.rto_s >= result.phases[1].took_s
+    assert result.rpo_data_s is not None
+    assert abs(result.rpo_data_s - (t0 - _at(beats.last)).total_seconds()) < 1.0
     assert west_state() == before
     assert result.cluster not in drill_source.clusters()
 

@@ -42,6 +42,13 @@ if TYPE_CHECKING:
         clone_unprotect,
     )
     from snapmigrate.commands.cutovers import cutover, prepare, rollback
+    from snapmigrate.commands.drill import (
+        drill_audit,
+        drill_heartbeat,
+        drill_history,
+        drill_resume,
+        drill_run,
+    )
     from snapmigrate.commands.migration import (
         MigrateResult,
         PlanResult,
@@ -70,6 +77,11 @@ _HOMES = {
     "PolicyNames": "policy",
     "permissions": "policy",
     "verify": "checks",
+    "drill_audit": "drill",
+    "drill_heartbeat": "drill",
+    "drill_history": "drill",
+    "drill_resume": "drill",
+    "drill_run": "drill",
     "cutover": "cutovers",
     "prepare": "cutovers",
     "rollback": "cutovers",
@@ -103,6 +115,11 @@ __all__ = [
     "clone_runs",
     "clone_unprotect",
     "cutover",
+    "drill_audit",
+    "drill_heartbeat",
+    "drill_history",
+    "drill_resume",
+    "drill_run",
     "migrate",
     "permissions",
     "plan",

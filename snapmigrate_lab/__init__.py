@@ -185,6 +185,9 @@ class Lab:
         if self.dir.exists() and any(self.dir.iterdir()):
             raise BadInput(f"{self.dir} is not empty and holds no lab: pick another --dir")
         runtime.check()
+        # A lab that crashed and whose directory went since (by hand, a test session's temp
+        # directory) left its data home: no lab runs on it, so it goes before a new one starts.
+        runtime.remove_lab_home(self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         log_file = open(self.dir / labstate.LOG_FILE, "ab")  # noqa: SIM115 - handed to the daemon
         try:

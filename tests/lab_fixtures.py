@@ -3,11 +3,14 @@
 - ``lab``: one lab for the whole session (started on first use, taken down at
   the end), realism on: every resource passes through its transitional state
   for one describe poll, as AWS's do for minutes. Tests share it: use unique
-  cluster and snapshot identifiers (``unique_id``).
+  cluster and snapshot identifiers (``unique_id``). After each test module the
+  lab is reset (every resource, server, copy and archive goes): a module starts
+  from an empty AWS, and the suite's disk use stays that of one module.
 - ``lab_knobs``: the session lab, knobs restored to the session's after the test.
 - ``lab_env``: the environment (AWS_ENDPOINT_URL, dummy credentials, connect
   map, PGPASSFILE) pointed at the session lab for this test.
-- ``lab_v1``: the session lab's seeded Aurora Serverless v1 cluster (scale 1).
+- ``lab_v1``: the lab's seeded Aurora Serverless v1 cluster (scale 1), seeded
+  again when a reset took it.
 - ``take_down``: for tests that start labs of their own: registers a lab
   directory and takes that lab down after the test, passed or failed.
 """
@@ -27,6 +30,8 @@ import pytest
 TEST_KNOBS: dict[str, Any] = {"delay_polls": 1, "seed": 1234}
 
 _ids = itertools.count(1)
+#: The session lab once started ("lab"), and its v1 seed ("v1").
+_session: dict[str, Any] = {}
 
 
 def unique_id(prefix: str = "t") -> str:
@@ -63,10 +68,23 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     instance = Lab(tmp_path_factory.mktemp("lab") / "lab")
     instance.up(knobs=TEST_KNOBS, watch_pid=os.getpid())  # no leftover servers if pytest is killed
+    _session["lab"] = instance
     try:
         yield instance
     finally:
+        _session.clear()
         instance.down()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _empty_lab_after_each_module() -> Iterator[None]:
+    """Reset the session lab after each module that ran while it was up (this fixture is
+    set up first in a module, so torn down after the module's own fixtures)."""
+    yield
+    lab = _session.get("lab")
+    if lab is not None and lab.is_running():
+        lab.reset()
+        _session.pop("v1", None)
 
 
 @pytest.fixture
@@ -84,10 +102,13 @@ def lab_env(lab: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def lab_v1(lab: Any) -> Any:
-    """The seeded v1 source (``legacy-v1``, database ``app``): treat it as read-only."""
-    return lab.seed("v1", scale=1)
+    """The seeded v1 source (``legacy-v1``, database ``app``): treat it as read-only.
+    Seeded once per module at most (the lab is reset between modules)."""
+    if "v1" not in _session:
+        _session["v1"] = lab.seed("v1", scale=1)
+    return _session["v1"]
 
 
 @pytest.fixture

@@ -146,6 +146,7 @@ LAYERS = (
     ("cutover",),
     ("plan",),
     ("clone",),
+    ("drill",),
     ("commands", "permissions", "iam"),
     ("report", "cli", "__main__"),
 )

@@ -73,6 +73,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "snapmigrate.cli.clone:clone",
         "Throwaway copies for testing: create, list, extend, protect, reset, destroy, gc.",
     ),
+    "drill": (
+        "snapmigrate.cli.drill:drill",
+        "DR rehearsals: restore a backup, measure RTO and RPO, check the data, tear down.",
+    ),
 }
 
 log = logging.getLogger("snapmigrate")

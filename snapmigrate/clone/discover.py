@@ -38,8 +38,8 @@ def caller_arn(aws: Aws) -> str | None:
     return str(found.get("Arn") or "") or None
 
 
-def quotas(aws: Aws) -> tuple[tuple[Quota, ...], str | None]:
-    """The DB cluster and instance quotas of the region, or why they are unknown.
+def quotas(aws: Aws, names: tuple[str, ...] = QUOTAS) -> tuple[tuple[Quota, ...], str | None]:
+    """The region's quotas ``names`` (DB clusters and instances), or why they are unknown.
     https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_AccountQuota.html
     """
     try:
@@ -55,7 +55,7 @@ def quotas(aws: Aws) -> tuple[tuple[Quota, ...], str | None]:
     wanted = [
         Quota(q["AccountQuotaName"], int(q.get("Used", 0)), int(q.get("Max", 0)))
         for q in found.get("AccountQuotas") or []
-        if q.get("AccountQuotaName") in QUOTAS
+        if q.get("AccountQuotaName") in names
     ]
     return tuple(wanted), None
 

@@ -43,6 +43,13 @@ if TYPE_CHECKING:
         clone_unprotect,
     )
     from snapmigrate.commands.cutovers import cutover, prepare, rollback
+    from snapmigrate.commands.drill import (
+        drill_audit,
+        drill_heartbeat,
+        drill_history,
+        drill_resume,
+        drill_run,
+    )
     from snapmigrate.commands.inplace import iac, plan_compare
     from snapmigrate.commands.migration import (
         MigrateResult,
@@ -72,6 +79,11 @@ _HOMES = {
     "PolicyNames": "policy",
     "permissions": "policy",
     "verify": "checks",
+    "drill_audit": "drill",
+    "drill_heartbeat": "drill",
+    "drill_history": "drill",
+    "drill_resume": "drill",
+    "drill_run": "drill",
     "cutover": "cutovers",
     "plan_compare": "inplace",
     "iac": "inplace",
@@ -107,6 +119,11 @@ __all__ = [
     "clone_runs",
     "clone_unprotect",
     "cutover",
+    "drill_audit",
+    "drill_heartbeat",
+    "drill_history",
+    "drill_resume",
+    "drill_run",
     "iac",
     "migrate",
     "permissions",

@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 
-def _runner(config: Config, settings: CloneSettings | None) -> CloneRunner:
+def clone_runner(config: Config, settings: CloneSettings | None) -> CloneRunner:
     config.check_connect_map()
     clock = config.clock or SystemClock()
     aws = Aws(config.clients(), policy=RetryPolicy(), sleep=clock.sleep)
@@ -94,33 +94,33 @@ def clone_create(
         readers=readers,
         mask_file=mask,
     )
-    return _runner(config, settings).create(options, confirm=confirm, on_plan=on_plan)
+    return clone_runner(config, settings).create(options, confirm=confirm, on_plan=on_plan)
 
 
 def clone_list(
     config: Config, *, source: str | None = None, all_owners: bool = False
 ) -> ListResult:
     """The region's clones: the caller's, or everyone's (``all_owners``)."""
-    runner = _runner(config, None)
+    runner = clone_runner(config, None)
     return manage.list_clones(runner.aws, runner.now(), source=source, all_owners=all_owners)
 
 
 def clone_extend(config: Config, name: str, ttl: str) -> CloneAnswer:
     """The clone now expires ``ttl`` from now."""
-    runner = _runner(config, None)
+    runner = clone_runner(config, None)
     until = runner.now() + parse_duration(ttl)
     return manage.extend(runner.aws, check_identifier(name, "clone name"), until)
 
 
 def clone_protect(config: Config, name: str, until: str) -> CloneAnswer:
     """Nothing destroys or resets the clone before ``until`` (ISO 8601 or a duration)."""
-    runner = _runner(config, None)
+    runner = clone_runner(config, None)
     when = parse_until(until, runner.now())
     return manage.protect(runner.aws, check_identifier(name, "clone name"), when)
 
 
 def clone_unprotect(config: Config, name: str) -> CloneAnswer:
-    runner = _runner(config, None)
+    runner = clone_runner(config, None)
     return manage.unprotect(runner.aws, check_identifier(name, "clone name"))
 
 
@@ -135,7 +135,7 @@ def clone_reset(
     on_plan: OnPlan | None = None,
 ) -> CreateResult:
     """A fresh copy of the source under the same name and endpoint, masked again."""
-    runner = _runner(config, settings)
+    runner = clone_runner(config, settings)
     name = check_identifier(name, "clone name")
     made = resetting.reset(runner, name, to, mask_file=mask, confirm=confirm, on_plan=on_plan)
     mark_gone(runner.journal, [name], f"replaced by reset {made.run_id}", keep=made.run_id)
@@ -151,7 +151,7 @@ def clone_destroy(
 ) -> DestroyResult:
     """Delete the clone (no final snapshot) and wait until it is gone; a protected
     clone, or a cluster that is not a clone, is refused (exit 2, nothing changed)."""
-    runner = _runner(config, settings)
+    runner = clone_runner(config, settings)
     name = check_identifier(name, "clone name")
     gone = manage.destroy_one(
         runner.aws, name, runner.waiter, runner.settings, runner.now(), confirm, runner.stamp
@@ -168,7 +168,7 @@ def clone_gc(
     settings: CloneSettings | None = None,
 ) -> DestroyResult:
     """Destroy every expired, unprotected clone the caller may see (``dry_run``: say which)."""
-    runner = _runner(config, settings)
+    runner = clone_runner(config, settings)
     swept = manage.gc(
         runner.aws,
         runner.waiter,

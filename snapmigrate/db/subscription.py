@@ -96,7 +96,8 @@ def start_lsn(endpoint: Endpoint, database: str, *, connect_map: ConnectMap | No
         except psycopg.errors.UndefinedFunction:
             raise OperationFailed(
                 f"the {endpoint.describe(database)} has no aurora_volume_logical_start_lsn() "
-                f"(Aurora PostgreSQL 13.6+, 14.3+, 15.2+, 16 and later have it: {START_LSN})"
+                "(Aurora PostgreSQL 11.15+, 12.10+, 13.6+, 14.3+, 15.2+, 16 and later: "
+                f"{START_LSN})"
             ) from None
         except psycopg.Error as e:
             raise failure(endpoint, database, e) from None

@@ -107,8 +107,8 @@ def _check_version(restore_version: str, major_upgrade: bool, f: Findings) -> No
             "block",
             "catch-up-version",
             f"aurora-postgresql {restore_version} has no aurora_volume_logical_start_lsn() "
-            f"(13.6+, 14.3+, 15.2+, 16 and later: {START_LSN}): upgrade the source's minor "
-            "version first",
+            f"(11.15+, 12.10+, 13.6+, 14.3+, 15.2+, 16 and later: {START_LSN}): upgrade the "
+            "source's minor version first",
         )
     else:
         f.add(

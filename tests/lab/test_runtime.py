@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -181,6 +182,30 @@ def test_a_daemon_whose_directory_is_removed_stops_its_servers_and_exits(tmp_pat
     while home.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not home.exists()
+
+
+@pytest.mark.slow
+def test_a_lab_started_where_one_crashed_and_was_removed_starts_clean(tmp_path: Path, take_down):
+    """A crashed lab (its daemon killed) whose directory then went (a test session's temp
+    directory is wiped at the next start) leaves its data home and servers; the next lab
+    in that directory stops and removes them before it starts, so no disk leaks."""
+    lab = Lab(take_down(tmp_path / "lab"))
+    state = lab.up()
+    rds = lab.client("rds")
+    rds.create_db_cluster(DBClusterIdentifier="left", Engine="aurora-postgresql", MasterUsername="m", MasterUserPassword=PASSWORD)
+    server = lab.state.server("left")
+    assert server is not None and server.pid and alive(server.pid)
+    home = runtime.lab_home(lab.dir)
+    os.kill(state.pid, signal.SIGKILL)
+    assert Lab._wait_gone(state.pid, 30)
+    shutil.rmtree(lab.dir)
+    stale = sorted(p.name for p in (home / "clusters").iterdir()) if home.is_dir() else []
+    again = Lab(lab.dir)
+    again.up()
+    assert not alive(server.pid)
+    left = sorted(p.name for p in (runtime.lab_home(lab.dir) / "clusters").glob("*"))
+    assert not set(stale) & set(left), (stale, left)
+    assert again.client("rds").describe_db_clusters()["DBClusters"] == []
 
 
 @pytest.mark.slow

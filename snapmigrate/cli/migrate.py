@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -106,8 +107,8 @@ def _settings(
 @click.option(
     "--max-write-outage",
     metavar="DURATION",
-    help="In place: stop before the next disruptive step (conversion, failover) once a "
-    "measured write outage was longer than this (e.g. 30s, 2m).",
+    help="In place: stop before the next disruptive step (conversion, upgrade, failover) once "
+    "a measured write outage was longer than this (e.g. 30s, 2m, 500ms).",
 )
 @state_dir_option
 @global_options
@@ -143,8 +144,9 @@ def migrate(
     plan_flags = [name for name in kwargs if name != "target" and given(name)]
     settings = _settings(no_connect, timeout_minutes, step_timeouts, freeze_before_snapshot)
     if max_write_outage is not None:
-        limit = parse_duration(max_write_outage, "--max-write-outage").total_seconds()
-        settings = replace(settings, max_write_outage_s=limit)
+        least = timedelta(milliseconds=1)  # the lab's outages are tenths of a second
+        limit = parse_duration(max_write_outage, "--max-write-outage", minimum=least)
+        settings = replace(settings, max_write_outage_s=limit.total_seconds())
     chained = None if yes else ask
     if resume:
         done = commands.resume(

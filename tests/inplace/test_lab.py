@@ -8,11 +8,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from snapmigrate.errors import OperationFailed
 from snapmigrate.inplace.cluster import safety_snapshot_id
 from snapmigrate.loadgen import LoadOptions
 from snapmigrate.migrate.runner import Runner, RunResult
@@ -184,3 +186,28 @@ def test_a_v1_cluster_on_postgresql_11_is_converted_then_upgraded_in_place(lab, 
     assert set(outages) == {"convert", "upgrade", "failover"}
     assert all(seconds is not None and seconds > 0 for seconds in outages.values())
     print(f"\nin place from v1 11.18 to {after['EngineVersion']}: outages {outages}")
+
+
+def test_max_write_outage_stops_before_the_failover_in_the_lab(lab, lab_env, tmp_path):
+    """The conversion's real outage (tenths of a second) is over a 50 ms limit: the run
+    stops before the failover, saying so; resumed without the limit, it finishes."""
+    source = v1_source(lab.client("rds"), lab)
+    made = make_plan(lab.clients(), source, PlanOptions(path="in-place"))
+    journal = Journal(tmp_path / "state")
+    strict = replace(settings(lab), max_write_outage_s=0.05)
+    with pytest.raises(OperationFailed) as stopped:
+        Runner(lab.clients(), journal, settings=strict).start(made)
+    assert "step convert stopped writes for" in str(stopped.value)
+    assert "stopped before step failover" in str(stopped.value)
+    (record,) = journal.runs()
+    assert record.step("failover").state == "failed" and record.step("convert").state == "done"
+    writer = rds_writer(lab, source)
+    assert writer == f"{source}-instance-1"  # the failover was not requested
+    done = Runner(lab.clients(), journal, settings=settings(lab)).resume(record.run_id)
+    assert done.record.state == "done" and rds_writer(lab, source) == f"{source}-v2-1"
+
+
+def rds_writer(lab: Any, source: str) -> str:
+    cluster = wait_cluster(lab.client("rds"), source)
+    members = cluster["DBClusterMembers"]
+    return str(next(m["DBInstanceIdentifier"] for m in members if m["IsClusterWriter"]))

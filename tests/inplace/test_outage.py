@@ -65,7 +65,7 @@ def test_an_outage_within_the_limit_does_not_stop_the_run(world, tmp_path, monke
     assert result.record.state == "done"
 
 
-@pytest.mark.parametrize("value", ["soon", "0s", "1.5s"])
+@pytest.mark.parametrize("value", ["soon", "0ms", "1.5s"])
 def test_a_bad_max_write_outage_is_bad_input(value):
     result, recorder = invoke(
         ["migrate", "legacy", "--path", "in-place", "--max-write-outage", value, "--yes"]

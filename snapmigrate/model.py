@@ -268,6 +268,10 @@ class TargetSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     cutover: CutoverSpec = field(default_factory=CutoverSpec)
     catch_up: CatchUpSpec = field(default_factory=CatchUpSpec)
+    #: ``snapshot`` (a new cluster) or ``in-place`` (the source itself is changed).
+    path: str = "snapshot"
+    #: In place, from Serverless v1: the provisioned class the conversion makes.
+    interim_class: str | None = None
 
     @property
     def major_upgrade(self) -> bool:

@@ -8,10 +8,14 @@ pick its display without importing the AWS layer.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol, TextIO
+
+from snapmigrate.errors import BadInput
 
 log = logging.getLogger("snapmigrate.waiting")
 
@@ -61,6 +65,31 @@ def duration(seconds: float) -> str:
     if s >= 60:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s}s"
+
+
+MAX_DURATION = timedelta(days=3650)
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"(\d+)(ms|[smhd])")
+ONE_SECOND = timedelta(seconds=1)
+
+
+def parse_duration(text: str, flag: str = "--ttl", *, minimum: timedelta = ONE_SECOND) -> timedelta:
+    """``500ms``, ``90s``, ``15m``, ``8h``, ``2d`` -> a timedelta of at least ``minimum``
+    (one second unless the flag allows less: a heartbeat's ``--every 500ms``)."""
+    found = _DURATION.fullmatch(text.strip().lower())
+    if not found:
+        raise BadInput(
+            f"{flag} {text!r} is not a duration: a whole number and a unit, "
+            "ms, s, m, h or d (e.g. 500ms, 90s, 15m, 8h, 2d)"
+        )
+    seconds = int(found.group(1)) * _UNITS[found.group(2)]
+    if seconds < max(minimum.total_seconds(), 0.001):
+        low = minimum.total_seconds()
+        least = f"{low:g}s" if minimum >= ONE_SECOND else f"{max(low * 1000, 1):g}ms"
+        raise BadInput(f"{flag} {text!r} is too short: at least {least}")
+    if seconds > MAX_DURATION.total_seconds():
+        raise BadInput(f"{flag} {text!r} is too long: at most 3650d")
+    return timedelta(seconds=seconds)
 
 
 class LogProgress:

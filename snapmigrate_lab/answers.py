@@ -131,6 +131,9 @@ class Answers:
             # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/
             #   AuroraPostgreSQL.Reference.ParameterGroups.html
             set_text(el, "DBClusterParameterGroup", default)
+        scaling = el.find(q("ScalingConfigurationInfo"))
+        if scaling is not None and text(el, "EngineMode") == "provisioned":
+            el.remove(scaling)  # moto keeps a converted v1 cluster's v1 scaling configuration
         record = self.history.get(region, cluster_id) if self.history is not None else None
         if record is not None:
             set_text(el, "HttpEndpointEnabled", "true" if record.http_endpoint else "false")

@@ -1,5 +1,6 @@
 """``DescribeDBEngineVersions`` and ``DescribeDBMajorEngineVersions``, answered
-by the lab from its engine table (moto implements neither: HTTP 500).
+by the lab from its engine table (moto implements neither: HTTP 500), and
+``DescribeOrderableDBInstanceOptions`` for ``db.serverless``.
 
 Filters as the API has them (``Engine``, ``EngineVersion``,
 ``DBParameterGroupFamily``, ``DefaultOnly``, the ``engine``,
@@ -25,6 +26,7 @@ from snapmigrate_lab.queryxml import render
 from snapmigrate_lab.wire import AwsCall, Refused, Response
 
 T = TypeVar("T")
+SERVERLESS = "db.serverless"
 
 STANDARD = "open-source-rds-standard-support"
 EXTENDED = "open-source-rds-extended-support"
@@ -57,7 +59,34 @@ def answer(call: AwsCall) -> Response | None:
             call.action,
             {"DBMajorEngineVersions": [major_record(m) for m in majors], "Marker": marker},
         )
+    if call.action == "DescribeOrderableDBInstanceOptions" and call.param("DBInstanceClass") == (
+        SERVERLESS
+    ):
+        return render("rds", call.action, {"OrderableDBInstanceOptions": serverless_options(call)})
     return None
+
+
+def serverless_options(call: AwsCall) -> list[dict[str, Any]]:
+    """``db.serverless`` options: one per version with Serverless v2 -- "If the command
+    doesn't produce any output, Aurora Serverless v2 isn't available for that combination
+    of AWS Region and DB engine" (moto ignores the class and lists stale versions):
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.requirements.html
+    """
+    engine, version = call.param("Engine"), call.param("EngineVersion")
+    zones = [{"Name": f"{call.region}{z}"} for z in "abc"]
+    return [
+        {
+            "Engine": v.engine,
+            "EngineVersion": v.version,
+            "DBInstanceClass": SERVERLESS,
+            "AvailabilityZones": zones,
+            "SupportedEngineModes": ["provisioned"],
+        }
+        for v in engines.all_versions()
+        if v.serverless_v2
+        and (not engine or v.engine == engine)
+        and (not version or v.version == version)
+    ]
 
 
 def select_versions(call: AwsCall) -> list[EngineVersion]:

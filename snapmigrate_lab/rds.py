@@ -27,6 +27,7 @@ from snapmigrate_lab.answers import (
     split_arn,
     without_filter,
 )
+from snapmigrate_lab.convert import Conversion, is_conversion
 from snapmigrate_lab.dataplane import DataPlane
 from snapmigrate_lab.follow import Follow
 from snapmigrate_lab.history import History
@@ -56,6 +57,8 @@ class RdsGlue:
     republish: Callable[[], None] | None = None
     #: What a point-in-time restore checked before moto answered (the call's own).
     _recovery: Any = None
+    #: The cluster as it was before a conversion to provisioned (the call's own).
+    _converting: dict[str, Any] | None = None
 
     # -- moto's state, read through its own API -----------------------------
 
@@ -251,9 +254,16 @@ class RdsGlue:
         if new_id and new_id != cluster_id and self._exists(call.region, new_id):
             # moto silently replaces the other cluster.
             raise Refused("DBClusterAlreadyExistsFault", f"DB Cluster {new_id} already exists")
+        self._converting = cluster if is_conversion(cluster, call) else None
 
     def post_ModifyDBCluster(self, call: AwsCall, response: Response) -> None:
         region, cluster_id = call.region, call.param("DBClusterIdentifier") or ""
+        before, self._converting = self._converting, None
+        if before is not None:  # Serverless v1 to provisioned (snapmigrate_lab.convert)
+            klass = call.param("DBClusterInstanceClass") or ""
+            Conversion(self).start(region, cluster_id, before, klass)
+            self.realism.begin("cluster", region, cluster_id, "modifying")
+            return
         new_id = call.param("NewDBClusterIdentifier")
         status = "modifying"
         if new_id and new_id != cluster_id:

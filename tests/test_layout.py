@@ -142,7 +142,7 @@ LAYERS = (
     ("db", "loadgen"),
     ("waiting",),
     ("workflow",),
-    ("migrate",),
+    ("migrate", "inplace"),
     ("cutover",),
     ("plan",),
     ("clone",),

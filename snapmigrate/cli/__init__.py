@@ -49,6 +49,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Plan, ask, then apply: snapshot, restore as Serverless v2, instances, settings.",
     ),
     "status": ("snapmigrate.cli.status:status", "Show a run's journal, or list the runs."),
+    "iac": (
+        "snapmigrate.cli.iac:iac",
+        "The cluster a run left, as Terraform or CloudFormation to adopt.",
+    ),
     "cleanup": (
         "snapmigrate.cli.cleanup:cleanup",
         "Delete what a run created (by its tags), nothing else.",

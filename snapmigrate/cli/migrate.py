@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -20,6 +22,8 @@ from snapmigrate.cli.plan import options_from, plan_options
 from snapmigrate.migrate.context import DEFAULT_TIMEOUTS, RunSettings
 from snapmigrate.migrate.runner import RunResult
 from snapmigrate.model import Plan
+from snapmigrate.plan.options import IN_PLACE
+from snapmigrate.progress import parse_duration
 from snapmigrate.report import cutover as cutover_report
 from snapmigrate.report import plan as plan_report
 from snapmigrate.report import run as run_report
@@ -100,6 +104,12 @@ def _settings(
     help="Make the source read-only before the snapshot, until the cutover: "
     "a copy that misses no write.",
 )
+@click.option(
+    "--max-write-outage",
+    metavar="DURATION",
+    help="In place: stop before the next disruptive step (conversion, upgrade, failover) once "
+    "a measured write outage was longer than this (e.g. 30s, 2m, 500ms).",
+)
 @state_dir_option
 @global_options
 def migrate(
@@ -111,6 +121,7 @@ def migrate(
     timeout_minutes: float | None,
     step_timeouts: dict[str, float],
     freeze_before_snapshot: bool,
+    max_write_outage: str | None,
     state_dir: str | None,
     **kwargs: Any,
 ) -> None:
@@ -132,6 +143,10 @@ def migrate(
     target = kwargs.get("target")
     plan_flags = [name for name in kwargs if name != "target" and given(name)]
     settings = _settings(no_connect, timeout_minutes, step_timeouts, freeze_before_snapshot)
+    if max_write_outage is not None:
+        least = timedelta(milliseconds=1)  # the lab's outages are tenths of a second
+        limit = parse_duration(max_write_outage, "--max-write-outage", minimum=least)
+        settings = replace(settings, max_write_outage_s=limit.total_seconds())
     chained = None if yes else ask
     if resume:
         done = commands.resume(
@@ -146,7 +161,8 @@ def migrate(
             on_migrated=lambda result: _show_run(app, result),
         )
     else:
-        options = options_from({**kwargs}) if target else None
+        in_place = kwargs.get("path") == IN_PLACE
+        options = options_from({**kwargs}) if target or in_place else None
         done = commands.migrate(
             config,
             source,

@@ -11,7 +11,8 @@ import click
 from snapmigrate import commands
 from snapmigrate.cli import app_context, configure_logging, emit, global_options
 from snapmigrate.cutover.swap import MODES, NO_CUTOVER
-from snapmigrate.plan.options import PlanOptions
+from snapmigrate.plan.options import PATHS, PlanOptions
+from snapmigrate.report import compare as compare_report
 from snapmigrate.report import plan as plan_report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,7 +43,23 @@ def plan_options(f: F) -> F:
     lifecycles = ["open-source-rds-extended-support", "open-source-rds-extended-support-disabled"]
     options = [
         click.argument("source"),
-        click.option("--target", "-t", required=True, help="Identifier of the new cluster."),
+        click.option(
+            "--target", "-t", help="Identifier of the new cluster (the snapshot path only)."
+        ),
+        click.option(
+            "--path",
+            type=click.Choice(PATHS),
+            default=PATHS[0],
+            show_default=True,
+            help="snapshot: a new cluster from a snapshot; in-place: the source itself is "
+            "converted (v1), moved to db.serverless instances by a failover, same name.",
+        ),
+        click.option(
+            "--instance-class",
+            "interim_class",
+            help="In place, from Serverless v1: the provisioned class of the conversion "
+            "(default: AWS's class for the v1 maximum capacity).",
+        ),
         click.option(
             "--min-acu", type=float, help="Serverless v2 minimum (0, 0.5 ... 256; default from v1)."
         ),
@@ -167,8 +184,14 @@ def options_from(kwargs: dict[str, Any]) -> PlanOptions:
     type=click.Path(dir_okay=False, writable=True),
     help="Also write the plan JSON here (for migrate --plan-file).",
 )
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Show the snapshot path and the in-place path side by side for SOURCE "
+    "(no --target needed); changes nothing.",
+)
 @global_options
-def plan(source: str, plan_file: str | None, **kwargs: Any) -> None:
+def plan(source: str, plan_file: str | None, compare: bool, **kwargs: Any) -> None:
     """Inspect SOURCE (read-only), run the preflight and print what a migration
     to --target would do. Changes nothing.
 
@@ -176,6 +199,10 @@ def plan(source: str, plan_file: str | None, **kwargs: Any) -> None:
     """
     app = app_context()
     configure_logging(app)
+    if compare:
+        found = commands.plan_compare(app.config(), source, options_from(kwargs))
+        emit(app, found.to_dict(), lambda: compare_report.table(found))
+        return
     done = commands.plan(app.config(), source, options_from(kwargs), plan_file=plan_file)
     emit(app, done.plan.to_dict(), lambda: plan_report.table(done.plan))
     if plan_file and done.blocked is None:

@@ -10,7 +10,6 @@ least one second; instants are ISO 8601 with a zone.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,8 @@ from snapmigrate.model import (
     TAG_PROTECTED_UNTIL,
     TAG_SOURCE,
 )
-from snapmigrate.progress import duration
+from snapmigrate.progress import _DURATION, duration
+from snapmigrate.progress import parse_duration as parse_duration  # the clone commands' name
 
 #: The other tags a clone carries (beside those in :mod:`snapmigrate.model`).
 TAG_METHOD = "snapmigrate:method"
@@ -49,31 +49,6 @@ def made_by(tags: Mapping[str, str], run_id: str) -> bool:
 
 
 DEFAULT_TTL = timedelta(hours=24)
-MAX_DURATION = timedelta(days=3650)
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"(\d+)(ms|[smhd])")
-ONE_SECOND = timedelta(seconds=1)
-
-
-def parse_duration(text: str, flag: str = "--ttl", *, minimum: timedelta = ONE_SECOND) -> timedelta:
-    """``500ms``, ``90s``, ``15m``, ``8h``, ``2d`` -> a timedelta of at least ``minimum``
-    (one second unless the flag allows less: a heartbeat's ``--every 500ms``)."""
-    found = _DURATION.fullmatch(text.strip().lower())
-    if not found:
-        raise BadInput(
-            f"{flag} {text!r} is not a duration: a whole number and a unit, "
-            "ms, s, m, h or d (e.g. 500ms, 90s, 15m, 8h, 2d)"
-        )
-    seconds = int(found.group(1)) * _UNITS[found.group(2)]
-    if seconds < max(minimum.total_seconds(), 0.001):
-        low = minimum.total_seconds()
-        least = f"{low:g}s" if minimum >= ONE_SECOND else f"{max(low * 1000, 1):g}ms"
-        raise BadInput(f"{flag} {text!r} is too short: at least {least}")
-    if seconds > MAX_DURATION.total_seconds():
-        raise BadInput(f"{flag} {text!r} is too long: at most 3650d")
-    return timedelta(seconds=seconds)
-
-
 def parse_instant(text: str, flag: str) -> datetime:
     """ISO 8601 with a zone (``2026-01-31T18:00:00+00:00`` or ``...Z``), as UTC."""
     try:

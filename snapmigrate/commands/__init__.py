@@ -10,6 +10,7 @@ given (None means ``--yes``), and returns records, never text.
   :func:`status`, :func:`cleanup`;
 - :mod:`.cutovers`: :func:`cutover`, :func:`prepare`, :func:`rollback`;
 - :mod:`.checks`: :func:`verify`; :mod:`.policy`: :func:`permissions`;
+- :mod:`.inplace`: :func:`plan_compare`, :func:`iac`;
 - :mod:`.clone`: :func:`clone_create`, :func:`clone_list`, :func:`clone_extend`,
   :func:`clone_protect`, :func:`clone_unprotect`, :func:`clone_reset`,
   :func:`clone_destroy`, :func:`clone_gc`.
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         drill_resume,
         drill_run,
     )
+    from snapmigrate.commands.inplace import iac, plan_compare
     from snapmigrate.commands.migration import (
         MigrateResult,
         PlanResult,
@@ -83,6 +85,8 @@ _HOMES = {
     "drill_resume": "drill",
     "drill_run": "drill",
     "cutover": "cutovers",
+    "plan_compare": "inplace",
+    "iac": "inplace",
     "prepare": "cutovers",
     "rollback": "cutovers",
     "MigrateResult": "migration",
@@ -120,9 +124,11 @@ __all__ = [
     "drill_history",
     "drill_resume",
     "drill_run",
+    "iac",
     "migrate",
     "permissions",
     "plan",
+    "plan_compare",
     "prepare",
     "resume",
     "rollback",

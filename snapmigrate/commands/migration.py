@@ -14,7 +14,7 @@ from snapmigrate.cutover.state import CutoverState
 from snapmigrate.cutover.swap import planned_swap, serving
 from snapmigrate.errors import BadInput, NotFound, SnapmigrateError
 from snapmigrate.files import atomic_write_json, read_json
-from snapmigrate.migrate import read_plan
+from snapmigrate.migrate import IN_PLACE, read_plan
 from snapmigrate.migrate.cleanup import CleanupPreview, CleanupResult, preview
 from snapmigrate.migrate.context import RunSettings
 from snapmigrate.migrate.freeze import SourceFreezer
@@ -88,7 +88,7 @@ def migrate(
             "the plan file", chosen.source.identifier, chosen.target.identifier, source, target
         )
     else:
-        if not source or options is None or not options.target:
+        if not source or options is None or not (options.target or options.path == IN_PLACE):
             raise BadInput("give SOURCE and --target (or --plan-file FILE, or --resume RUN_ID)")
         _check_catch_up(options.catch_up == "logical", settings)
         chosen = make_plan(config.clients(), source, options, connect_map=config.connect_map)
@@ -183,6 +183,7 @@ def cleanup(
             f"{made.target}'; nothing was changed"
         ) from None
     refuse_live(record)
+    refuse_in_place(record)
     timeouts = {"cleanup": timeout_minutes * 60} if timeout_minutes else {}
     # No probe, no verification -- but a catch-up's slots are dropped through the databases.
     settings = RunSettings(
@@ -223,6 +224,17 @@ def refuse_live(record: RunRecord) -> None:
             f"either cluster; finish it with 'snapmigrate cutover {run_id}' or roll it back "
             f"with 'snapmigrate rollback {run_id}' first; nothing was changed"
         )
+
+
+def refuse_in_place(record: RunRecord) -> None:
+    """An in-place run changed the source itself: there is no copy to delete."""
+    if (record.plan.get("target") or {}).get("path") != IN_PLACE:
+        return
+    raise BadInput(
+        f"run {record.run_id} changed {record.source} in place: there is no copy to delete and "
+        "cleanup never deletes the source; nothing was changed. Its safety snapshot "
+        f"({record.source}-before-in-place-{record.run_id}) stays until you delete it"
+    )
 
 
 def _cleanup_question(record: RunRecord, seen: CleanupPreview, keep_snapshot: bool) -> str:
@@ -315,6 +327,12 @@ def _check_names(
 
 def _question(plan: Plan, freeze: bool) -> str:
     source, target = plan.source.identifier, plan.target.identifier
+    if plan.target.path == IN_PLACE:
+        return (
+            f"Apply these {len(plan.steps)} steps to {source} IN PLACE? The steps marked "
+            "CANNOT be undone change it for good (the way back is its safety snapshot), and "
+            "writes stop briefly at the conversion and the failover."
+        )
     question = f"Apply these {len(plan.steps)} steps to create {target} from {source}?"
     if freeze:
         question += f" {source} becomes READ-ONLY now, until the cutover (or a rollback)."

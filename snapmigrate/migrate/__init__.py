@@ -40,11 +40,26 @@ MIGRATION: Workflow[Basis, MigrateContext] = Workflow(
 )
 
 
+#: The in-place path's name (``plan|migrate --path in-place``): its own workflow.
+IN_PLACE = "in-place"
+
+
+def workflow_for(path: str) -> Workflow[Basis, MigrateContext]:
+    """The workflow a plan of this path runs: the snapshot path's, or the in-place one
+    (:mod:`snapmigrate.inplace`, same layer, imported when asked for)."""
+    if path == IN_PLACE:
+        from snapmigrate.inplace.workflow import IN_PLACE_WORKFLOW
+
+        return IN_PLACE_WORKFLOW
+    return MIGRATION
+
+
 def build(spec: TargetSpec, source: SourceCluster) -> tuple[PlannedStep, ...]:
     """The ordered steps for migrating ``source`` to ``spec``."""
-    return MIGRATION.plan(Basis(spec, source))
+    return workflow_for(spec.path).plan(Basis(spec, source))
 
 
 def read_plan(data: Mapping[str, Any]) -> Plan:
     """A migration plan from its JSON (a ``--plan-file``, or a run's journal)."""
-    return Plan.from_dict(data, MIGRATION.decode)
+    path = (data.get("target") or {}).get("path") or "snapshot"
+    return Plan.from_dict(data, workflow_for(path).decode)

@@ -34,6 +34,14 @@ DEFAULT_TIMEOUTS: dict[str, float] = {
     "verify": 4 * HOUR,
     "probe": 0.25 * HOUR,
     "cleanup": 2 * HOUR,
+    # the in-place path's own steps
+    "safety-snapshot": 8 * HOUR,
+    "convert": 2 * HOUR,
+    "scaling": 1 * HOUR,
+    "add-serverless-reader": 2 * HOUR,
+    "failover": 1 * HOUR,
+    "add-reader": 2 * HOUR,
+    "remove-provisioned": 2 * HOUR,
 }
 
 
@@ -59,6 +67,9 @@ class RunSettings:
     freeze_before_snapshot: bool = False
     #: ``cleanup --skip-final-snapshot``: delete the target without a final snapshot.
     skip_final_snapshot: bool = False
+    #: ``migrate --path in-place --max-write-outage``: stop before the next disruptive
+    #: step once a measured write outage was longer (seconds).
+    max_write_outage_s: float | None = None
 
     def timeout(self, name: str) -> float:
         return float(self.timeouts.get(name, DEFAULT_TIMEOUTS.get(name, 2 * HOUR)))
@@ -76,12 +87,19 @@ class RunSettings:
             "timeouts": dict(self.timeouts),
             "connect_map": self.connect_map,
             "freeze_before_snapshot": self.freeze_before_snapshot,
+            "max_write_outage_s": self.max_write_outage_s,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSettings:
         """The settings a run was started with (its journal keeps them)."""
-        known = ("connect", "timeouts", "connect_map", "freeze_before_snapshot")
+        known = (
+            "connect",
+            "timeouts",
+            "connect_map",
+            "freeze_before_snapshot",
+            "max_write_outage_s",
+        )
         return cls(**{k: data[k] for k in known if k in data})
 
 

@@ -25,7 +25,8 @@ from snapmigrate.errors import (
     ResourceFailed,
     SnapmigrateError,
 )
-from snapmigrate.migrate import MIGRATION, read_plan
+from snapmigrate.inplace import outages
+from snapmigrate.migrate import IN_PLACE, read_plan, workflow_for
 from snapmigrate.migrate.cleanup import CleanupResult, cleanup
 from snapmigrate.migrate.context import Freezer, MigrateContext, RunSettings
 from snapmigrate.model import Plan, PlannedStep
@@ -52,7 +53,13 @@ class RunResult:
         return self.record.run_id
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.record.to_dict(), "resumed": self.resumed, "adopted": self.adopted}
+        data = {**self.record.to_dict(), "resumed": self.resumed, "adopted": self.adopted}
+        if (self.record.plan.get("target") or {}).get("path") == IN_PLACE:
+            data["outages"] = [
+                {"step": step, "write_unavailable_s": seconds}
+                for step, seconds in outages(self.record)
+            ]
+        return data
 
 
 def resume_hint(run_id: str) -> str:
@@ -205,7 +212,8 @@ class Runner:
                 "the plan has blocking findings: run 'snapmigrate plan' and fix them first"
             )
         target = plan.target.identifier
-        cluster = rds.find_cluster(self.aws, target)
+        # In place, the target is the source itself: it exists and is not the run's.
+        cluster = rds.find_cluster(self.aws, target) if plan.target.path != IN_PLACE else None
         if cluster is not None:
             return self._continue(plan, cluster)
         for other in self.journal.runs():
@@ -309,7 +317,8 @@ class Runner:
             section = self._section = StepsSection(self.journal, record, ctx, self.aws)
             section.save(replace(record, state="running", error=None).with_event(verb))
             try:
-                run_steps(MIGRATION, ctx, plan.steps, section, on_event=self.on_event)
+                workflow = workflow_for(plan.target.path)
+                run_steps(workflow, ctx, plan.steps, section, on_event=self.on_event)
                 section.current = None
             except KeyboardInterrupt:
                 step = section.current

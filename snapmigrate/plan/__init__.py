@@ -17,6 +17,7 @@ from snapmigrate.aws import Aws, Clients
 from snapmigrate.errors import BadInput, PreflightBlocked
 from snapmigrate.model import Plan
 from snapmigrate.plan import discover
+from snapmigrate.plan.inplace import check_orderable, preflight_in_place
 from snapmigrate.plan.options import PlanOptions, validate_options
 from snapmigrate.plan.publisher import read_publisher
 from snapmigrate.plan.rules import Inputs, input_blockers
@@ -50,7 +51,8 @@ def make_plan(
         if options.dns_zone_id
         else None
     )
-    spec, findings = preflight(
+    decide = preflight_in_place if options.path == migrate.IN_PLACE else preflight
+    spec, findings = decide(
         Inputs(
             source=source,
             options=options,
@@ -64,6 +66,9 @@ def make_plan(
             region=aws.region,
         )
     )
+    if options.path == migrate.IN_PLACE:
+        offered = discover.serverless_offered(aws, spec.engine, spec.engine_version)
+        findings = check_orderable(spec, offered, findings)
     return Plan(
         source=source,
         target=spec,

@@ -294,3 +294,31 @@ def hosted_zone_state(
         return state
     chosen = next((r for r in records if route53.same_host(r.value, points_at)), records[0])
     return replace(state, record_exists=True, record_value=chosen.value)
+
+
+def serverless_offered(aws: Aws, engine: str, version: str) -> tuple[str, ...] | str:
+    """The zones where ``DescribeOrderableDBInstanceOptions`` offers ``db.serverless`` for
+    ``engine`` ``version`` here (empty: none), or why it could not say.
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.requirements.html
+    """
+    try:
+        found = aws.call(
+            f"describe db.serverless options of {engine} {version}",
+            aws.rds().describe_orderable_db_instance_options,
+            retry=False,
+            Engine=engine,
+            EngineVersion=version,
+            DBInstanceClass="db.serverless",
+            MaxRecords=100,
+        )
+    except NotImplementedError:
+        return "DescribeOrderableDBInstanceOptions is not implemented by this endpoint"
+    except Exception as e:  # denied, or an endpoint answering HTTP 500
+        return f"DescribeOrderableDBInstanceOptions did not answer ({_short(e)})"
+    zones = {
+        z["Name"]
+        for o in found.get("OrderableDBInstanceOptions") or []
+        if o.get("DBInstanceClass") == "db.serverless"
+        for z in o.get("AvailabilityZones") or []
+    }
+    return tuple(sorted(zones))

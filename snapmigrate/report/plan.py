@@ -105,6 +105,28 @@ def _catch_up_rows(tgt: TargetSpec) -> list[tuple[str, str, str]]:
     ]
 
 
+def in_place(tgt: TargetSpec) -> bool:
+    return tgt.path == "in-place"
+
+
+def _rows(src: SourceCluster, tgt: TargetSpec) -> list[tuple[str, str, str]]:
+    """In place only the compute changes: the other settings stay as they are."""
+    if not in_place(tgt):
+        return settings_rows(src, tgt)
+    return [
+        *settings_rows(src, tgt)[:4],
+        (
+            "instances",
+            ", ".join(f"{i.identifier} ({i.instance_class})" for i in src.instances)
+            or "none (v1 compute)",
+            ", ".join(f"{i.identifier} ({i.availability_zone or '?'})" for i in tgt.instances)
+            + ", db.serverless only",
+        ),
+        ("endpoints", src.endpoint or "-", "the same (same cluster)"),
+        ("everything else", "as it is", "unchanged (the cluster is changed in place)"),
+    ]
+
+
 def table(plan: Plan) -> str:
     src, tgt = plan.source, plan.target
     lines = [
@@ -119,7 +141,7 @@ def table(plan: Plan) -> str:
         ),
         "",
         "Settings",
-        format_table(["SETTING", "SOURCE", "TARGET"], settings_rows(src, tgt)),
+        format_table(["SETTING", "SOURCE", "TARGET"], _rows(src, tgt)),
         "",
         "Steps",
         format_table(
@@ -134,8 +156,8 @@ def table(plan: Plan) -> str:
             f"BLOCKED: {blocks} blocking finding(s), {warns} warning(s). Nothing was changed."
         )
     else:
+        how = "--path in-place" if in_place(tgt) else f"--target {tgt.identifier}"
         lines.append(
-            f"Ready: {warns} warning(s). Apply with: snapmigrate migrate {src.identifier} "
-            f"--target {tgt.identifier}"
+            f"Ready: {warns} warning(s). Apply with: snapmigrate migrate {src.identifier} {how}"
         )
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from snapmigrate.cutover.state import CutoverState
 from snapmigrate.cutover.swap import MODES
+from snapmigrate.inplace import outages
 from snapmigrate.migrate.catchup import status_of
 from snapmigrate.progress import duration
 from snapmigrate.report import format_table
@@ -56,6 +57,13 @@ def _next(record: RunRecord) -> list[str]:
         return lines
     if record.state == "cleaned":
         return ["Its resources were deleted by 'snapmigrate cleanup'."]
+    if (record.plan.get("target") or {}).get("path") == "in-place":
+        return [
+            f"Changed in place: clients stay on {record.target}. Write outages: "
+            + (", ".join(f"{s} {_seconds(v)}" for s, v in outages(record)) or "none measured"),
+            f"Adopt it in your IaC with: snapmigrate iac {record.run_id} --format "
+            "terraform|cloudformation",
+        ]
     try:
         verify = record.step("verify")
     except KeyError:
@@ -76,6 +84,10 @@ def _next(record: RunRecord) -> list[str]:
     elif cutover == "done":
         lines.append(f"Cut over; the way back: snapmigrate rollback {record.run_id}")
     return lines
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f} s" if value is not None else "not measured"
 
 
 def status_table(record: RunRecord, *, note: str = "") -> str:

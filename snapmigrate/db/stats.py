@@ -199,10 +199,12 @@ def reset_since(before: WriteCounters, after: WriteCounters) -> list[TableKey]:
     out = []
     for key, then in before.tables.items():
         now = after.tables.get(key)
-        reset = (
-            before.stats_reset.get(key.database) != after.stats_reset.get(key.database)
-            and key.database in after.stats_reset
-        )
+        # A reset moves stats_reset from one time to another. From none to a time is the
+        # database's statistics entry being created (up to 14 the collector makes it, with a
+        # time, on first use: a database created just before the capture) -- or, from 15, a
+        # first reset; either way the counters going down below still tells a reset.
+        was = before.stats_reset.get(key.database)
+        reset = was is not None and was != after.stats_reset.get(key.database)
         if now is not None and (
             any(n < t for n, t in zip(now, then, strict=True)) or (reset and now != then)
         ):

@@ -62,6 +62,16 @@ def test_changed_since_and_resets():
     changed, reset = Baseline(after=after, before=before).drifted(went_down)
     assert TableKey("d", "public", "a") in reset and TableKey("d", "public", "a") not in changed
     assert TableKey("d", "public", "b") in changed  # moved between before and after
+    # a statistics entry made after the first capture (no stats_reset, then one) is no reset:
+    # a write in between is drift, as it would be in any other database
+    fresh = counters(a=(0, 0, 0))
+    written = counters(a=(0, 1, 0), reset="2026-11-27T13:33:21+00:00")
+    assert reset_since(fresh, written) == []
+    assert Baseline(after=fresh).drifted(written) == ([TableKey("d", "public", "a")], [])
+    # from none to a time with the counters down is still a reset
+    assert reset_since(counters(a=(3, 0, 0)), counters(a=(0, 0, 0), reset="t")) == [
+        TableKey("d", "public", "a")
+    ]
 
 
 def test_baseline_shapes():

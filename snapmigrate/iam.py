@@ -62,6 +62,8 @@ class Scope:
     subnet_group: str | None = None
     #: The source's writer (``--prepare-source`` reboots it), from the plan.
     source_writer: str | None = None
+    #: The source's instances (``--path in-place`` removes the provisioned ones), from the plan.
+    source_instances: tuple[str, ...] = ()
 
     def rds(self, kind: str, name: str) -> str:
         return f"arn:{self.partition}:rds:{self.region}:{self.account}:{kind}:{name}"
@@ -164,6 +166,23 @@ def logical_groups(scope: Scope, tagged: Condition | None) -> Access:
 def source_writer(scope: Scope) -> Access:
     """The source's writer, by name from the plan -- else any instance (no run tags it)."""
     return Access((scope.rds("db", scope.source_writer or "*"),))
+
+
+def safety_snapshots(scope: Scope, tagged: Condition | None) -> Access:
+    """``<source>-before-in-place-<run>``: the in-place path's way back."""
+    name = f"{scope.source or '*'}-before-in-place-*"
+    return Access((scope.rds("cluster-snapshot", name),), tagged)
+
+
+def in_place_instances(scope: Scope, tagged: Condition | None) -> Access:
+    """``<source>-v2-N``: the db.serverless instances the in-place path adds."""
+    return Access((scope.rds("db", f"{scope.source or '*'}-v2-*"),), tagged)
+
+
+def source_instances(scope: Scope) -> Access:
+    """The source's own instances, by name from the plan -- else any instance (untagged)."""
+    names = scope.source_instances or ("*",)
+    return Access(tuple(scope.rds("db", n) for n in names))
 
 
 def final_snapshots(scope: Scope) -> Access:
@@ -328,7 +347,28 @@ CLONE_RULES: dict[str, Rule] = {
         Access((s.rds("cluster-snapshot", "*-final-*"),)),
     ],
 }
-COMMAND_RULES: dict[str, dict[str, Rule]] = {"clone": CLONE_RULES}
+#: ``migrate --path in-place`` (``permissions --command in-place``): the source itself
+#: changes -- the plan says so, step by step.
+IN_PLACE_RULES: dict[str, Rule] = {
+    "rds:CreateDBClusterSnapshot": lambda s: [
+        source_cluster(s),
+        safety_snapshots(s, CREATED_TAGGED),
+    ],
+    "rds:ModifyDBCluster": lambda s: [source_cluster(s), restore_groups(s)],
+    "rds:CreateDBInstance": lambda s: [
+        in_place_instances(s, CREATED_TAGGED),
+        source_cluster(s),
+        restore_groups(s),
+    ],
+    "rds:AddTagsToResource": lambda s: [
+        safety_snapshots(s, CREATED_TAGGED),
+        in_place_instances(s, CREATED_TAGGED),
+    ],
+    "rds:FailoverDBCluster": lambda s: [source_cluster(s), in_place_instances(s, None)],
+    "rds:DeleteDBInstance": lambda s: [source_instances(s), in_place_instances(s, OWN_TAGGED)],
+}
+
+COMMAND_RULES: dict[str, dict[str, Rule]] = {"clone": CLONE_RULES, "in-place": IN_PLACE_RULES}
 
 
 def _rule(command: str, part: str, action: str) -> Rule | None:
@@ -353,8 +393,8 @@ def grants_for(command: str, part: str, action: str, scope: Scope) -> list[Acces
     return rule(scope)
 
 
-def wider_than_needed(scope: Scope) -> list[str]:
-    """What the policy could not name, and the option that would scope it."""
+def wider_than_needed(scope: Scope, commands: tuple[str, ...] = ()) -> list[str]:
+    """What the policy for ``commands`` could not name, and the option that would scope it."""
     notes = []
     if not scope.source:
         notes.append("the source cluster (snapshot, rename): any cluster; give --source")
@@ -362,6 +402,11 @@ def wider_than_needed(scope: Scope) -> list[str]:
         notes.append("the target and its instances: by the snapmigrate:run-id tag; give --target")
     if not scope.zone_id:
         notes.append("the Route 53 record: any hosted zone; give --dns-zone-id")
+    if "in-place" in commands and not scope.source_instances:
+        notes.append(
+            "the source's instances (--path in-place removes its provisioned ones): any "
+            "instance; give --plan-file"
+        )
     if not scope.source_writer:
         notes.append(
             "the source's writer (only --prepare-source reboots it): any instance; give --plan-file"

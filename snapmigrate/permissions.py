@@ -19,6 +19,7 @@ from snapmigrate.cutover.steps import CUTOVER
 from snapmigrate.cutover.swap import SWAPS
 from snapmigrate.errors import BadInput
 from snapmigrate.iam import Scope, grants_for
+from snapmigrate.inplace.workflow import IN_PLACE_WORKFLOW
 from snapmigrate.migrate import MIGRATION, cleanup
 
 #: What ``plan`` (and so ``migrate``, which plans first) reads.
@@ -34,6 +35,10 @@ PLAN_PERMISSIONS = (
 )
 
 COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify", "clone")
+#: ``migrate --path in-place``: asked for by name (or by an in-place plan file), since it
+#: changes the source itself.
+IN_PLACE = "in-place"
+CHOICES = (*COMMANDS, IN_PLACE)
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,10 @@ def grants(commands: Iterable[str] = COMMANDS, *, iam_auth: bool = True) -> list
 
 def _grants(commands: Iterable[str]) -> list[Grant]:
     wanted = list(commands)
-    unknown = [c for c in wanted if c not in COMMANDS]
+    unknown = [c for c in wanted if c not in CHOICES]
     if unknown:
         raise BadInput(
-            f"no permissions known for {', '.join(unknown)}: choose from {', '.join(COMMANDS)}"
+            f"no permissions known for {', '.join(unknown)}: choose from {', '.join(CHOICES)}"
         )
     found: list[Grant] = []
     if "plan" in wanted or "migrate" in wanted:
@@ -71,6 +76,13 @@ def _grants(commands: Iterable[str]) -> list[Grant]:
     if "migrate" in wanted:
         found += [
             Grant("migrate", name, actions) for name, actions in MIGRATION.permissions().items()
+        ]
+    if IN_PLACE in wanted:
+        orderable = (*PLAN_PERMISSIONS, "rds:DescribeOrderableDBInstanceOptions")
+        found.append(Grant(IN_PLACE, "read the source", orderable))
+        found += [
+            Grant(IN_PLACE, name, actions)
+            for name, actions in IN_PLACE_WORKFLOW.permissions().items()
         ]
     if "cleanup" in wanted:
         found.append(Grant("cleanup", cleanup.NAME, cleanup.PERMISSIONS))

@@ -243,3 +243,55 @@ def test_a_plan_file_names_everything(tmp_path: Path):
 def test_bad_names_are_bad_input():
     result = CliRunner().invoke(cli, ["permissions", "--target", "Bad_Name"])
     assert result.exit_code == 2 and "--target 'Bad_Name' is invalid" in result.output
+
+
+def test_the_in_place_path_is_asked_for_and_changes_the_source_and_only_that(tmp_path: Path):
+    """``migrate --path in-place`` changes the source itself: it is not in the default
+    policy; asked for, each change is on the source, its safety snapshot and the
+    instances the path adds; an in-place plan file names the instances it removes."""
+    from snapmigrate.migrate import build
+    from snapmigrate.model import Instance, Plan, TargetSpec, V2Scaling
+    from tests.test_preflight import v1_source
+
+    def arn(kind: str, name: str, region: str = "us-east-1") -> str:
+        return f"arn:aws:rds:{region}:{ACCOUNT}:{kind}:{name}"
+
+    ours = {"snapmigrate:run-id": "r1"}
+    assert not any("InPlace" in s["Sid"] for s in statements(policy_of()))
+    document = policy_of("--command", "in-place", "--source", "legacy")
+    assert allowed(document, "rds:ModifyDBCluster", arn("cluster", "legacy"))
+    assert not allowed(document, "rds:ModifyDBCluster", arn("cluster", "payroll"))
+    safety = arn("cluster-snapshot", "legacy-before-in-place-r1")
+    assert allowed(document, "rds:CreateDBClusterSnapshot", safety, ours)
+    assert not allowed(document, "rds:CreateDBClusterSnapshot", arn("cluster", "payroll"))
+    assert allowed(document, "rds:CreateDBInstance", arn("db", "legacy-v2-1"), ours)
+    assert not allowed(document, "rds:CreateDBInstance", arn("db", "legacy-v2-1"))
+    assert not allowed(document, "rds:CreateDBInstance", arn("db", "payroll-v2-1"), ours)
+    assert allowed(document, "rds:FailoverDBCluster", arn("cluster", "legacy"))
+    assert not allowed(document, "rds:FailoverDBCluster", arn("cluster", "payroll"))
+    table = CliRunner().invoke(cli, ["permissions", "--command", "in-place", "--source", "legacy"])
+    assert "the source's instances (--path in-place removes its provisioned ones)" in table.output
+
+    source = v1_source(
+        arn=arn("cluster", "legacy", "eu-west-1"),
+        engine_mode="provisioned",
+        v1_scaling=None,
+        instances=(Instance("legacy-old-1", "db.r6g.large", "eu-west-1a", True, "available"),),
+    )
+    spec = TargetSpec(
+        identifier="legacy",
+        engine="aurora-postgresql",
+        engine_version="15.4",
+        restore_version="15.4",
+        scaling=V2Scaling(0.5, 4),
+        instances=(),
+        path="in-place",
+    )
+    plan = Plan(source, spec, (), build(spec, source), region="eu-west-1")
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan.to_dict()))
+    named = policy_of("--plan-file", str(path))
+    assert any("InPlace" in s["Sid"] for s in statements(named))
+    old = arn("db", "legacy-old-1", "eu-west-1")
+    assert allowed(named, "rds:DeleteDBInstance", old)
+    assert not allowed(named, "rds:DeleteDBInstance", arn("db", "payroll-1", "eu-west-1"))

@@ -8,7 +8,7 @@ import click
 
 from snapmigrate import commands as run
 from snapmigrate.cli import app_context, emit, global_options
-from snapmigrate.permissions import COMMANDS
+from snapmigrate.permissions import CHOICES, COMMANDS
 from snapmigrate.report import format_table
 
 
@@ -17,8 +17,11 @@ from snapmigrate.report import format_table
     "--command",
     "commands",
     multiple=True,
-    type=click.Choice(COMMANDS),
-    help="Only what these commands need (repeatable; default: all).",
+    type=click.Choice(CHOICES),
+    help=(
+        "Only what these commands need (repeatable; default: all but in-place, which "
+        "changes the source: name it, or give an in-place --plan-file)."
+    ),
 )
 @click.option("--source", help="Name the source cluster in the policy.")
 @click.option("--target", help="Name the target cluster (and its instances) in the policy.")

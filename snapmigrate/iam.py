@@ -24,7 +24,7 @@ https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBA
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from snapmigrate.model import KIND_CLONE, TAG_KIND, TAG_RUN_ID
@@ -368,7 +368,37 @@ IN_PLACE_RULES: dict[str, Rule] = {
     "rds:DeleteDBInstance": lambda s: [source_instances(s), in_place_instances(s, OWN_TAGGED)],
 }
 
-COMMAND_RULES: dict[str, dict[str, Rule]] = {"clone": CLONE_RULES, "in-place": IN_PLACE_RULES}
+def drill_copies(scope: Scope, tagged: Condition) -> Access:
+    """``<source>-drill-<id>-snap``: a recovery point copied into the DR region."""
+    return Access((scope.rds("cluster-snapshot", "*-drill-*-snap"),), tagged)
+
+
+def _any_region(rule: Rule) -> Rule:
+    """``rule`` in every Region: a drill restores in the source's or in ``--to-region``."""
+    return lambda s: rule(replace(s, region="*"))
+
+
+#: ``snapmigrate drill``: its copy is a clone (the clone's rules, by the kind tag, in any
+#: Region), plus the recovery point copied into the DR region and deleted with the copy.
+DRILL_RULES: dict[str, Rule] = {
+    **{action: _any_region(rule) for action, rule in CLONE_RULES.items()},
+    "rds:CopyDBClusterSnapshot": _any_region(
+        lambda s: [
+            Access((s.rds("cluster-snapshot", "*"),)),  # the recovery point read
+            drill_copies(s, CLONE_CREATED),
+        ]
+    ),
+    "rds:AddTagsToResource": _any_region(
+        lambda s: [*CLONE_RULES["rds:AddTagsToResource"](s), drill_copies(s, CLONE_CREATED)]
+    ),
+    "rds:DeleteDBClusterSnapshot": _any_region(lambda s: [drill_copies(s, CLONE_OWN)]),
+}
+
+COMMAND_RULES: dict[str, dict[str, Rule]] = {
+    "clone": CLONE_RULES,
+    "drill": DRILL_RULES,
+    "in-place": IN_PLACE_RULES,
+}
 
 
 def _rule(command: str, part: str, action: str) -> Rule | None:

@@ -34,7 +34,7 @@ PLAN_PERMISSIONS = (
     "route53:ListResourceRecordSets",
 )
 
-COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify", "clone")
+COMMANDS = ("plan", "migrate", "cleanup", "cutover", "rollback", "verify", "clone", "drill")
 #: ``migrate --path in-place``: asked for by name (or by an in-place plan file), since it
 #: changes the source itself.
 IN_PLACE = "in-place"
@@ -101,6 +101,14 @@ def _grants(commands: Iterable[str]) -> list[Grant]:
         ]
         found.append(Grant("clone", "lease", clone.LEASE))
         found.append(Grant("clone", "destroy", clone.DESTROY))
+    if "drill" in wanted:
+        found.append(Grant("drill", "read", clone.READS))
+        found += [
+            Grant("drill", name, actions) for name, actions in clone.CLONE.permissions().items()
+        ]
+        copy = ("rds:CopyDBClusterSnapshot", "rds:AddTagsToResource", "kms:DescribeKey")
+        found.append(Grant("drill", "copy to --to-region", (*copy, "kms:CreateGrant")))
+        found.append(Grant("drill", "teardown", (*clone.DESTROY, "rds:DeleteDBClusterSnapshot")))
     for command in ("cutover", "rollback"):
         if command in wanted:
             reads = tuple(dict.fromkeys(a for s in CUTOVER.steps for a in s.permissions))

@@ -295,3 +295,28 @@ def test_the_in_place_path_is_asked_for_and_changes_the_source_and_only_that(tmp
     old = arn("db", "legacy-old-1", "eu-west-1")
     assert allowed(named, "rds:DeleteDBInstance", old)
     assert not allowed(named, "rds:DeleteDBInstance", arn("db", "payroll-1", "eu-west-1"))
+
+
+def test_a_drill_changes_only_clones_and_its_copies_in_either_region():
+    """A drill's copy is a clone (by the kind tag) and may live in the DR region; the
+    recovery point copied there and deleted with it carries the same tag."""
+    document = policy_of("--command", "drill", "--region", "eu-west-1")
+    clone = {"snapmigrate:kind": "clone"}
+
+    def arn(kind: str, name: str, region: str) -> str:
+        return f"arn:aws:rds:{region}:{ACCOUNT}:{kind}:{name}"
+
+    copy = arn("cluster-snapshot", "legacy-drill-1a2b3c4d-snap", "us-west-2")
+    # the recovery point may be any snapshot of the source (automated ones are rds:...):
+    # the copy is granted on snapshots; what it creates is deleted only with the clone tag
+    assert allowed(document, "rds:CopyDBClusterSnapshot", copy, clone)
+    assert allowed(document, "rds:DeleteDBClusterSnapshot", copy, clone)
+    assert not allowed(document, "rds:DeleteDBClusterSnapshot", copy)
+    other = arn("cluster-snapshot", "legacy-final-r1", "eu-west-1")
+    assert not allowed(document, "rds:DeleteDBClusterSnapshot", other, clone)
+    for region in ("eu-west-1", "us-west-2"):
+        restored = arn("cluster", "legacy-drill-1a2b3c4d", region)
+        assert allowed(document, "rds:RestoreDBClusterFromSnapshot", restored, clone)
+        assert not allowed(document, "rds:RestoreDBClusterFromSnapshot", restored)
+        assert allowed(document, "rds:DeleteDBCluster", restored, clone)
+        assert not allowed(document, "rds:DeleteDBCluster", arn("cluster", "legacy", region))

@@ -82,7 +82,10 @@ class Lab:
     def _running_state(self) -> LabState:
         st = self.state
         if st is None or st.status != "running":
-            raise BadInput(f"no lab is running in {self.dir}: start one with 'snapmigrate lab up --dir {self.dir}'")
+            raise BadInput(
+                f"no lab is running in {self.dir}: "
+                f"start one with 'snapmigrate lab up --dir {self.dir}'"
+            )
         return st
 
     @property
@@ -181,7 +184,8 @@ class Lab:
                 self.set_knobs(**_knob_dict(knobs))
             return st
         if self.state is not None:
-            self.down()  # a lab that died: its servers stopped, its data unusable without moto's state
+            # a lab that died: its servers stopped, its data unusable without moto's state
+            self.down()
         if self.dir.exists() and any(self.dir.iterdir()):
             raise BadInput(f"{self.dir} is not empty and holds no lab: pick another --dir")
         runtime.check()
@@ -222,7 +226,12 @@ class Lab:
                 problem = f"the lab daemon exited ({code}) while starting: {self._log_tail()}"
                 break
             current = self.state
-            if current is not None and current.pid == proc.pid and current.status == "running" and self.is_running():
+            if (
+                current is not None
+                and current.pid == proc.pid
+                and current.status == "running"
+                and self.is_running()
+            ):
                 return current
             if time.monotonic() >= deadline:
                 problem = f"the lab did not answer within {timeout:.0f} s: {self._log_tail()}"
@@ -264,13 +273,22 @@ class Lab:
                 stopped += 1
         removed = False
         if not keep and ((self.dir / labstate.LAB_FILE).exists() or self._only_lab_files()):
-            runtime.remove_lab_home(self.dir)  # data kept away from the lab directory (root), if any
+            runtime.remove_lab_home(
+                self.dir
+            )  # data kept away from the lab directory (root), if any
             shutil.rmtree(self.dir, ignore_errors=True)
             removed = not self.dir.exists()
         return DownResult(str(self.dir), daemon_stopped, stopped, removed)
 
     def _only_lab_files(self) -> bool:
-        known = {labstate.LAB_FILE, labstate.CONNECT_MAP, labstate.PGPASS, labstate.LOG_FILE, "tls", "data"}
+        known = {
+            labstate.LAB_FILE,
+            labstate.CONNECT_MAP,
+            labstate.PGPASS,
+            labstate.LOG_FILE,
+            "tls",
+            "data",
+        }
         return self.dir.exists() and all(p.name in known for p in self.dir.iterdir())
 
     def _datadirs(self, st: LabState | None) -> list[Path]:
@@ -300,13 +318,17 @@ class Lab:
 
     # -- the control API --------------------------------------------------------
 
-    def _control(self, method: str, route: str, data: dict[str, Any] | None = None, *, timeout: float = 30) -> Any:
+    def _control(
+        self, method: str, route: str, data: dict[str, Any] | None = None, *, timeout: float = 30
+    ) -> Any:
         import urllib.error
         import urllib.request
 
         st = self.state
         if st is None:
-            raise BadInput(f"no lab in {self.dir}: start one with 'snapmigrate lab up --dir {self.dir}'")
+            raise BadInput(
+                f"no lab in {self.dir}: start one with 'snapmigrate lab up --dir {self.dir}'"
+            )
         body = json.dumps(data).encode() if data is not None else None
         request = urllib.request.Request(
             f"{st.endpoint_url}/snapmigrate-lab/{route}",
@@ -322,7 +344,9 @@ class Lab:
             detail = json.loads(e.read() or b"{}").get("error", str(e))
             raise BadInput(f"the lab refused {route}: {detail}") from None
         except (urllib.error.URLError, OSError) as e:
-            raise OperationFailed(f"the lab in {self.dir} does not answer ({e}): is it up?") from None
+            raise OperationFailed(
+                f"the lab in {self.dir} does not answer ({e}): is it up?"
+            ) from None
 
     def knobs(self) -> Knobs:
         from snapmigrate_lab.realism import Knobs
@@ -384,11 +408,15 @@ class Lab:
             (
                 login.password
                 for login in labstate.read_pgpass(self.pgpass_path)
-                if login.host == "127.0.0.1" and login.port == str(info.port) and login.user == info.user
+                if login.host == "127.0.0.1"
+                and login.port == str(info.port)
+                and login.user == info.user
             ),
             "",
         )
-        return PgServer(datadir=Path(info.datadir), port=info.port, user=info.user, password=password)
+        return PgServer(
+            datadir=Path(info.datadir), port=info.port, user=info.user, password=password
+        )
 
     def reader_for(self, instance_id: str, region: str | None = None) -> PgServer:
         """The local PostgreSQL server of a reader instance (a replica of its writer)."""
@@ -408,7 +436,8 @@ class Lab:
         return PgServer(Path(info.datadir), info.port, user=info.user, password=password)
 
     def seed(self, kind: str = "v1", **options: Any) -> SeedResult:
-        """Create a source cluster with data through the lab's AWS API (see :mod:`snapmigrate_lab.seed`)."""
+        """Create a source cluster with data through the lab's AWS API (see
+        :mod:`snapmigrate_lab.seed`)."""
         from snapmigrate_lab.seed import seed
 
         return seed(self, kind, **options)
@@ -499,7 +528,10 @@ def lab_session(region: str) -> Any:
     # The profile variable read from nowhere: not $AWS_PROFILE, which may not exist here.
     core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     return boto3.Session(
-        aws_access_key_id=DUMMY_KEY, aws_secret_access_key=DUMMY_KEY, region_name=region, botocore_session=core
+        aws_access_key_id=DUMMY_KEY,
+        aws_secret_access_key=DUMMY_KEY,
+        region_name=region,
+        botocore_session=core,
     )
 
 

@@ -65,14 +65,29 @@ class Answers:
         body = self.names.rewrite(response.body)
         action = call.action or ""
         if action == "DescribeDBClusters" and response.status == 404:
-            ghost = self.realism.ghosts("cluster", call.region).get(call.param("DBClusterIdentifier") or "")
+            ghost = self.realism.ghosts("cluster", call.region).get(
+                call.param("DBClusterIdentifier") or ""
+            )
             if ghost is not None:
-                body, response = _listing("DescribeDBClusters", "DBClusters", ghost), Response(200, response.headers, b"")
+                body, response = (
+                    _listing("DescribeDBClusters", "DBClusters", ghost),
+                    Response(200, response.headers, b""),
+                )
         if action == "DescribeDBInstances" and response.status == 404:
-            ghost = self.realism.ghosts("instance", call.region).get(call.param("DBInstanceIdentifier") or "")
+            ghost = self.realism.ghosts("instance", call.region).get(
+                call.param("DBInstanceIdentifier") or ""
+            )
             if ghost is not None:
-                body, response = _listing("DescribeDBInstances", "DBInstances", ghost), Response(200, response.headers, b"")
-        if response.ok and (b"<DBCluster>" in body or b"<DBInstance>" in body or b"<DBClusterSnapshot>" in body or action.startswith("Describe")):
+                body, response = (
+                    _listing("DescribeDBInstances", "DBInstances", ghost),
+                    Response(200, response.headers, b""),
+                )
+        if response.ok and (
+            b"<DBCluster>" in body
+            or b"<DBInstance>" in body
+            or b"<DBClusterSnapshot>" in body
+            or action.startswith("Describe")
+        ):
             body = self._rewrite_xml(call, body)
         return response.with_body(body)
 
@@ -83,10 +98,14 @@ class Answers:
             return body
         region, action = call.region, call.action or ""
         poll = action.startswith("Describe")
-        listing = not filters(call.params) and not call.param("Marker")  # ghosts join first pages of plain listings
+        listing = not filters(call.params) and not call.param(
+            "Marker"
+        )  # ghosts join first pages of plain listings
         if action == "DescribeDBClusters" and listing and not call.param("DBClusterIdentifier"):
             _append_ghosts(root, "DBClusters", self.realism.ghosts("cluster", region))
-        only_cluster_filter = {name for name, _ in filters(call.params).values()} <= {"db-cluster-id"}
+        only_cluster_filter = {name for name, _ in filters(call.params).values()} <= {
+            "db-cluster-id"
+        }
         if (
             action == "DescribeDBInstances"
             and only_cluster_filter
@@ -121,7 +140,6 @@ class Answers:
             if wanted is not None:
                 _filter_instances(root, {split_arn(w, region)[1] for w in wanted})
         return ET.tostring(root, encoding="utf-8")
-
 
     def _cluster_facts(self, el: ET.Element, region: str, cluster_id: str, poll: bool) -> None:
         """What AWS shows of a cluster and moto does not."""
@@ -180,7 +198,8 @@ def _append_ghosts(root: ET.Element, container_tag: str, ghosts: dict[str, bytes
     if container is None or not ghosts:
         return
     present = {
-        (text(child, "DBClusterIdentifier") or text(child, "DBInstanceIdentifier")) for child in container
+        (text(child, "DBClusterIdentifier") or text(child, "DBInstanceIdentifier"))
+        for child in container
     }
     for ident, ghost in ghosts.items():
         if ident not in present:
@@ -190,7 +209,8 @@ def _append_ghosts(root: ET.Element, container_tag: str, ghosts: dict[str, bytes
 def _listing(action: str, container: str, element: bytes) -> bytes:
     inner = element.decode()
     return (
-        f'<{action}Response xmlns="{NS}"><{action}Result><{container}>{inner}</{container}></{action}Result>'
+        f'<{action}Response xmlns="{NS}"><{action}Result>'
+        f"<{container}>{inner}</{container}></{action}Result>"
         f"<ResponseMetadata><RequestId>snapmigrate-lab</RequestId></ResponseMetadata></{action}Response>"
     ).encode()
 
@@ -199,7 +219,12 @@ def filters(params: dict[str, str]) -> dict[int, tuple[str, list[str]]]:
     found: dict[int, tuple[str, list[str]]] = {}
     for key, value in params.items():
         parts = key.split(".")
-        if len(parts) == 4 and parts[:2] == ["Filters", "Filter"] and parts[3] == "Name" and parts[2].isdigit():
+        if (
+            len(parts) == 4
+            and parts[:2] == ["Filters", "Filter"]
+            and parts[3] == "Name"
+            and parts[2].isdigit()
+        ):
             n = int(parts[2])
             prefix = f"Filters.Filter.{n}.Values.Value."
             values = [v for k, v in sorted(params.items()) if k.startswith(prefix)]

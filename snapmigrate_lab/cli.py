@@ -27,11 +27,30 @@ def dir_option(f: F) -> F:
 
 def knob_options(f: F) -> F:
     options = [
-        click.option("--delay-polls", type=click.IntRange(min=0), help="Resources stay creating/modifying/... for N describe polls."),
-        click.option("--delay-seconds", type=click.FloatRange(min=0), help="... and for at least T seconds."),
-        click.option("--throttle-rate", type=click.FloatRange(0, 1), help="Fraction of AWS calls answered with throttling."),
-        click.option("--error-rate", type=click.FloatRange(0, 1), help="Fraction of AWS calls answered with HTTP 500/503."),
-        click.option("--knob-seed", "knob_seed", type=int, help="Seed of the random faults (same seed, same faults)."),
+        click.option(
+            "--delay-polls",
+            type=click.IntRange(min=0),
+            help="Resources stay creating/modifying/... for N describe polls.",
+        ),
+        click.option(
+            "--delay-seconds", type=click.FloatRange(min=0), help="... and for at least T seconds."
+        ),
+        click.option(
+            "--throttle-rate",
+            type=click.FloatRange(0, 1),
+            help="Fraction of AWS calls answered with throttling.",
+        ),
+        click.option(
+            "--error-rate",
+            type=click.FloatRange(0, 1),
+            help="Fraction of AWS calls answered with HTTP 500/503.",
+        ),
+        click.option(
+            "--knob-seed",
+            "knob_seed",
+            type=int,
+            help="Seed of the random faults (same seed, same faults).",
+        ),
         click.option(
             "--rename-dns-delay",
             "rename_dns_delay_s",
@@ -45,10 +64,12 @@ def knob_options(f: F) -> F:
 
 
 def _knobs(values: dict[str, Any]) -> dict[str, Any]:
-    names = {"delay_polls": "delay_polls", "delay_seconds": "delay_seconds", "throttle_rate": "throttle_rate",
-             "error_rate": "error_rate", "knob_seed": "seed",
+    names = {"delay_polls": "delay_polls", "delay_seconds": "delay_seconds",
+             "throttle_rate": "throttle_rate", "error_rate": "error_rate", "knob_seed": "seed",
              "rename_dns_delay_s": "rename_dns_delay_s"}  # fmt: skip
-    return {knob: values[option] for option, knob in names.items() if values.get(option) is not None}
+    return {
+        knob: values[option] for option, knob in names.items() if values.get(option) is not None
+    }
 
 
 @click.group(short_help="The local Aurora: moto + real PostgreSQL servers.")
@@ -62,9 +83,23 @@ def lab() -> None:
 
 @lab.command(short_help="Start the lab (and seed a source cluster).")
 @dir_option
-@click.option("--seed", type=click.Choice(["v1", "provisioned", "none"]), default="none", show_default=True, help="Create a source cluster with data.")
-@click.option("--scale", type=click.IntRange(min=1), default=1, show_default=True, help="pgbench scale of the seed (1 = 100,000 accounts).")
-@click.option("--cluster-id", help="Identifier of the seeded cluster (default legacy-v1 / legacy-prov).")
+@click.option(
+    "--seed",
+    type=click.Choice(["v1", "provisioned", "none"]),
+    default="none",
+    show_default=True,
+    help="Create a source cluster with data.",
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="pgbench scale of the seed (1 = 100,000 accounts).",
+)
+@click.option(
+    "--cluster-id", help="Identifier of the seeded cluster (default legacy-v1 / legacy-prov)."
+)
 @click.option(
     "--postgres",
     type=click.Choice(["fallback", "strict"]),
@@ -139,7 +174,13 @@ def env(directory: str) -> None:
 @dir_option
 @knob_options
 @click.option("--reset", is_flag=True, help="Back to the knobs the lab started with.")
-@click.option("--fail", "fail", metavar="ACTION[:CODE]", multiple=True, help="Make the next ACTION call fail (repeatable).")
+@click.option(
+    "--fail",
+    "fail",
+    metavar="ACTION[:CODE]",
+    multiple=True,
+    help="Make the next ACTION call fail (repeatable).",
+)
 @click.option(
     "--fail-into",
     "fail_into",
@@ -175,13 +216,31 @@ def knobs(
     emit(app, current.to_dict(), lambda: report.knobs_table(current))
 
 
-@lab.command(short_help="The whole migration on a local Aurora: up, seed, plan, migrate, verify, down.")
-@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Lab directory (default: a fresh temporary one).")
-@click.option("--scale", type=click.IntRange(min=1), default=2, show_default=True, help="pgbench scale of the seed (1 = 100,000 accounts).")
+@lab.command(
+    short_help="The whole migration on a local Aurora: up, seed, plan, migrate, verify, down."
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="Lab directory (default: a fresh temporary one).",
+)
+@click.option(
+    "--scale",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="pgbench scale of the seed (1 = 100,000 accounts).",
+)
 @click.option("--keep", is_flag=True, help="Leave the lab running at the end, to look around.")
-@click.option("--scenario", type=click.Choice(["freeze", "catch-up"]), default="freeze", show_default=True,
-              help="freeze: a v1 source frozen from the snapshot to the cutover; catch-up: a provisioned "
-              "source caught up by logical replication (--catch-up logical).")
+@click.option(
+    "--scenario",
+    type=click.Choice(["freeze", "catch-up"]),
+    default="freeze",
+    show_default=True,
+    help="freeze: a v1 source frozen from the snapshot to the cutover; catch-up: a provisioned "
+    "source caught up by logical replication (--catch-up logical).",
+)
 @global_options
 def demo(directory: str | None, scale: int, keep: bool, scenario: str) -> None:
     """The whole story against a local Aurora: start the lab, seed an Aurora
@@ -251,21 +310,84 @@ def _given(name: str) -> bool:
     return source in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
 
 
-@lab.command(short_help="Write through a lab name like a pooled app (rehearse a cutover); --check proves no loss.")
+@lab.command(
+    short_help=(
+        "Write through a lab name like a pooled app (rehearse a cutover); --check proves no loss."
+    )
+)
 @dir_option
-@click.option("--name", help="Host name to write through: the seeded DNS record (default, db.lab.internal) or any endpoint in the lab's connect map.")
-@click.option("--port", type=click.IntRange(1, 65535), default=5432, show_default=True, help="Port clients use with --name.")
+@click.option(
+    "--name",
+    help=(
+        "Host name to write through: the seeded DNS record (default, db.lab.internal) "
+        "or any endpoint in the lab's connect map."
+    ),
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=5432,
+    show_default=True,
+    help="Port clients use with --name.",
+)
 @click.option("--database", help="Database to write to (default: the seed's, app).")
-@click.option("--user", help="Database user (default: the seed's master user); the password comes from the lab's pgpass.")
-@click.option("--table", default="snapmigrate_load", show_default=True, help="Table the load writes (created if missing).")
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Connections, each committing one row per transaction.")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=50, show_default=True, help="Transactions per second, per worker.")
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Stop after this long (default: run until Ctrl-C).")
-@click.option("--ids-file", type=click.Path(dir_okay=False), metavar="FILE", help="Write every committed id here, one per line (with --check: the ids to look for).")
-@click.option("--check", is_flag=True, help="Write nothing: check that every id in --ids-file is on the database --name reaches now.")
+@click.option(
+    "--user",
+    help=(
+        "Database user (default: the seed's master user); the password comes from the lab's pgpass."
+    ),
+)
+@click.option(
+    "--table",
+    default="snapmigrate_load",
+    show_default=True,
+    help="Table the load writes (created if missing).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Connections, each committing one row per transaction.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=50,
+    show_default=True,
+    help="Transactions per second, per worker.",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop after this long (default: run until Ctrl-C).",
+)
+@click.option(
+    "--ids-file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write every committed id here, one per line (with --check: the ids to look for).",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing: check that every id in --ids-file is on the database --name reaches now.",
+)
 @global_options
-def load(directory: str, name: str | None, port: int, database: str | None, user: str | None, table: str,
-         workers: int, rate: float, duration: float | None, ids_file: str | None, check: bool) -> None:
+def load(
+    directory: str,
+    name: str | None,
+    port: int,
+    database: str | None,
+    user: str | None,
+    table: str,
+    workers: int,
+    rate: float,
+    duration: float | None,
+    ids_file: str | None,
+    check: bool,
+) -> None:
     """Write to the lab the way an application behind a connection pool does:
     through a name (default the seeded DNS record), reconnecting and resolving
     the name again after every error, so it follows a cutover. Runs until
@@ -294,12 +416,17 @@ def load(directory: str, name: str | None, port: int, database: str | None, user
             raise BadInput(f"--check only reads: drop {', '.join(extra)}")
         if not ids_file:
             raise BadInput("--check needs --ids-file FILE (the ids a load wrote)")
-    target = labload.target(Lab(directory), name=name, port=port, database=database, user=user, table=table)
+    target = labload.target(
+        Lab(directory), name=name, port=port, database=database, user=user, table=table
+    )
     if check:
         found = labload.check(target, ids_file or "")
         emit(app, found.to_dict(), lambda: report.check_table(found))
         if found.exit_code:
-            raise DifferencesFound(f"{found.check.lost:,} of {found.check.committed:,} committed ids are not on {target.endpoint.host} now")
+            raise DifferencesFound(
+                f"{found.check.lost:,} of {found.check.committed:,} committed ids "
+                f"are not on {target.endpoint.host} now"
+            )
         return
 
     options = LoadOptions(workers=workers, rate_per_worker=rate, duration_s=duration)
@@ -310,7 +437,8 @@ def load(directory: str, name: str | None, port: int, database: str | None, user
 
     until = f"for {duration:g} s" if duration else "until Ctrl-C"
     progress(
-        f"Writing to {target.endpoint.host}:{target.endpoint.port}/{target.database} as {target.endpoint.user} "
+        f"Writing to {target.endpoint.host}:{target.endpoint.port}/{target.database} "
+        f"as {target.endpoint.user} "
         f"(now leads to {target.dials()}), {workers} worker(s) x {rate:g}/s, {until}"
         + (f"; committed ids -> {ids_file}" if ids_file else "")
     )
@@ -325,4 +453,7 @@ def load(directory: str, name: str | None, port: int, database: str | None, user
         from snapmigrate.errors import OperationFailed
 
         first = result.result.error_samples[0] if result.result.error_samples else "no error seen"
-        raise OperationFailed(f"the load committed nothing in {result.result.elapsed_s:.1f} s ({result.result.errors} error(s); first: {first})")
+        raise OperationFailed(
+            f"the load committed nothing in {result.result.elapsed_s:.1f} s "
+            f"({result.result.errors} error(s); first: {first})"
+        )

@@ -58,7 +58,9 @@ class Copies:
         try:
             return self.copies[(region, snapshot_id)]
         except KeyError:
-            raise NotFound(f"the lab has no data copy for snapshot {snapshot_id} in {region}") from None
+            raise NotFound(
+                f"the lab has no data copy for snapshot {snapshot_id} in {region}"
+            ) from None
 
     def has_copy(self, region: str, snapshot_id: str) -> bool:
         return (region, snapshot_id) in self.copies
@@ -92,7 +94,9 @@ class Copies:
 
     # -- snapshots ----------------------------------------------------------
 
-    def copy_snapshot(self, source_region: str, source_id: str, region: str, snapshot_id: str) -> SnapshotCopy:
+    def copy_snapshot(
+        self, source_region: str, source_id: str, region: str, snapshot_id: str
+    ) -> SnapshotCopy:
         with self._lock:
             source = self.copy(source_region, source_id)
             path = self._dir("snapshots", snapshot_id)
@@ -101,8 +105,11 @@ class Copies:
             self.copies[(region, snapshot_id)] = copy
             return copy
 
-    def share(self, region: str, snapshot_id: str, source_region: str, source_id: str) -> SnapshotCopy:
-        """Record ``snapshot_id`` as holding the same data as another snapshot (copies are immutable)."""
+    def share(
+        self, region: str, snapshot_id: str, source_region: str, source_id: str
+    ) -> SnapshotCopy:
+        """Record ``snapshot_id`` as holding the same data as another snapshot (copies
+        are immutable)."""
         with self._lock:
             source = self.copy(source_region, source_id)
             copy = SnapshotCopy(source.path, source.user, source.password, source.cluster_id)

@@ -83,7 +83,9 @@ def serve(
     thread = threading.Thread(target=server.serve_forever, name="lab-http", daemon=True)
     thread.start()
     app.publish()
-    threading.Thread(target=_watch, args=(root, watch_pid, app.stopping), name="lab-watch", daemon=True).start()
+    threading.Thread(
+        target=_watch, args=(root, watch_pid, app.stopping), name="lab-watch", daemon=True
+    ).start()
     logging.getLogger(__name__).info("lab up on %s in %s", app.port, root)
     app.stopping.wait()
     server.shutdown()
@@ -97,7 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--knobs", default="{}", help="initial realism knobs as JSON")
-    parser.add_argument("--watch-pid", type=int, help="stop when this process exits (test sessions)")
+    parser.add_argument(
+        "--watch-pid", type=int, help="stop when this process exits (test sessions)"
+    )
     parser.add_argument(
         "--postgres",
         choices=("fallback", "strict"),
@@ -105,7 +109,11 @@ def main(argv: list[str] | None = None) -> None:
         help="when a cluster's PostgreSQL major cannot be had: run 18 and say so, or refuse",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("botocore").setLevel(logging.WARNING)
     serve(

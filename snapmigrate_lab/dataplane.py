@@ -198,7 +198,9 @@ class DataPlane(Copies):
                 if database and database != "postgres":
                     from psycopg import sql
 
-                    self._execute(server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+                    self._execute(
+                        server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database))
+                    )
             except Exception:
                 server.remove()
                 raise
@@ -374,7 +376,12 @@ class DataPlane(Copies):
             server = self.server(region, cluster_id)
             from psycopg import sql
 
-            self._execute(server, sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(server.user), sql.Literal(password)))
+            self._execute(
+                server,
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(server.user), sql.Literal(password)
+                ),
+            )
             server.password = password
             for replica in self.replicas.of(region, cluster_id):
                 replica.server.password = password
@@ -427,7 +434,12 @@ class DataPlane(Copies):
         import psycopg
 
         with psycopg.connect(
-            host=server.host, port=server.port, user=server.user, password=server.password, dbname="postgres", autocommit=True
+            host=server.host,
+            port=server.port,
+            user=server.user,
+            password=server.password,
+            dbname="postgres",
+            autocommit=True,
         ) as conn:
             conn.execute(query)
 

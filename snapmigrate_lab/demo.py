@@ -2,8 +2,9 @@
 
 up -> seed a v1 cluster -> plan -> migrate (frozen before the snapshot, an
 application writing through the DNS record) -> verify -> cutover (DNS, then the
-application's commits checked for loss) -> summary -> down. Each stage is a name, a title and a function of the shared
-:class:`DemoContext` returning a one-line summary; the migration stages call the
+application's commits checked for loss) -> summary -> down. Each stage is a
+name, a title and a function of the shared :class:`DemoContext` returning a
+one-line summary; the migration stages call the
 same library functions as ``snapmigrate plan``/``migrate``/``verify``. ``down``
 always runs (after a failure too), so a failed demo leaves nothing behind, and
 the demo's exit code is that of the first failing stage.
@@ -141,7 +142,13 @@ class StageResult:
         return self.state in ("done", "skipped")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "state": self.state, "ok": self.ok, "summary": self.summary, "elapsed_s": self.elapsed_s}
+        return {
+            "name": self.name,
+            "state": self.state,
+            "ok": self.ok,
+            "summary": self.summary,
+            "elapsed_s": self.elapsed_s,
+        }
 
 
 @dataclass(frozen=True)
@@ -198,7 +205,8 @@ class DemoResult:
 def stage_up(ctx: DemoContext) -> str:
     if ctx.lab.is_running():
         raise BadInput(
-            f"a lab is already running in {ctx.lab.dir}: the demo needs its own; give another --dir "
+            f"a lab is already running in {ctx.lab.dir}: "
+            "the demo needs its own; give another --dir "
             f"(or stop that one with 'snapmigrate lab down --dir {ctx.lab.dir}')"
         )
     ctx.started_lab = True  # from here on, down has something to clean up ...
@@ -248,12 +256,18 @@ def stage_plan(ctx: DemoContext) -> str:
     warns = sum(f.level == "warn" for f in plan.findings)
     blocks = sum(f.level == "block" for f in plan.findings)
     if plan.blocked:
-        raise PreflightBlocked(f"the plan of {ctx.source} -> {ctx.target} has {blocks} blocking finding(s)")
-    return f"{ctx.source} -> {ctx.target}: {len(plan.steps)} steps, {warns} warning(s), {blocks} blocking"
+        raise PreflightBlocked(
+            f"the plan of {ctx.source} -> {ctx.target} has {blocks} blocking finding(s)"
+        )
+    return (
+        f"{ctx.source} -> {ctx.target}: "
+        f"{len(plan.steps)} steps, {warns} warning(s), {blocks} blocking"
+    )
 
 
 def _app_endpoint(ctx: DemoContext) -> Any:
-    """How the seeded application reaches its database: the DNS record, the master login (pgpass)."""
+    """How the seeded application reaches its database: the DNS record, the master
+    login (pgpass)."""
     from snapmigrate.db.connect import Endpoint
 
     assert ctx.seed is not None and ctx.seed.dns_record
@@ -277,24 +291,43 @@ def stage_migrate(ctx: DemoContext) -> str:
         app = _app_endpoint(ctx)
         cmap = ConnectMap.load(ctx.lab.connect_map_path)
         loadgen.ensure_table(app, ctx.seed.database, connect_map=cmap)
-        ctx.load = loadgen.LoadRun(app, ctx.seed.database, loadgen.LoadOptions(workers=2, rate_per_worker=25), connect_map=cmap).start()
-        ctx.progress(f"    an application now writes through {ctx.seed.dns_record} (2 connections, 50 commits/s)")
+        ctx.load = loadgen.LoadRun(
+            app,
+            ctx.seed.database,
+            loadgen.LoadOptions(workers=2, rate_per_worker=25),
+            connect_map=cmap,
+        ).start()
+        ctx.progress(
+            f"    an application now writes through {ctx.seed.dns_record} "
+            "(2 connections, 50 commits/s)"
+        )
         time.sleep(1.0)
     runner = Runner(
         ctx.lab.clients(),
         Journal(ctx.state_dir),
-        settings=RunSettings(connect=True, connect_map=str(ctx.lab.connect_map_path), first_delay_s=0.5, max_delay_s=2.0,
-                             freeze_before_snapshot=True),
+        settings=RunSettings(
+            connect=True,
+            connect_map=str(ctx.lab.connect_map_path),
+            first_delay_s=0.5,
+            max_delay_s=2.0,
+            freeze_before_snapshot=True,
+        ),
         progress=ctx.wait_progress or progress_for(quiet=True),
         freezer=SourceFreezer(),
     )
     # The verify stage prints every table; the run's own verify step says one line.
-    with _muted("snapmigrate.migrate.dataplane", unless=ctx.verbose), _muted("snapmigrate.migrate.freeze", unless=ctx.verbose):
+    with (
+        _muted("snapmigrate.migrate.dataplane", unless=ctx.verbose),
+        _muted("snapmigrate.migrate.freeze", unless=ctx.verbose),
+    ):
         result = runner.start(ctx.plan)
     ctx.run = result
     record = result.record
     steps = ", ".join(f"{s.name} {s.state}" for s in record.steps)
-    return f"run {record.run_id} {record.state} ({steps}); {ctx.source} read-only since before the snapshot; journal {ctx.state_dir}"
+    return (
+        f"run {record.run_id} {record.state} ({steps}); "
+        f"{ctx.source} read-only since before the snapshot; journal {ctx.state_dir}"
+    )
 
 
 def stage_verify(ctx: DemoContext) -> str:
@@ -319,7 +352,10 @@ def stage_verify(ctx: DemoContext) -> str:
             f"{ctx.target} differs from {ctx.source}: {len(result.differing_tables)} table(s), "
             f"{len(result.schema_differences)} schema difference(s), {len(result.errors)} error(s)"
         )
-    return f"equal: {len(result.tables)} tables, {rows:,} rows, schema and checksums ({result.elapsed_s:.2f} s)"
+    return (
+        f"equal: {len(result.tables)} tables, {rows:,} rows, "
+        f"schema and checksums ({result.elapsed_s:.2f} s)"
+    )
 
 
 def stage_cutover(ctx: DemoContext) -> str:
@@ -333,24 +369,40 @@ def stage_cutover(ctx: DemoContext) -> str:
 
     if ctx.run is None or ctx.seed is None or not ctx.seed.dns_zone_id:
         raise StageSkipped("not run: no migration run (or no DNS record) to cut over")
-    options = CutoverOptions(mode="dns", zone_id=ctx.seed.dns_zone_id, record_name=ctx.seed.dns_record)
+    options = CutoverOptions(
+        mode="dns", zone_id=ctx.seed.dns_zone_id, record_name=ctx.seed.dns_record
+    )
     with _muted("snapmigrate.cutover", unless=ctx.verbose):
-        result = Cutover(ctx.lab.clients(), Journal(ctx.state_dir), connect_map=str(ctx.lab.connect_map_path)).run(ctx.run.run_id, options)
+        result = Cutover(
+            ctx.lab.clients(), Journal(ctx.state_dir), connect_map=str(ctx.lab.connect_map_path)
+        ).run(ctx.run.run_id, options)
     data = result.to_dict()
     ctx.show(cutover_report.table(data))
     ctx.details["cutover"] = data
-    line = f"{ctx.seed.dns_record} -> {ctx.target}; writes unavailable {data['unavailable_s']:.2f} s"
+    line = (
+        f"{ctx.seed.dns_record} -> {ctx.target}; writes unavailable {data['unavailable_s']:.2f} s"
+    )
     if ctx.load is not None:
         time.sleep(1.0)  # the application goes on writing, now on the new cluster
         seen = ctx.load.stop_and_collect()
         ctx.load = None
-        check = loadgen.check_committed(_app_endpoint(ctx), ctx.seed.database, seen.committed,
-                                        connect_map=ConnectMap.load(ctx.lab.connect_map_path))
+        check = loadgen.check_committed(
+            _app_endpoint(ctx),
+            ctx.seed.database,
+            seen.committed,
+            connect_map=ConnectMap.load(ctx.lab.connect_map_path),
+        )
         ctx.details["load"] = {**seen.to_dict(), "check": check.to_dict()}
         if check.lost:
-            raise DifferencesFound(f"{check.lost} of {check.committed} committed transactions are missing after the cutover")
-        line += (f"; the application committed {check.committed} transactions during the migration and cutover, "
-                 f"{check.lost} lost (longest gap between its commits {seen.longest_unavailability_s:.2f} s)")
+            raise DifferencesFound(
+                f"{check.lost} of {check.committed} committed transactions "
+                "are missing after the cutover"
+            )
+        line += (
+            f"; the application committed {check.committed} transactions "
+            f"during the migration and cutover, {check.lost} lost "
+            f"(longest gap between its commits {seen.longest_unavailability_s:.2f} s)"
+        )
     return line
 
 
@@ -363,9 +415,17 @@ def stage_summary(ctx: DemoContext) -> str:
     cluster = describe_cluster(clients, ctx.target)
     if cluster is None:
         raise OperationFailed(f"the target cluster {ctx.target} is not in the lab's AWS")
-    writers = {m["DBInstanceIdentifier"]: bool(m.get("IsClusterWriter")) for m in cluster.get("DBClusterMembers", [])}
+    writers = {
+        m["DBInstanceIdentifier"]: bool(m.get("IsClusterWriter"))
+        for m in cluster.get("DBClusterMembers", [])
+    }
     instances = [
-        InstanceInfo(i["DBInstanceIdentifier"], i["DBInstanceClass"], "writer" if writers.get(i["DBInstanceIdentifier"]) else "reader", i["DBInstanceStatus"])
+        InstanceInfo(
+            i["DBInstanceIdentifier"],
+            i["DBInstanceClass"],
+            "writer" if writers.get(i["DBInstanceIdentifier"]) else "reader",
+            i["DBInstanceStatus"],
+        )
         for i in describe_instances(clients, ctx.target)
     ]
     instances.sort(key=lambda i: (i.role != "writer", i.identifier))
@@ -385,7 +445,8 @@ def stage_summary(ctx: DemoContext) -> str:
     )
     classes = sorted({i.instance_class for i in instances})
     return (
-        f"{ctx.target} {ctx.created.status}: {ctx.created.engine_mode}, Serverless v2 {ctx.created.scaling}, "
+        f"{ctx.target} {ctx.created.status}: {ctx.created.engine_mode}, "
+        f"Serverless v2 {ctx.created.scaling}, "
         f"{len(instances)} instance(s) ({', '.join(classes) or 'none'})"
     )
 
@@ -400,7 +461,11 @@ def stage_down(ctx: DemoContext) -> str:
         ctx.details["env"] = ctx.lab.env()
         return f"lab left running in {ctx.lab.dir} (--keep)"
     result = ctx.lab.down()
-    return f"stopped the lab and removed {result.dir}" if result.removed else f"stopped the lab; {result.dir} remains"
+    return (
+        f"stopped the lab and removed {result.dir}"
+        if result.removed
+        else f"stopped the lab; {result.dir} remains"
+    )
 
 
 #: The demo, in order.
@@ -408,9 +473,17 @@ STAGES: list[Stage] = [
     Stage("up", "start the local Aurora (moto + PostgreSQL)", stage_up),
     Stage("seed", "create an Aurora Serverless v1 cluster with data", stage_seed),
     Stage("plan", "plan the move to Serverless v2 (changes nothing)", stage_plan),
-    Stage("migrate", "freeze writes, snapshot, restore as Serverless v2, db.serverless instances, verify", stage_migrate),
+    Stage(
+        "migrate",
+        "freeze writes, snapshot, restore as Serverless v2, db.serverless instances, verify",
+        stage_migrate,
+    ),
     Stage("verify", "compare source and target, table by table", stage_verify),
-    Stage("cutover", "guardrails, catch-up, verify, swap the DNS record, prove; no write lost", stage_cutover),
+    Stage(
+        "cutover",
+        "guardrails, catch-up, verify, swap the DNS record, prove; no write lost",
+        stage_cutover,
+    ),
     Stage("summary", "read back what the migration created", stage_summary),
     Stage("down", "stop the lab and remove its directory", stage_down, always=True),
 ]
@@ -430,7 +503,9 @@ def run_demo(ctx: DemoContext, stages: Sequence[Stage] | None = None) -> DemoRes
         for n, stage in enumerate(todo, 1):
             if error is not None and not stage.always:
                 stopped_at = next(r.name for r in results if r.state == "failed")
-                results.append(StageResult(stage.name, "not run", f"the demo stopped at {stopped_at}", 0.0))
+                results.append(
+                    StageResult(stage.name, "not run", f"the demo stopped at {stopped_at}", 0.0)
+                )
                 continue
             ctx.progress(f"\n==> [{n}/{len(todo)}] {stage.name}: {stage.title}")
             t0 = time.monotonic()
@@ -446,7 +521,9 @@ def run_demo(ctx: DemoContext, stages: Sequence[Stage] | None = None) -> DemoRes
                 summary, state = "interrupted", "failed"
             except Exception as e:  # a bug must not leave servers running
                 log.debug("stage %s crashed", stage.name, exc_info=True)
-                error = error or OperationFailed(f"stage {stage.name} crashed: {type(e).__name__}: {e}")
+                error = error or OperationFailed(
+                    f"stage {stage.name} crashed: {type(e).__name__}: {e}"
+                )
                 summary, state = f"crashed: {type(e).__name__}: {e}", "failed"
             results.append(StageResult(stage.name, state, summary, round(time.monotonic() - t0, 2)))
             mark = {"done": "done", "skipped": "SKIPPED", "failed": "FAILED"}[state]
@@ -473,7 +550,9 @@ def isolated_environment(environ: MutableMapping[str, str]) -> Iterator[None]:
     AWS config files; afterwards the environment is as it was."""
     saved = dict(environ)
     for key in list(environ):
-        if (key.startswith(LEAKY_PREFIXES) and key not in LAB_SETTINGS) or key.upper() in PROXY_VARIABLES:
+        if (
+            key.startswith(LEAKY_PREFIXES) and key not in LAB_SETTINGS
+        ) or key.upper() in PROXY_VARIABLES:
             del environ[key]
     environ["AWS_CONFIG_FILE"] = os.devnull
     environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull

@@ -27,7 +27,9 @@ def dns_routes(route53: Any, routes: dict[str, str]) -> dict[str, str]:
     chosen: dict[str, tuple[int, str]] = {}
     for zone in route53.get_paginator("list_hosted_zones").paginate():
         for hz in zone["HostedZones"]:
-            pages = route53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=hz["Id"])
+            pages = route53.get_paginator("list_resource_record_sets").paginate(
+                HostedZoneId=hz["Id"]
+            )
             for page in pages:
                 for rs in page["ResourceRecordSets"]:
                     values = [r["Value"] for r in rs.get("ResourceRecords", [])]

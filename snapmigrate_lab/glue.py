@@ -42,7 +42,9 @@ READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 
 def _json(status: int, data: Any) -> Response:
     body = json.dumps(data, indent=2, default=str).encode()
-    return Response(status, (("Content-Type", "application/json"), ("Content-Length", str(len(body)))), body)
+    return Response(
+        status, (("Content-Type", "application/json"), ("Content-Length", str(len(body)))), body
+    )
 
 
 class LabApp:
@@ -83,7 +85,9 @@ class LabApp:
 
     # -- WSGI ---------------------------------------------------------------
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         try:
             response = self.handle(environ)
         except SnapmigrateError as e:
@@ -99,7 +103,9 @@ class LabApp:
         body = environ["wsgi.input"].read(length) if length else b""
         path = environ.get("PATH_INFO", "/")
         if path.startswith(CONTROL):
-            return self.control(environ.get("REQUEST_METHOD", "GET"), path[len(CONTROL) :].strip("/"), body)
+            return self.control(
+                environ.get("REQUEST_METHOD", "GET"), path[len(CONTROL) :].strip("/"), body
+            )
         call = identify(environ, body)
         if call is None:
             with self.lock:
@@ -114,21 +120,31 @@ class LabApp:
             return error_response(call, fault.code, fault.message, fault.status)
         with self.lock:
             if call.service == "rds":
-                response, changed = self.rds.handle(call, lambda params: self.forward(environ, body, params))
+                response, changed = self.rds.handle(
+                    call, lambda params: self.forward(environ, body, params)
+                )
                 if changed or not (call.action or "").startswith(READ_ONLY_PREFIXES):
                     self.publish()
             else:
                 response = self.forward(environ, body)
-                if call.service == "route53" and not (call.action or "").startswith(READ_ONLY_PREFIXES):
+                if call.service == "route53" and not (call.action or "").startswith(
+                    READ_ONLY_PREFIXES
+                ):
                     self.publish()
         # Only a call that did its work can lose its answer.
-        lost = self.realism.fault(call.action, after=True, throttle_code=throttle_code(call)) if response.status < 400 else None
+        lost = (
+            self.realism.fault(call.action, after=True, throttle_code=throttle_code(call))
+            if response.status < 400
+            else None
+        )
         if lost is not None:
             log.info("lost the answer of %s (%s)", call.action, lost.code)
             return error_response(call, lost.code, lost.message, lost.status or 500)
         return response
 
-    def forward(self, environ: dict[str, Any], body: bytes, params: dict[str, str] | None = None) -> Response:
+    def forward(
+        self, environ: dict[str, Any], body: bytes, params: dict[str, str] | None = None
+    ) -> Response:
         """Let moto answer (with rewritten form parameters when given)."""
         if params is not None:
             body = encode_params(params)
@@ -137,7 +153,9 @@ class LabApp:
         env["CONTENT_LENGTH"] = str(len(body))
         captured: dict[str, Any] = {}
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             captured["status"], captured["headers"] = status, headers
             return lambda _: None
 
@@ -161,11 +179,18 @@ class LabApp:
             names = dns_routes(self.inner.client("route53", labstate.REGION), routes)
             routes.update(names)
             # A record name logs in like the endpoint it points at (libpq matches pgpass by name).
-            local = {(login.host, login.port): login for login in logins if login.host == "127.0.0.1"}
+            local = {
+                (login.host, login.port): login for login in logins if login.host == "127.0.0.1"
+            }
             for key, target in names.items():
                 found = local.get(tuple(target.rsplit(":", 1)))  # type: ignore[arg-type]
                 if found is not None:
-                    logins.insert(0, labstate.Login(key.rsplit(":", 1)[0], found.port, found.user, found.password))
+                    logins.insert(
+                        0,
+                        labstate.Login(
+                            key.rsplit(":", 1)[0], found.port, found.user, found.password
+                        ),
+                    )
             connectmap.write(self.root / labstate.CONNECT_MAP, routes, self._server_routes(routes))
             labstate.write_pgpass(self.root / labstate.PGPASS, logins)
             labstate.write(self.root, self.state())
@@ -288,4 +313,3 @@ class LabApp:
             self.stopping.set()
             return _json(200, {"stopping": True})
         return _json(404, {"error": f"no such lab route: {method} {CONTROL}{route}"})
-

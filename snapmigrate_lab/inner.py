@@ -30,7 +30,9 @@ class InnerClients:
         from werkzeug.test import Client
 
         self._http = Client(app)
-        self._session = boto3.Session(aws_access_key_id="lab", aws_secret_access_key="lab", region_name="us-east-1")
+        self._session = boto3.Session(
+            aws_access_key_id="lab", aws_secret_access_key="lab", region_name="us-east-1"
+        )
         self._clients: dict[tuple[str, str], Any] = {}
 
     def _send(self, request: Any, **_: Any) -> Any:
@@ -42,7 +44,11 @@ class InnerClients:
             body = body.read()
         sent = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
         answer = self._http.open(
-            path=url.path or "/", query_string=url.query, method=request.method, headers=sent, data=body or b""
+            path=url.path or "/",
+            query_string=url.query,
+            method=request.method,
+            headers=sent,
+            data=body or b"",
         )
         headers = HTTPHeaders()
         for name, value in answer.headers.items():

@@ -71,23 +71,40 @@ def target(
     if name is None:
         name = dns.get("record")
         if not name:
-            raise BadInput(f"{where} has no seeded DNS record: give --name (an endpoint or record of its connect map)")
+            raise BadInput(
+                f"{where} has no seeded DNS record: "
+                "give --name (an endpoint or record of its connect map)"
+            )
     name = name.strip().rstrip(".").lower()
     if user is None:
         user = seed.get("user")
         if not user:
-            raise BadInput(f"{where} has no seeded cluster: give --user (the database user to write as)")
+            raise BadInput(
+                f"{where} has no seeded cluster: give --user (the database user to write as)"
+            )
     if not table or len(table) > 63:
         raise BadInput(f"--table {table!r}: give a table name of 1 to 63 characters")
     connect_map = ConnectMap.load(lab.connect_map_path)
     if f"{name}:{port}" not in connect_map.routes and name not in connect_map.routes:
         # The seeded record first, then other DNS records: they are what applications use.
         seeded = f"{dns.get('record')}:{port}"
-        known = sorted(connect_map.routes, key=lambda key: (key != seeded, ".rds.amazonaws.com" in key, key))
+        known = sorted(
+            connect_map.routes, key=lambda key: (key != seeded, ".rds.amazonaws.com" in key, key)
+        )
         shown = ", ".join(known[:8]) + (f" (and {len(known) - 8} more)" if len(known) > 8 else "")
-        raise BadInput(f"{name}:{port} is not an endpoint or record of {where}: use one of {shown or 'none (no cluster yet)'}")
-    endpoint = Endpoint(label="load", host=name, port=port, user=user, options=(("passfile", str(lab.pgpass_path)),))
-    return LoadTarget(endpoint=endpoint, database=database or seed.get("database") or DEFAULT_DATABASE, table=table, connect_map=connect_map)
+        raise BadInput(
+            f"{name}:{port} is not an endpoint or record of {where}: "
+            f"use one of {shown or 'none (no cluster yet)'}"
+        )
+    endpoint = Endpoint(
+        label="load", host=name, port=port, user=user, options=(("passfile", str(lab.pgpass_path)),)
+    )
+    return LoadTarget(
+        endpoint=endpoint,
+        database=database or seed.get("database") or DEFAULT_DATABASE,
+        table=table,
+        connect_map=connect_map,
+    )
 
 
 @dataclass(frozen=True)
@@ -103,7 +120,9 @@ class LoadReport:
 
     @property
     def rate(self) -> float:
-        return len(self.result.committed) / self.result.elapsed_s if self.result.elapsed_s > 0 else 0.0
+        return (
+            len(self.result.committed) / self.result.elapsed_s if self.result.elapsed_s > 0 else 0.0
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -117,7 +136,8 @@ class LoadReport:
             "commits_per_s": round(self.rate, 1),
         }
         data["windows"] = [
-            {**w, "at_s": round(at, 3)} for w, at in zip(data["windows"], self.window_offsets_s, strict=False)
+            {**w, "at_s": round(at, 3)}
+            for w, at in zip(data["windows"], self.window_offsets_s, strict=False)
         ]
         return data
 
@@ -132,15 +152,25 @@ class _IdsWriter:
         if path is not None:
             # Refuse before any change (and without truncating an earlier file yet).
             parent = path.parent if str(path.parent) else Path(".")
-            if path.is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-                raise BadInput(f"cannot write the ids file {path}: give a writable file path (its directory must exist)")
+            if (
+                path.is_dir()
+                or not parent.is_dir()
+                or not os.access(parent, os.W_OK)
+                or (path.exists() and not os.access(path, os.W_OK))
+            ):
+                raise BadInput(
+                    f"cannot write the ids file {path}: "
+                    "give a writable file path (its directory must exist)"
+                )
 
     def open(self) -> None:
         if self.path is not None:
             try:
                 self._file = self.path.open("w", encoding="ascii")
             except OSError as e:
-                raise BadInput(f"cannot write the ids file {self.path}: {e.strerror or e}") from None
+                raise BadInput(
+                    f"cannot write the ids file {self.path}: {e.strerror or e}"
+                ) from None
 
     def flush(self, committed: list[int]) -> None:
         if self._file is None:
@@ -175,12 +205,24 @@ def run(
     writer = _IdsWriter(Path(ids_file) if ids_file else None)
     _ensure_table(load)
     writer.open()
-    loadrun = LoadRun(load.endpoint, load.database, options, connect_map=load.connect_map, clock=clock)
+    loadrun = LoadRun(
+        load.endpoint, load.database, options, connect_map=load.connect_map, clock=clock
+    )
     stop = stop or threading.Event()
     started = clock()
     loadrun.start()
     try:
-        stopped_by = _drive(loadrun, load, options, stop, writer, progress or (lambda _msg: None), every_s, clock, started)
+        stopped_by = _drive(
+            loadrun,
+            load,
+            options,
+            stop,
+            writer,
+            progress or (lambda _msg: None),
+            every_s,
+            clock,
+            started,
+        )
     except KeyboardInterrupt:
         stopped_by = "interrupted"
     finally:
@@ -219,12 +261,23 @@ def _drive(
         writer.flush(loadrun.result.committed)
         if clock() - last_said >= every_s:
             count = len(loadrun.result.committed)
-            say(_tick(clock() - started, count, count - last_count, loadrun.result.errors, load.dials()))
+            say(
+                _tick(
+                    clock() - started,
+                    count,
+                    count - last_count,
+                    loadrun.result.errors,
+                    load.dials(),
+                )
+            )
             last_said, last_count = clock(), count
 
 
 def _tick(elapsed: float, committed: int, new: int, errors: int, dials: str) -> str:
-    return f"  {elapsed:6.1f} s  {committed:,} committed (+{new:,}), {errors} error(s); the name leads to {dials}"
+    return (
+        f"  {elapsed:6.1f} s  {committed:,} committed (+{new:,}), {errors} error(s); "
+        f"the name leads to {dials}"
+    )
 
 
 def _ensure_table(load: LoadTarget) -> None:
@@ -236,7 +289,10 @@ def _ensure_table(load: LoadTarget) -> None:
         ensure_table(load.endpoint, load.database, table=load.table, connect_map=load.connect_map)
     except psycopg.Error as e:
         first = " ".join(str(e).split())[:200]
-        raise OperationFailed(f"cannot create the load table {load.table} on {load.endpoint.describe(load.database)}: {first}") from None
+        raise OperationFailed(
+            f"cannot create the load table {load.table} "
+            f"on {load.endpoint.describe(load.database)}: {first}"
+        ) from None
 
 
 # -- the loss check ---------------------------------------------------------------------
@@ -272,7 +328,9 @@ def read_ids(path: str | Path) -> list[int]:
     try:
         text = p.read_text(encoding="ascii", errors="replace")
     except FileNotFoundError:
-        raise BadInput(f"ids file {p} does not exist: write one with 'snapmigrate lab load --ids-file {p}'") from None
+        raise BadInput(
+            f"ids file {p} does not exist: write one with 'snapmigrate lab load --ids-file {p}'"
+        ) from None
     except OSError as e:
         raise BadInput(f"cannot read the ids file {p}: {e.strerror or e}") from None
     ids = []
@@ -282,9 +340,13 @@ def read_ids(path: str | Path) -> list[int]:
         try:
             ids.append(int(line))
         except ValueError:
-            raise BadInput(f"line {n} of {p} is not an id ({line[:40]!r}): it holds one integer a line") from None
+            raise BadInput(
+                f"line {n} of {p} is not an id ({line[:40]!r}): it holds one integer a line"
+            ) from None
     if not ids:
-        raise BadInput(f"ids file {p} holds no id: nothing to check (did the load commit anything?)")
+        raise BadInput(
+            f"ids file {p} holds no id: nothing to check (did the load commit anything?)"
+        )
     return ids
 
 
@@ -297,11 +359,21 @@ def check(load: LoadTarget, ids_file: str | Path) -> CheckReport:
     ids = read_ids(ids_file)
     dials = load.dials()
     try:
-        found = check_committed(load.endpoint, load.database, ids, table=load.table, connect_map=load.connect_map)
+        found = check_committed(
+            load.endpoint, load.database, ids, table=load.table, connect_map=load.connect_map
+        )
     except psycopg.errors.UndefinedTable:
         # The name leads to a database without the load's table: none of the ids is there.
-        return CheckReport(load, str(ids_file), LossCheck(len(ids), 0, tuple(sorted(ids))), dials, table_missing=True)
+        return CheckReport(
+            load,
+            str(ids_file),
+            LossCheck(len(ids), 0, tuple(sorted(ids))),
+            dials,
+            table_missing=True,
+        )
     except psycopg.Error as e:
         first = " ".join(str(e).split())[:200]
-        raise OperationFailed(f"cannot read {load.table} on {load.endpoint.describe(load.database)}: {first}") from None
+        raise OperationFailed(
+            f"cannot read {load.table} on {load.endpoint.describe(load.database)}: {first}"
+        ) from None
     return CheckReport(load, str(ids_file), found, dials)

@@ -14,7 +14,9 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-_CLUSTER = re.compile(rb"\.cluster-(ro-)?[a-z0-9]{12}\.([a-z]{2}(?:-[a-z]+)+-\d)\.rds\.amazonaws\.com")
+_CLUSTER = re.compile(
+    rb"\.cluster-(ro-)?[a-z0-9]{12}\.([a-z]{2}(?:-[a-z]+)+-\d)\.rds\.amazonaws\.com"
+)
 _INSTANCE = re.compile(rb"\.aaaaaaaaaa\.([a-z]{2}(?:-[a-z]+)+-\d)\.rds\.amazonaws\.com")
 
 
@@ -37,11 +39,24 @@ class DnsNames:
         def cluster(m: re.Match[bytes]) -> bytes:
             region = m.group(2)
             ro = m.group(1) or b""
-            return b".cluster-" + ro + self.identifier(region.decode()).encode() + b"." + region + b".rds.amazonaws.com"
+            return (
+                b".cluster-"
+                + ro
+                + self.identifier(region.decode()).encode()
+                + b"."
+                + region
+                + b".rds.amazonaws.com"
+            )
 
         def instance(m: re.Match[bytes]) -> bytes:
             region = m.group(1)
-            return b"." + self.identifier(region.decode()).encode() + b"." + region + b".rds.amazonaws.com"
+            return (
+                b"."
+                + self.identifier(region.decode()).encode()
+                + b"."
+                + region
+                + b".rds.amazonaws.com"
+            )
 
         return _INSTANCE.sub(instance, _CLUSTER.sub(cluster, body))
 

@@ -390,7 +390,18 @@ class PgServer:
     def psql(self, sql: str, dbname: str = "postgres") -> str:
         """Run SQL through psql (tests, seeding); its output."""
         return run_pg(
-            [binary("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", self.dsn(dbname), "-c", sql],
+            [
+                binary("psql"),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-At",
+                "-d",
+                self.dsn(dbname),
+                "-c",
+                sql,
+            ],
         )
 
 
@@ -446,7 +457,10 @@ def copy_tree(src: Path, dest: Path) -> None:
     """Copy a data directory, sharing blocks (reflink) where the filesystem can."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        ["cp", "-a", "--reflink=auto", str(src), str(dest)], capture_output=True, text=True, check=False
+        ["cp", "-a", "--reflink=auto", str(src), str(dest)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         shutil.rmtree(dest, ignore_errors=True)

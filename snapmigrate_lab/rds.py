@@ -69,7 +69,9 @@ class RdsGlue:
         import botocore.exceptions
 
         try:
-            found = self._rds(region).describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"]
+            found = self._rds(region).describe_db_clusters(DBClusterIdentifier=cluster_id)[
+                "DBClusters"
+            ]
         except botocore.exceptions.ClientError:
             return None
         return found[0] if found else None
@@ -78,15 +80,17 @@ class RdsGlue:
         import botocore.exceptions
 
         try:
-            found = self._rds(region).describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)[
-                "DBClusterSnapshots"
-            ]
+            found = self._rds(region).describe_db_cluster_snapshots(
+                DBClusterSnapshotIdentifier=snapshot_id
+            )["DBClusterSnapshots"]
         except botocore.exceptions.ClientError:
             return None
         return found[0] if found else None
 
     def _exists(self, region: str, cluster_id: str) -> bool:
-        return self.cluster(region, cluster_id) is not None or cluster_id in self.realism.ghosts("cluster", region)
+        return self.cluster(region, cluster_id) is not None or cluster_id in self.realism.ghosts(
+            "cluster", region
+        )
 
     # -- the call -----------------------------------------------------------
 
@@ -131,7 +135,9 @@ class RdsGlue:
             return error_response(call, e.code, e.message), True
         except Exception as e:
             log.exception("the data plane failed to follow %s", action)
-            return error_response(call, "InternalFailure", f"the snapmigrate lab could not follow {action}: {e}"), True
+            return error_response(
+                call, "InternalFailure", f"the snapmigrate lab could not follow {action}: {e}"
+            ), True
         return self.rewrite(call, response), post is not None or failed is not None
 
     # -- clusters -----------------------------------------------------------
@@ -149,7 +155,8 @@ class RdsGlue:
         ):
             raise Refused(
                 "InvalidParameterValue",
-                "The parameter MasterUserPassword must be provided and must not be blank (or set ManageMasterUserPassword).",
+                "The parameter MasterUserPassword must be provided and must not be blank "
+                "(or set ManageMasterUserPassword).",
             )
         default = engines.DEFAULT_VERSION.get(call.param("Engine") or "")
         if default and not call.param("EngineVersion"):
@@ -180,10 +187,15 @@ class RdsGlue:
             raise Refused("DBClusterAlreadyExistsFault", "DB Cluster already exists")
         snap_region, snap_id = split_arn(call.param("SnapshotIdentifier") or "", call.region)
         snapshot = self.snapshot(snap_region, snap_id)
-        if snapshot and snapshot.get("Engine") == POSTGRES and not self.plane.has_copy(snap_region, snap_id):
+        if (
+            snapshot
+            and snapshot.get("Engine") == POSTGRES
+            and not self.plane.has_copy(snap_region, snap_id)
+        ):
             raise Refused(
                 "InvalidDBClusterSnapshotStateFault",
-                f"the snapmigrate lab holds no data for snapshot {snap_id} (taken before this lab started?)",
+                f"the snapmigrate lab holds no data for snapshot {snap_id} "
+                "(taken before this lab started?)",
             )
         if snap_region == call.region and snap_id != call.param("SnapshotIdentifier"):
             # moto does not resolve a snapshot ARN; AWS does.
@@ -284,7 +296,11 @@ class RdsGlue:
                 try:
                     password = self._managed_password(region, cluster)
                 except Exception as e:
-                    log.warning("cluster %s: rotated secret unreadable (%s); password unchanged", cluster_id, type(e).__name__)
+                    log.warning(
+                        "cluster %s: rotated secret unreadable (%s); password unchanged",
+                        cluster_id,
+                        type(e).__name__,
+                    )
                 else:
                     self.plane.set_password(region, cluster_id, password)
         if call.param("BackupRetentionPeriod"):
@@ -306,7 +322,11 @@ class RdsGlue:
                 "InvalidParameterCombination",
                 "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
             )
-        if final and not call.flag("SkipFinalSnapshot") and self.plane.has_server(region, cluster_id):
+        if (
+            final
+            and not call.flag("SkipFinalSnapshot")
+            and self.plane.has_server(region, cluster_id)
+        ):
             if self.snapshot(region, final) is not None:
                 return  # moto answers DBClusterSnapshotAlreadyExistsFault
             self.plane.snapshot(region, cluster_id, final)
@@ -363,13 +383,17 @@ class RdsGlue:
             try:
                 self.plane.snapshot(region, cluster_id, snapshot_id)
             except Exception:
-                self._rds(region).delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot_id)
+                self._rds(region).delete_db_cluster_snapshot(
+                    DBClusterSnapshotIdentifier=snapshot_id
+                )
                 raise
         self.realism.begin("snapshot", region, snapshot_id, "creating")
         self.realism.begin("cluster", region, cluster_id, "backing-up")
 
     def post_CopyDBClusterSnapshot(self, call: AwsCall, response: Response) -> None:
-        src_region, src_id = split_arn(call.param("SourceDBClusterSnapshotIdentifier") or "", call.region)
+        src_region, src_id = split_arn(
+            call.param("SourceDBClusterSnapshotIdentifier") or "", call.region
+        )
         target = call.param("TargetDBClusterSnapshotIdentifier") or ""
         if self.plane.has_copy(src_region, src_id):
             self.plane.copy_snapshot(src_region, src_id, call.region, target)
@@ -424,7 +448,9 @@ class RdsGlue:
             set_text(ghost, "DBInstanceStatus", "deleting")
             if owner:
                 set_text(ghost, "DBClusterIdentifier", owner)
-            self.realism.begin("instance", call.region, instance_id, "deleting", ghost=ET.tostring(ghost))
+            self.realism.begin(
+                "instance", call.region, instance_id, "deleting", ghost=ET.tostring(ghost)
+            )
 
     def post_ModifyDBInstance(self, call: AwsCall, response: Response) -> None:
         instance_id = call.param("DBInstanceIdentifier") or ""
@@ -459,10 +485,14 @@ class RdsGlue:
         return Follow(self.inner, self.plane, self.topology, self.realism)
 
     def _managed_password(self, region: str, cluster: dict[str, Any]) -> str:
-        """The password in the cluster's managed secret (its username made the master's, as in AWS)."""
+        """The password in the cluster's managed secret (its username made the master's,
+        as in AWS)."""
         arn = (cluster.get("MasterUserSecret") or {}).get("SecretArn")
         if not arn:
-            raise Refused("InvalidParameterValue", "the cluster has neither a master password nor a managed secret")
+            raise Refused(
+                "InvalidParameterValue",
+                "the cluster has neither a master password nor a managed secret",
+            )
         sm = self.inner.client("secretsmanager", region)
         data = json.loads(sm.get_secret_value(SecretId=arn).get("SecretString") or "{}")
         user = cluster.get("MasterUsername")
@@ -472,7 +502,9 @@ class RdsGlue:
         return str(data.get("password") or "")
 
     def _automated_ids(self, region: str, cluster_id: str) -> list[str]:
-        snaps = self._rds(region).describe_db_cluster_snapshots(DBClusterIdentifier=cluster_id, SnapshotType="automated")
+        snaps = self._rds(region).describe_db_cluster_snapshots(
+            DBClusterIdentifier=cluster_id, SnapshotType="automated"
+        )
         return [s["DBClusterSnapshotIdentifier"] for s in snaps["DBClusterSnapshots"]]
 
     def _automated_copies(self, region: str, cluster_id: str) -> None:
@@ -502,7 +534,9 @@ class RdsGlue:
         try:
             for snapshot_id in self._automated_ids(region, cluster_id):
                 rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot_id)
-            rds.modify_db_cluster(DBClusterIdentifier=cluster_id, DeletionProtection=False, ApplyImmediately=True)
+            rds.modify_db_cluster(
+                DBClusterIdentifier=cluster_id, DeletionProtection=False, ApplyImmediately=True
+            )
             rds.delete_db_cluster(DBClusterIdentifier=cluster_id, SkipFinalSnapshot=True)
         except Exception as e:
             log.warning("could not take back cluster %s: %s", cluster_id, e)
@@ -512,11 +546,15 @@ class RdsGlue:
         self.history.forget(region, cluster_id)
 
     def reconcile(self, regions: set[str]) -> None:
-        """Drop servers and copies whose cluster or snapshot moto no longer has (e.g. after a reset)."""
+        """Drop servers and copies whose cluster or snapshot moto no longer has (e.g.
+        after a reset)."""
         for region in regions:
             rds = self._rds(region)
             clusters = {c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]}
-            snapshots = {s["DBClusterSnapshotIdentifier"] for s in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]}
+            snapshots = {
+                s["DBClusterSnapshotIdentifier"]
+                for s in rds.describe_db_cluster_snapshots()["DBClusterSnapshots"]
+            }
             for r, cluster_id in list(self.plane.servers):
                 if r == region and cluster_id not in clusters:
                     self.plane.delete(region, cluster_id)

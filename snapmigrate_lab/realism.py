@@ -30,8 +30,9 @@ CLUSTER_FAILURES = frozenset({
 })  # fmt: skip
 INSTANCE_FAILURES = frozenset({
     "failed", "inaccessible-encryption-credentials",
-    "inaccessible-encryption-credentials-recoverable", "incompatible-create", "incompatible-network",
-    "incompatible-option-group", "incompatible-parameters", "incompatible-restore",
+    "inaccessible-encryption-credentials-recoverable", "incompatible-create",
+    "incompatible-network", "incompatible-option-group", "incompatible-parameters",
+    "incompatible-restore",
     "insufficient-capacity", "restore-error", "storage-full",
 })  # fmt: skip
 #: The calls a ``state`` fail rule can end in a failure state, and the kind they create.
@@ -63,7 +64,10 @@ class FailRule:
 
     def __post_init__(self) -> None:
         if not self.action or not self.action[0].isupper():
-            raise BadInput(f"fail rule action {self.action!r} must be an API operation name such as CreateDBClusterSnapshot")
+            raise BadInput(
+                f"fail rule action {self.action!r} must be an API operation name "
+                "such as CreateDBClusterSnapshot"
+            )
         if self.times < 1:
             raise BadInput("fail rule times must be at least 1")
         if self.after and self.status is not None and self.status < 500:
@@ -83,7 +87,8 @@ class FailRule:
                 )
             if self.after:
                 raise BadInput(
-                    "a fail rule with a state lets the call act: it cannot also lose the answer (after)"
+                    "a fail rule with a state lets the call act: "
+                    "it cannot also lose the answer (after)"
                 )
 
 
@@ -124,12 +129,17 @@ class Knobs:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
-            raise BadInput(f"unknown knob(s) {', '.join(sorted(unknown))}: known are {', '.join(sorted(known))}")
+            raise BadInput(
+                f"unknown knob(s) {', '.join(sorted(unknown))}: "
+                f"known are {', '.join(sorted(known))}"
+            )
         values = dict(data)
         if "fail" in values:
             rules = values["fail"] or []
             try:
-                values["fail"] = tuple(r if isinstance(r, FailRule) else FailRule(**r) for r in rules)
+                values["fail"] = tuple(
+                    r if isinstance(r, FailRule) else FailRule(**r) for r in rules
+                )
             except TypeError as e:
                 raise BadInput(f"bad fail rule: {e}") from None
         try:
@@ -221,7 +231,11 @@ class Realism:
                 return Fault(throttle_code, "Rate exceeded")
             if draw < self.knobs.throttle_rate + self.knobs.error_rate:
                 if self._rng.random() < 0.5:
-                    return Fault("InternalFailure", "We encountered an internal error. Please try again.", 500)
+                    return Fault(
+                        "InternalFailure",
+                        "We encountered an internal error. Please try again.",
+                        500,
+                    )
                 return Fault("ServiceUnavailable", "Service is unavailable. Please try again.", 503)
             return None
 
@@ -246,8 +260,11 @@ class Realism:
 
     # -- transitions --------------------------------------------------------
 
-    def begin(self, kind: str, region: str, ident: str, status: str, *, ghost: bytes | None = None) -> bool:
-        """Hold ``ident`` in ``status`` for the configured polls/seconds (no-op when delays are off)."""
+    def begin(
+        self, kind: str, region: str, ident: str, status: str, *, ghost: bytes | None = None
+    ) -> bool:
+        """Hold ``ident`` in ``status`` for the configured polls/seconds (no-op when
+        delays are off)."""
         with self._lock:
             if not self.knobs.delays:
                 return False
@@ -282,7 +299,8 @@ class Realism:
                 self._held[(kind, region, ident)] = status
 
     def phase(self, kind: str, region: str, ident: str, *, poll: bool) -> Phase | None:
-        """The transitional phase ``ident`` shows now; ``poll`` counts this look as a describe poll."""
+        """The transitional phase ``ident`` shows now; ``poll`` counts this look as a
+        describe poll."""
         with self._lock:
             held = self._held.get((kind, region, ident))
             if held is not None:
@@ -312,7 +330,8 @@ class Realism:
         return phase.status if phase else None
 
     def ghosts(self, kind: str, region: str) -> dict[str, bytes]:
-        """Deleted resources still shown as ``deleting`` (not counting a poll): identifier -> XML."""
+        """Deleted resources still shown as ``deleting`` (not counting a poll):
+        identifier -> XML."""
         with self._lock:
             found = {}
             for (k, r, ident), t in list(self._transitions.items()):

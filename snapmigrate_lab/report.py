@@ -42,17 +42,25 @@ def up_table(result: UpResult) -> str:
         lines.append(format_table(headers, rows))
     if result.seed:
         seed = result.seed
-        lines.append(heading(f"Seeded {seed.kind} cluster {seed.cluster_id} in {seed.elapsed_s:.1f} s"))
+        lines.append(
+            heading(f"Seeded {seed.kind} cluster {seed.cluster_id} in {seed.elapsed_s:.1f} s")
+        )
         lines.append(
             format_table(
                 ["what", "value"],
                 [
-                    ("engine", f"aurora-postgresql {seed.engine_version} ({seed.engine_mode}), "
-                               f"PostgreSQL {seed.server_version or '?'}"),
+                    (
+                        "engine",
+                        f"aurora-postgresql {seed.engine_version} ({seed.engine_mode}), "
+                        f"PostgreSQL {seed.server_version or '?'}",
+                    ),
                     ("endpoint", f"{seed.endpoint}:{seed.port}"),
                     ("database", f"{seed.database} (user {seed.user}; password in {st.pgpass})"),
                     ("rows", ", ".join(f"{t} {n:,}" for t, n in seed.tables.items())),
-                    ("dns", f"{seed.dns_record} CNAME -> writer endpoint (zone {seed.dns_zone_id})"),
+                    (
+                        "dns",
+                        f"{seed.dns_record} CNAME -> writer endpoint (zone {seed.dns_zone_id})",
+                    ),
                 ],
             )
         )
@@ -101,10 +109,19 @@ STAGE_MARKS = {"done": "done", "skipped": "SKIPPED", "failed": "FAILED", "not ru
 def demo_table(result: DemoResult) -> str:
     """The demo's closing summary: stages, what was created, the verdict, where to look next."""
     rows = [
-        (n, s.name, STAGE_MARKS.get(s.state, s.state), "-" if s.state == "not run" else f"{s.elapsed_s:.1f} s", s.summary)
+        (
+            n,
+            s.name,
+            STAGE_MARKS.get(s.state, s.state),
+            "-" if s.state == "not run" else f"{s.elapsed_s:.1f} s",
+            s.summary,
+        )
         for n, s in enumerate(result.stages, 1)
     ]
-    lines = [heading("Summary"), format_table(["#", "STAGE", "RESULT", "TIME", "WHAT HAPPENED"], rows)]
+    lines = [
+        heading("Summary"),
+        format_table(["#", "STAGE", "RESULT", "TIME", "WHAT HAPPENED"], rows),
+    ]
     created = result.created
     if created is not None:
         made = []
@@ -114,19 +131,30 @@ def demo_table(result: DemoResult) -> str:
             (
                 "cluster",
                 created.cluster,
-                f"{created.status}, {created.engine_mode} + Serverless v2 {created.scaling}, aurora-postgresql {created.engine_version}",
+                f"{created.status}, {created.engine_mode} + Serverless v2 {created.scaling}, "
+                f"aurora-postgresql {created.engine_version}",
             )
         )
-        made += [(i.role, i.identifier, f"{i.instance_class}, {i.status}") for i in created.instances]
-        lines += [heading("Created in the lab's AWS"), format_table(["WHAT", "ID", "DETAILS"], made)]
+        made += [
+            (i.role, i.identifier, f"{i.instance_class}, {i.status}") for i in created.instances
+        ]
+        lines += [
+            heading("Created in the lab's AWS"),
+            format_table(["WHAT", "ID", "DETAILS"], made),
+        ]
     facts = []
     if result.run is not None:
-        facts.append(f"Run {result.run.run_id}: {result.run.record.state} (journal in {result.state_dir})")
+        facts.append(
+            f"Run {result.run.run_id}: {result.run.record.state} (journal in {result.state_dir})"
+        )
     if result.verification is not None:
         v = result.verification
         rows_compared = sum(t.source_rows or 0 for t in v.tables)
         verdict = "equal" if v.equal else "DIFFERENT"
-        facts.append(f"Verification: {verdict}: {len(v.tables)} tables, {rows_compared:,} rows, {v.mode} mode")
+        facts.append(
+            f"Verification: {verdict}: "
+            f"{len(v.tables)} tables, {rows_compared:,} rows, {v.mode} mode"
+        )
     if facts:
         lines += ["", *facts]
     lines += ["", *_look_around(result)]
@@ -136,7 +164,10 @@ def demo_table(result: DemoResult) -> str:
         failed = next((s.name for s in result.stages if s.state == "failed"), "?")
         code = result.error.exit_code if result.error else 1
         verdict = "interrupted" if code == EXIT_INTERRUPTED else "FAILED"
-        lines.append(f"\nDemo {verdict} in stage {failed} (exit {code}) after {result.elapsed_s:.1f} s: {result.error}")
+        lines.append(
+            f"\nDemo {verdict} in stage {failed} (exit {code}) "
+            f"after {result.elapsed_s:.1f} s: {result.error}"
+        )
     return "\n".join(lines)
 
 
@@ -145,42 +176,72 @@ def _look_around(result: DemoResult) -> list[str]:
     where = shlex.quote(result.dir)
     if not result.kept:
         return ["The lab is gone. To look around afterwards, run: snapmigrate lab demo --keep"]
-    lines = ["The lab is still running. Look around:", f'  eval "$(snapmigrate lab env --dir {where})"']
+    lines = [
+        "The lab is still running. Look around:",
+        f'  eval "$(snapmigrate lab env --dir {where})"',
+    ]
     if result.run_id:
-        lines.append(f"  snapmigrate status {result.run_id} --state-dir {shlex.quote(result.state_dir)}")
+        lines.append(
+            f"  snapmigrate status {result.run_id} --state-dir {shlex.quote(result.state_dir)}"
+        )
     if result.source and result.created is not None:
         lines.append(f"  snapmigrate verify --source {result.source} --target {result.target}")
-    lines += [f"  snapmigrate lab load --dir {where} --duration 10", f"  snapmigrate lab down --dir {where}"]
+    lines += [
+        f"  snapmigrate lab load --dir {where} --duration 10",
+        f"  snapmigrate lab down --dir {where}",
+    ]
     return lines
 
 
 def load_table(report: LoadReport) -> str:
     """What a load saw: commits, errors, how long writes were unavailable, where the ids are."""
     t, r, o = report.target, report.result, report.options
-    until = {"duration": "its duration", "interrupted": "Ctrl-C", "stopped": "a stop signal"}.get(report.stopped_by, report.stopped_by)
+    until = {"duration": "its duration", "interrupted": "Ctrl-C", "stopped": "a stop signal"}.get(
+        report.stopped_by, report.stopped_by
+    )
     lines = [
-        f"Load on {t.endpoint.host}:{t.endpoint.port}/{t.database} as {t.endpoint.user} (table {t.table}): "
-        f"{o.workers} worker(s) x {o.rate_per_worker:g}/s for {r.elapsed_s:.1f} s, ended by {until}",
+        f"Load on {t.endpoint.host}:{t.endpoint.port}/{t.database} as {t.endpoint.user} "
+        f"(table {t.table}): {o.workers} worker(s) x {o.rate_per_worker:g}/s "
+        f"for {r.elapsed_s:.1f} s, ended by {until}",
         format_table(
             ["WHAT", "VALUE"],
             [
                 ("committed", f"{len(r.committed):,} ({report.rate:.1f}/s)"),
-                ("in doubt", f"{len(r.in_doubt):,}" + (" (COMMIT sent, answer lost: may or may not be there)" if r.in_doubt else "")),
+                (
+                    "in doubt",
+                    f"{len(r.in_doubt):,}"
+                    + (
+                        " (COMMIT sent, answer lost: may or may not be there)" if r.in_doubt else ""
+                    ),
+                ),
                 ("errors", f"{r.errors:,}"),
                 ("longest unavailability", f"{r.longest_unavailability_s:.3f} s"),
                 ("unavailability windows", str(len(r.windows))),
-                ("ids file", f"{report.ids_file} ({len(r.committed):,} ids)" if report.ids_file else "- (no --ids-file)"),
+                (
+                    "ids file",
+                    f"{report.ids_file} ({len(r.committed):,} ids)"
+                    if report.ids_file
+                    else "- (no --ids-file)",
+                ),
             ],
         ),
     ]
     if r.windows:
-        rows = [(f"+{at:.1f} s", f"{w.seconds:.3f}", str(w.errors)) for w, at in zip(r.windows, report.window_offsets_s, strict=False)]
-        lines += [heading("Windows without a commit (errors seen)"), format_table(["AT", "SECONDS", "ERRORS"], rows)]
+        rows = [
+            (f"+{at:.1f} s", f"{w.seconds:.3f}", str(w.errors))
+            for w, at in zip(r.windows, report.window_offsets_s, strict=False)
+        ]
+        lines += [
+            heading("Windows without a commit (errors seen)"),
+            format_table(["AT", "SECONDS", "ERRORS"], rows),
+        ]
     if r.error_samples:
         lines += [heading("Errors (samples)"), *(f"  {e}" for e in r.error_samples)]
     if report.ids_file:
-        lines.append(f"\nCheck later: snapmigrate lab load --check --ids-file {shlex.quote(report.ids_file)}"
-                     + (f" --name {t.endpoint.host}" if t.endpoint.host else ""))
+        lines.append(
+            f"\nCheck later: snapmigrate lab load --check --ids-file {shlex.quote(report.ids_file)}"
+            + (f" --name {t.endpoint.host}" if t.endpoint.host else "")
+        )
     return "\n".join(lines)
 
 
@@ -188,7 +249,8 @@ def check_table(report: CheckReport) -> str:
     """Which committed ids the database behind the name holds now."""
     t, c = report.target, report.check
     lines = [
-        f"Check of {c.committed:,} ids from {report.ids_file} on {t.endpoint.host}:{t.endpoint.port}/{t.database} "
+        f"Check of {c.committed:,} ids from {report.ids_file} "
+        f"on {t.endpoint.host}:{t.endpoint.port}/{t.database} "
         f"(now leads to {report.dials}), table {t.table}",
         format_table(["WHAT", "COUNT"], [("present", f"{c.present:,}"), ("lost", f"{c.lost:,}")]),
     ]

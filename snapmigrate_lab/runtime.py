@@ -117,8 +117,9 @@ def require_reachable(path: Path, what: str) -> None:
     if closed is not None:
         raise BadInput(
             f"{what} {path} is out of reach of the PostgreSQL server user {RUN_AS_USER!r}: "
-            f"{closed} is mode {stat.S_IMODE(closed.stat().st_mode):o} and snapmigrate changes no modes it "
-            f"did not set; set {RUNTIME_VARIABLE} to a directory others can enter (default {DEFAULT_BASE})"
+            f"{closed} is mode {stat.S_IMODE(closed.stat().st_mode):o} "
+            "and snapmigrate changes no modes it did not set; "
+            f"set {RUNTIME_VARIABLE} to a directory others can enter (default {DEFAULT_BASE})"
         )
 
 
@@ -148,10 +149,14 @@ def ensure_root() -> Path:
     st = path.lstat()
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
         raise BadInput(
-            f"{path} exists but is not a directory of ours: remove it, or set {RUNTIME_VARIABLE} to another base"
+            f"{path} exists but is not a directory of ours: "
+            f"remove it, or set {RUNTIME_VARIABLE} to another base"
         )
     if is_root() and stat.S_IMODE(st.st_mode) & 0o011 == 0:
-        raise BadInput(f"{path} is closed to the server user (mode {stat.S_IMODE(st.st_mode):o}): remove it and retry")
+        raise BadInput(
+            f"{path} is closed to the server user (mode {stat.S_IMODE(st.st_mode):o}): "
+            "remove it and retry"
+        )
     return path
 
 
@@ -222,7 +227,9 @@ def _stage(base: Path, parts: tuple[str, ...], staged: Path) -> None:
 def _link_or_copy(source: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     for flags in (["-al"], ["-a", "--reflink=auto"]):  # hard links first, a copy across filesystems
-        done = subprocess.run(["cp", *flags, str(source), str(dest)], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["cp", *flags, str(source), str(dest)], capture_output=True, text=True, check=False
+        )
         if done.returncode == 0:
             return
         shutil.rmtree(dest, ignore_errors=True)

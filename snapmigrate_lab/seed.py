@@ -48,12 +48,14 @@ TYPES_SQL = [
     """INSERT INTO public.type_zoo
        SELECT g,
               json_build_object('n', g, 'name', 'item ' || g),
-              jsonb_build_object('n', g, 'even', g % 2 = 0, 'nested', jsonb_build_object('k', g * 3)),
+              jsonb_build_object('n', g, 'even', g % 2 = 0, """
+    """'nested', jsonb_build_object('k', g * 3)),
               ARRAY['t' || g % 7, 'x' || g % 3],
               ARRAY[g, g * 2, g * 3],
               (g * 1234.567891)::numeric(20, 6),
               timestamptz '2024-01-01 00:00:00+00' + g * interval '37 minutes',
-              (ARRAY['Grüße', '日本語のテキスト', 'emoji 🐘', 'ÅÄÖ åäö', 'plain'])[1 + g % 5] || ' #' || g,
+              (ARRAY['Grüße', '日本語のテキスト', 'emoji 🐘', 'ÅÄÖ åäö', 'plain'])"""
+    """[1 + g % 5] || ' #' || g,
               decode(md5(g::text), 'hex'),
               md5(g::text)::uuid,
               g * interval '1 second',
@@ -66,15 +68,18 @@ TYPES_SQL = [
         "Amount" numeric(12, 2) NOT NULL,
         issued timestamptz NOT NULL DEFAULT now())""",
     """INSERT INTO billing."Invoices" ("customerName", "Amount", issued)
-       SELECT 'Customer ' || g, (g % 997) * 1.25, timestamptz '2023-06-01 12:00:00+02' + g * interval '1 hour'
+       SELECT 'Customer ' || g, (g % 997) * 1.25, """
+    """timestamptz '2023-06-01 12:00:00+02' + g * interval '1 hour'
        FROM generate_series(1, 1500) AS g""",
     """CREATE TABLE public.events (
         id bigint NOT NULL,
         happened date NOT NULL,
         payload jsonb,
         PRIMARY KEY (id, happened)) PARTITION BY RANGE (happened)""",
-    "CREATE TABLE public.events_2023 PARTITION OF public.events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')",
-    "CREATE TABLE public.events_2024 PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+    "CREATE TABLE public.events_2023 PARTITION OF public.events "
+    "FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')",
+    "CREATE TABLE public.events_2024 PARTITION OF public.events "
+    "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
     "CREATE TABLE public.events_default PARTITION OF public.events DEFAULT",
     """INSERT INTO public.events
        SELECT g, date '2023-01-01' + (g % 900), jsonb_build_object('kind', 'e' || g % 4)
@@ -84,7 +89,8 @@ TYPES_SQL = [
         who text,
         what text)""",
     """INSERT INTO public.audit_log
-       SELECT timestamptz '2024-03-01 00:00:00+00' + g * interval '1 minute', 'user' || g % 10, 'did thing ' || g % 4
+       SELECT timestamptz '2024-03-01 00:00:00+00' + g * interval '1 minute', """
+    """'user' || g % 10, 'did thing ' || g % 4
        FROM generate_series(1, 1000) AS g""",
     "INSERT INTO public.audit_log SELECT * FROM public.audit_log LIMIT 10",
     "CREATE SEQUENCE public.order_number START 1000",
@@ -124,14 +130,20 @@ class SeedResult:
         return dict(self.__dict__)
 
 
-def _wait_available(rds: Any, cluster_id: str, *, timeout: float = 120, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def _wait_available(
+    rds: Any, cluster_id: str, *, timeout: float = 120, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        cluster: dict[str, Any] = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+        cluster: dict[str, Any] = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)[
+            "DBClusters"
+        ][0]
         if cluster["Status"] == "available":
             return cluster
         if time.monotonic() > deadline:
-            raise OperationFailed(f"the lab's cluster {cluster_id} stayed {cluster['Status']} for {timeout:.0f} s")
+            raise OperationFailed(
+                f"the lab's cluster {cluster_id} stayed {cluster['Status']} for {timeout:.0f} s"
+            )
         sleep(0.2)
 
 
@@ -169,7 +181,12 @@ def seed(
         params.update(
             EngineVersion=ENGINE_VERSIONS["v1"],
             EngineMode="serverless",
-            ScalingConfiguration={"MinCapacity": 2, "MaxCapacity": 4, "AutoPause": True, "SecondsUntilAutoPause": 300},
+            ScalingConfiguration={
+                "MinCapacity": 2,
+                "MaxCapacity": 4,
+                "AutoPause": True,
+                "SecondsUntilAutoPause": 300,
+            },
         )
     else:
         params.update(
@@ -219,7 +236,10 @@ def seed(
         postgres_warning=next((w for w in warnings if w.startswith(f"cluster {cluster_id}:")), ""),
     )
     if dns:
-        lab.note(seed=result.to_dict(), dns={"zone_id": zone_id, "record": RECORD, "target": cluster["Endpoint"]})
+        lab.note(
+            seed=result.to_dict(),
+            dns={"zone_id": zone_id, "record": RECORD, "target": cluster["Endpoint"]},
+        )
     else:
         lab.note(seed=result.to_dict())
     return result
@@ -229,7 +249,22 @@ def _pgbench(port: int, user: str, password: str, database: str, scale: int) -> 
     from snapmigrate_lab.postgres import binary, run_pg
 
     run_pg(
-        [binary("pgbench"), "-i", "-q", "-s", str(scale), "-I", "dtGvp", "-h", "127.0.0.1", "-p", str(port), "-U", user, database],
+        [
+            binary("pgbench"),
+            "-i",
+            "-q",
+            "-s",
+            str(scale),
+            "-I",
+            "dtGvp",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            user,
+            database,
+        ],
         env={"PGPASSWORD": password},
         timeout=600,
     )
@@ -256,24 +291,33 @@ def _fill(lab: Lab, cluster: dict[str, Any], database: str) -> dict[str, int]:
             for statement in TYPES_SQL:
                 conn.execute(statement)  # fixed text, no input
         for schema, name in conn.execute(TABLES_SQL).fetchall():
-            count = sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+            count = sql.SQL("SELECT count(*) FROM {}.{}").format(
+                sql.Identifier(schema), sql.Identifier(name)
+            )
             row = conn.execute(count).fetchone()
             tables[f"{schema}.{name}"] = int(row[0]) if row else 0
     return tables
 
 
-def point_record(lab: Lab, endpoint: str, *, zone: str = ZONE, record: str = RECORD, ttl: int = 60) -> str:
+def point_record(
+    lab: Lab, endpoint: str, *, zone: str = ZONE, record: str = RECORD, ttl: int = 60
+) -> str:
     """A hosted zone ``zone`` (made if missing) with the CNAME ``record`` pointing at
     ``endpoint``, as an application's DNS would be; the zone id."""
     r53 = lab.client("route53")
     zones = r53.list_hosted_zones_by_name(DNSName=zone).get("HostedZones", [])
     found = next((z for z in zones if z["Name"].rstrip(".") == zone), None)
     if found is None:
-        found = r53.create_hosted_zone(Name=zone, CallerReference=f"snapmigrate-lab-{secrets.token_hex(4)}")["HostedZone"]
+        found = r53.create_hosted_zone(
+            Name=zone, CallerReference=f"snapmigrate-lab-{secrets.token_hex(4)}"
+        )["HostedZone"]
     zone_id = str(found["Id"]).split("/")[-1]
     rrset = {"Name": record, "Type": "CNAME", "TTL": ttl, "ResourceRecords": [{"Value": endpoint}]}
     r53.change_resource_record_sets(
         HostedZoneId=zone_id,
-        ChangeBatch={"Comment": "snapmigrate lab", "Changes": [{"Action": "UPSERT", "ResourceRecordSet": rrset}]},
+        ChangeBatch={
+            "Comment": "snapmigrate lab",
+            "Changes": [{"Action": "UPSERT", "ResourceRecordSet": rrset}],
+        },
     )
     return zone_id

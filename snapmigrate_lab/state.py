@@ -80,7 +80,11 @@ class LabState:
 
     def server(self, cluster_id: str, region: str | None = None) -> ServerInfo | None:
         return next(
-            (s for s in self.servers if s.cluster_id == cluster_id and (region is None or s.region == region)),
+            (
+                s
+                for s in self.servers
+                if s.cluster_id == cluster_id and (region is None or s.region == region)
+            ),
             None,
         )
 
@@ -160,7 +164,13 @@ def write_pgpass(path: str | os.PathLike[str], logins: Iterable[Login]) -> None:
     ordered = sorted(logins, key=lambda login: login.host == "*")
     for login in ordered:
         line = ":".join(
-            [_pgpass_field(login.host), _pgpass_field(login.port), "*", _pgpass_field(login.user), _pgpass_field(login.password)]
+            [
+                _pgpass_field(login.host),
+                _pgpass_field(login.port),
+                "*",
+                _pgpass_field(login.user),
+                _pgpass_field(login.password),
+            ]
         )
         key = (login.host, login.port, login.user)
         if key not in seen:

@@ -43,7 +43,9 @@ def self_signed(directory: Path, common_name: str = "snapmigrate-lab") -> TlsFil
         .not_valid_after(now + datetime.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("*.rds.amazonaws.com"), x509.DNSName("localhost")]),
+            x509.SubjectAlternativeName(
+                [x509.DNSName("*.rds.amazonaws.com"), x509.DNSName("localhost")]
+            ),
             critical=False,
         )
         .sign(key, hashes.SHA256())

@@ -59,7 +59,9 @@ class ProxyHub:
         self._servers: dict[int, asyncio.Server] = {}
         self._targets: dict[int, tuple[int, ...]] = {}
         self._turn = 0
-        self._thread = threading.Thread(target=self.loop.run_forever, name="lab-tls-proxy", daemon=True)
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="lab-tls-proxy", daemon=True
+        )
         self._thread.start()
 
     def open(self, target_port: int | tuple[int, ...]) -> int:
@@ -135,7 +137,13 @@ class ProxyHub:
             if target is None:
                 raise ConnectionError("endpoint closed")
             backend_reader, backend_writer = await asyncio.open_connection("127.0.0.1", target)
-        except (asyncio.IncompleteReadError, TimeoutError, ConnectionError, OSError, ssl.SSLError) as e:
+        except (
+            asyncio.IncompleteReadError,
+            TimeoutError,
+            ConnectionError,
+            OSError,
+            ssl.SSLError,
+        ) as e:
             log.debug("endpoint %s: client dropped before relaying: %s", port, e)
             with contextlib.suppress(Exception):
                 writer.close()

@@ -40,7 +40,9 @@ class Topology:
     def remove_cluster(self, region: str, cluster_id: str) -> None:
         with self._lock:
             self._clusters.discard((region, cluster_id))
-            for key in [k for k, m in self._members.items() if k[0] == region and m.cluster_id == cluster_id]:
+            for key in [
+                k for k, m in self._members.items() if k[0] == region and m.cluster_id == cluster_id
+            ]:
                 del self._members[key]
 
     def rename_cluster(self, region: str, old: str, new: str) -> None:
@@ -51,7 +53,9 @@ class Topology:
                 if r == region and member.cluster_id == old:
                     member.cluster_id = new
 
-    def add_instance(self, region: str, instance_id: str, cluster_id: str, promotion_tier: int = 1) -> Member:
+    def add_instance(
+        self, region: str, instance_id: str, cluster_id: str, promotion_tier: int = 1
+    ) -> Member:
         with self._lock:
             first = not self.members(region, cluster_id)
             member = Member(instance_id, cluster_id, promotion_tier, writer=first)
@@ -62,7 +66,10 @@ class Topology:
         with self._lock:
             member = self._members.pop((region, instance_id), None)
             if member is not None and member.writer:
-                rest = sorted(self.members(region, member.cluster_id), key=lambda m: (m.promotion_tier, m.instance_id))
+                rest = sorted(
+                    self.members(region, member.cluster_id),
+                    key=lambda m: (m.promotion_tier, m.instance_id),
+                )
                 if rest:
                     rest[0].writer = True
 
@@ -78,8 +85,15 @@ class Topology:
         with self._lock:
             members = self.members(region, cluster_id)
             current = next((m for m in members if m.writer), None)
-            others = sorted((m for m in members if m is not current), key=lambda m: (m.promotion_tier, m.instance_id))
-            chosen = next((m for m in members if m.instance_id == target), None) if target else (others[0] if others else None)
+            others = sorted(
+                (m for m in members if m is not current),
+                key=lambda m: (m.promotion_tier, m.instance_id),
+            )
+            chosen = (
+                next((m for m in members if m.instance_id == target), None)
+                if target
+                else (others[0] if others else None)
+            )
             if chosen is None:
                 return
             for m in members:
@@ -92,7 +106,11 @@ class Topology:
     def members(self, region: str, cluster_id: str) -> list[Member]:
         with self._lock:
             return sorted(
-                (m for (r, _), m in self._members.items() if r == region and m.cluster_id == cluster_id),
+                (
+                    m
+                    for (r, _), m in self._members.items()
+                    if r == region and m.cluster_id == cluster_id
+                ),
                 key=lambda m: (not m.writer, m.instance_id),
             )
 

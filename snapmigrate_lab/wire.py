@@ -146,7 +146,11 @@ def identify(environ: dict[str, Any], body: bytes) -> AwsCall | None:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "/")
         action = next(
-            (name for m, pattern, name in _rest_routes(service) if m == method and pattern.fullmatch(path)),
+            (
+                name
+                for m, pattern, name in _rest_routes(service)
+                if m == method and pattern.fullmatch(path)
+            ),
             None,
         )
     return AwsCall(service=service, region=region, action=action, protocol=protocol, params=params)

@@ -102,8 +102,12 @@ def test_modules_and_classes_stay_small():
     the lab's known exceptions listed until they are split."""
     known = {
         "snapmigrate_lab/__init__.py",
+        # cli.py (328 lines) and glue.py's LabApp (243) crossed the limits only when
+        # ruff format and the 100-column limit came to the lab; drop them once split
+        "snapmigrate_lab/cli.py",
         "snapmigrate_lab/dataplane.py",
         "snapmigrate_lab/demo.py",
+        "snapmigrate_lab/glue.py",
         "snapmigrate_lab/majors.py",
         "snapmigrate_lab/postgres.py",
         "snapmigrate_lab/rds.py",

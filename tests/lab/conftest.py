@@ -14,13 +14,17 @@ PASSWORD = "lab-test-Pa55word"
 
 
 def wait_for(
-    describe: Callable[[], dict[str, Any]], field: str, status: str, what: str, timeout_s: float = 120
+    describe: Callable[[], dict[str, Any]],
+    field: str,
+    status: str,
+    what: str,
+    timeout_s: float = 120,
 ) -> dict[str, Any]:
     """Poll ``describe`` until its ``field`` shows ``status``; fail after ``timeout_s`` (a data
     move -- a restore at a newer major, an upgrade -- takes seconds on a busy machine)."""
     return wait_until(
         f"{what} to become {status}",
-        lambda: (found if (found := describe())[field] == status else None),
+        lambda: found if (found := describe())[field] == status else None,
         timeout_s=timeout_s,
     )
 
@@ -82,7 +86,12 @@ def add_writer(rds: Any, cluster_id: str, suffix: str = "1", **extra: Any) -> st
 
 
 def reached(
-    lab: Any, host: str, database: str = "postgres", *, user: str = "master", password: str = PASSWORD
+    lab: Any,
+    host: str,
+    database: str = "postgres",
+    *,
+    user: str = "master",
+    password: str = PASSWORD,
 ) -> tuple[int, bool]:
     """Through the lab's connect map, as a client of ``host``: (the port of the server it
     reached, whether that server is a replica)."""

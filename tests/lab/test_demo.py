@@ -39,7 +39,9 @@ HOSTILE_ENV = {
 }
 
 
-def test_the_demo_migrates_the_seed_to_serverless_v2_and_verifies_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_the_demo_migrates_the_seed_to_serverless_v2_and_verifies_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     for key, value in HOSTILE_ENV.items():
         monkeypatch.setenv(key, value)
     shown: list[str] = []
@@ -50,8 +52,8 @@ def test_the_demo_migrates_the_seed_to_serverless_v2_and_verifies_it(tmp_path: P
         result = run_demo(ctx)
         assert result.error is None, result.error
         assert [(s.name, s.state) for s in result.stages] == [
-            ("up", "done"), ("seed", "done"), ("plan", "done"), ("migrate", "done"), ("verify", "done"),
-            ("cutover", "done"), ("summary", "done"), ("down", "done"),
+            ("up", "done"), ("seed", "done"), ("plan", "done"), ("migrate", "done"),
+            ("verify", "done"), ("cutover", "done"), ("summary", "done"), ("down", "done"),
         ]  # fmt: skip
         assert result.ok and lab.is_running()  # --keep
         # the plan's engine facts came from the lab's DescribeDBEngineVersions, not the table
@@ -66,9 +68,14 @@ def test_the_demo_migrates_the_seed_to_serverless_v2_and_verifies_it(tmp_path: P
         # AWS (the lab's moto) holds a Serverless v2 cluster with db.serverless instances
         rds = lab.client("rds")
         cluster = rds.describe_db_clusters(DBClusterIdentifier="legacy-v2")["DBClusters"][0]
-        assert cluster["Status"] == "available" and cluster.get("EngineMode", "provisioned") == "provisioned"
+        assert (
+            cluster["Status"] == "available"
+            and cluster.get("EngineMode", "provisioned") == "provisioned"
+        )
         assert cluster["ServerlessV2ScalingConfiguration"]["MaxCapacity"] == 4
-        instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": ["legacy-v2"]}])["DBInstances"]
+        instances = rds.describe_db_instances(
+            Filters=[{"Name": "db-cluster-id", "Values": ["legacy-v2"]}]
+        )["DBInstances"]
         assert sorted(i["DBInstanceClass"] for i in instances) == ["db.serverless", "db.serverless"]
         assert result.created is not None
         assert {(i.identifier, i.role, i.instance_class) for i in result.created.instances} == {
@@ -89,12 +96,18 @@ def test_the_demo_migrates_the_seed_to_serverless_v2_and_verifies_it(tmp_path: P
         assert seed is not None
         compared = {f"{t.schema}.{t.name}": t.target_rows for t in verification.tables}
         assert {k: v for k, v in compared.items() if k in seed.tables} == seed.tables
-        assert set(compared) - set(seed.tables) == {"public.snapmigrate_load"}  # the application's table
+        assert set(compared) - set(seed.tables) == {
+            "public.snapmigrate_load"
+        }  # the application's table
         assert any("EQUAL: 11 table(s)" in text for text in shown)
         assert any(text.startswith("Plan: legacy-v1") for text in shown)
 
         # the copy's data is really there
-        rows = lab.server_for("legacy-v2").psql("SELECT count(*) FROM pgbench_accounts", dbname="app").strip()
+        rows = (
+            lab.server_for("legacy-v2")
+            .psql("SELECT count(*) FROM pgbench_accounts", dbname="app")
+            .strip()
+        )
         assert rows == "100000"
 
         # progress: a header per stage and a line when it ends
@@ -104,17 +117,26 @@ def test_the_demo_migrates_the_seed_to_serverless_v2_and_verifies_it(tmp_path: P
         # application that wrote through it the whole time lost nothing
         r53 = lab.client("route53")
         records = r53.list_resource_record_sets(HostedZoneId=seed.dns_zone_id)["ResourceRecordSets"]
-        assert next(r for r in records if r["Type"] == "CNAME")["ResourceRecords"][0]["Value"] == cluster["Endpoint"]
+        assert (
+            next(r for r in records if r["Type"] == "CNAME")["ResourceRecords"][0]["Value"]
+            == cluster["Endpoint"]
+        )
         load = ctx.details["load"]
         assert load["committed"] > 0 and load["check"]["lost"] == 0
-        assert ctx.details["cutover"]["state"] == "done" and ctx.details["cutover"]["unavailable_s"] > 0
+        assert (
+            ctx.details["cutover"]["state"] == "done"
+            and ctx.details["cutover"]["unavailable_s"] > 0
+        )
 
         # the summary names the run, what was created, the verdict and how to look around
         text = report.demo_table(result)
         assert f"Run {result.run.run_id}: done" in text
         assert "legacy-v2-reader-1" in text and "db.serverless" in text
         assert "Verification: equal: 11 tables" in text
-        assert f"snapmigrate status {result.run.run_id} --state-dir" in text and "lab env --dir" in text
+        assert (
+            f"snapmigrate status {result.run.run_id} --state-dir" in text
+            and "lab env --dir" in text
+        )
         data = json.loads(json.dumps(result.to_dict(), default=str))
         assert data["run_id"] == result.run.run_id and data["verify"]["equal"] is True
         assert data["created"]["instances"][0]["instance_class"] == "db.serverless"
@@ -134,11 +156,21 @@ def _failing(exc: BaseException) -> Stage:
 def test_a_failing_stage_takes_the_lab_down_and_gives_its_exit_code(tmp_path: Path):
     lab = Lab(tmp_path / "lab")
     never: list[str] = []
-    stages = [STAGES[0], _failing(RuntimeError("a bug")), Stage("later", "-", lambda ctx: never.append("ran") or ""), STAGES[-1]]
+    stages = [
+        STAGES[0],
+        _failing(RuntimeError("a bug")),
+        Stage("later", "-", lambda ctx: never.append("ran") or ""),
+        STAGES[-1],
+    ]
     ctx = DemoContext(lab=lab, show=lambda _: None, progress=lambda _: None)
     result = run_demo(ctx, stages)
     pid = lab.state.pid if lab.state else None
-    assert [(s.name, s.state) for s in result.stages] == [("up", "done"), ("boom", "failed"), ("later", "not run"), ("down", "done")]
+    assert [(s.name, s.state) for s in result.stages] == [
+        ("up", "done"),
+        ("boom", "failed"),
+        ("later", "not run"),
+        ("down", "done"),
+    ]
     assert never == []
     assert isinstance(result.error, OperationFailed) and result.error.exit_code == 1
     assert "stage boom crashed: RuntimeError: a bug" in str(result.error)
@@ -147,8 +179,14 @@ def test_a_failing_stage_takes_the_lab_down_and_gives_its_exit_code(tmp_path: Pa
 
 
 def test_the_first_failure_sets_the_exit_code_and_down_runs_without_a_lab(tmp_path: Path):
-    ctx = DemoContext(lab=Lab(tmp_path / "never-started"), show=lambda _: None, progress=lambda _: None)
-    stages = [_failing(DifferencesFound("copy differs")), _failing(OperationFailed("later")), STAGES[-1]]
+    ctx = DemoContext(
+        lab=Lab(tmp_path / "never-started"), show=lambda _: None, progress=lambda _: None
+    )
+    stages = [
+        _failing(DifferencesFound("copy differs")),
+        _failing(OperationFailed("later")),
+        STAGES[-1],
+    ]
     result = run_demo(ctx, stages)
     assert isinstance(result.error, DifferencesFound) and result.to_dict()["exit_code"] == 3
     assert [s.state for s in result.stages] == ["failed", "not run", "done"]
@@ -157,10 +195,17 @@ def test_the_first_failure_sets_the_exit_code_and_down_runs_without_a_lab(tmp_pa
 
 
 def test_ctrl_c_in_a_stage_is_exit_130_and_down_still_runs(tmp_path: Path):
-    ctx = DemoContext(lab=Lab(tmp_path / "never-started"), show=lambda _: None, progress=lambda _: None)
-    result = run_demo(ctx, [_failing(KeyboardInterrupt()), Stage("later", "-", lambda ctx: "ran"), STAGES[-1]])
+    ctx = DemoContext(
+        lab=Lab(tmp_path / "never-started"), show=lambda _: None, progress=lambda _: None
+    )
+    result = run_demo(
+        ctx, [_failing(KeyboardInterrupt()), Stage("later", "-", lambda ctx: "ran"), STAGES[-1]]
+    )
     assert isinstance(result.error, Interrupted) and result.error.exit_code == 130
-    assert [(s.state, s.summary) for s in result.stages][:2] == [("failed", "interrupted"), ("not run", "the demo stopped at boom")]
+    assert [(s.state, s.summary) for s in result.stages][:2] == [
+        ("failed", "interrupted"),
+        ("not run", "the demo stopped at boom"),
+    ]
     assert result.stages[-1].state == "done"
     assert "Demo interrupted in stage boom (exit 130)" in report.demo_table(result)
 
@@ -184,7 +229,8 @@ def test_a_dir_that_is_not_a_lab_is_refused_and_left_as_it_was(tmp_path: Path):
 
 
 def test_the_demo_as_a_user_runs_it(tmp_path: Path):
-    """A real process, the default temporary directory, a hostile environment: exit 0, summary, nothing left."""
+    """A real process, the default temporary directory, a hostile environment: exit 0,
+    summary, nothing left."""
     config = tmp_path / "aws-config"
     config.write_text("[default]\nregion = eu-west-3\nendpoint_url = http://127.0.0.1:9\n")
     env = {**os.environ, **HOSTILE_ENV, "AWS_CONFIG_FILE": str(config), "TMPDIR": str(tmp_path)}
@@ -194,12 +240,18 @@ def test_the_demo_as_a_user_runs_it(tmp_path: Path):
     out, err = done.stdout, done.stderr
     assert "\nSummary\n" in out and re.search(r"Demo finished in \d+\.\d s\.", out)
     assert re.search(r"^  writer\s+legacy-v2-writer\s+db\.serverless, available$", out, re.M)
-    assert re.search(r"^Run [0-9a-f]{8}: done", out, re.M) and "Verification: equal: 11 tables" in out
+    assert (
+        re.search(r"^Run [0-9a-f]{8}: done", out, re.M) and "Verification: equal: 11 tables" in out
+    )
     assert re.search(r"^  6  cutover\s+done", out, re.M) and " 0 lost " in " ".join(out.split())
     assert "The lab is gone." in out
-    for n, name in enumerate(["up", "seed", "plan", "migrate", "verify", "cutover", "summary", "down"], 1):
+    for n, name in enumerate(
+        ["up", "seed", "plan", "migrate", "verify", "cutover", "summary", "down"], 1
+    ):
         assert f"==> [{n}/8] {name}:" in err
-    assert "[3/5] instances:" in err and "waiting for cluster legacy-v2" in err  # the runner's own progress
+    assert (
+        "[3/5] instances:" in err and "waiting for cluster legacy-v2" in err
+    )  # the runner's own progress
     directory = re.search(r"lab directory (\S+)", err)  # one line on stderr (the table wraps)
     assert directory is not None and directory.group(1).startswith(str(tmp_path))
     assert not Path(directory.group(1)).exists()
@@ -231,7 +283,9 @@ def test_the_catch_up_scenario_migrates_under_load_and_cuts_over_losing_nothing(
         assert load["check"]["lost"] == 0 and load["check"]["committed"] > 0, load
         # the run's publication and slots are gone from the source
         assert ctx.run is not None and ctx.source
-        slots = lab.server_for(ctx.source).psql("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'snapmigrate%'")
+        slots = lab.server_for(ctx.source).psql(
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'snapmigrate%'"
+        )
         assert slots.strip() == "0"
     finally:
         lab.down()

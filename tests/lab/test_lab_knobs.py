@@ -42,31 +42,53 @@ def test_resources_pass_through_transitional_states_for_n_polls(lab_knobs):
         rds.delete_db_cluster(DBClusterIdentifier=cluster_id, SkipFinalSnapshot=True)
     assert err.value.response["Error"]["Code"] == "InvalidDBClusterStateFault"
     seen = [
-        rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snap)["DBClusterSnapshots"][0] for _ in range(3)
+        rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snap)["DBClusterSnapshots"][0]
+        for _ in range(3)
     ]
-    assert [(s["Status"], s["PercentProgress"]) for s in seen] == [("creating", 0), ("creating", 50), ("available", 100)]
+    assert [(s["Status"], s["PercentProgress"]) for s in seen] == [
+        ("creating", 0),
+        ("creating", 50),
+        ("available", 100),
+    ]
     assert statuses(cluster, "Status", 3) == ["backing-up", "backing-up", "available"]
 
-    rds.modify_db_cluster(DBClusterIdentifier=cluster_id, NewDBClusterIdentifier=f"{cluster_id}-b", ApplyImmediately=True)
+    rds.modify_db_cluster(
+        DBClusterIdentifier=cluster_id,
+        NewDBClusterIdentifier=f"{cluster_id}-b",
+        ApplyImmediately=True,
+    )
     cluster_id = f"{cluster_id}-b"
     assert statuses(cluster, "Status", 3) == ["renaming", "renaming", "available"]
 
-    rds.create_db_instance(DBInstanceIdentifier=f"{cluster_id}-1", DBClusterIdentifier=cluster_id, Engine="aurora-postgresql", DBInstanceClass="db.serverless")
+    rds.create_db_instance(
+        DBInstanceIdentifier=f"{cluster_id}-1",
+        DBClusterIdentifier=cluster_id,
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.serverless",
+    )
 
     def instance():
         return rds.describe_db_instances(DBInstanceIdentifier=f"{cluster_id}-1")["DBInstances"][0]
 
     assert statuses(instance, "DBInstanceStatus", 3) == ["creating", "creating", "available"]
     rds.delete_db_instance(DBInstanceIdentifier=f"{cluster_id}-1", SkipFinalSnapshot=True)
-    members = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [cluster_id]}])["DBInstances"]
-    assert [(i["DBInstanceIdentifier"], i["DBInstanceStatus"]) for i in members] == [(f"{cluster_id}-1", "deleting")]
+    members = rds.describe_db_instances(
+        Filters=[{"Name": "db-cluster-id", "Values": [cluster_id]}]
+    )["DBInstances"]
+    assert [(i["DBInstanceIdentifier"], i["DBInstanceStatus"]) for i in members] == [
+        (f"{cluster_id}-1", "deleting")
+    ]
     assert statuses(instance, "DBInstanceStatus", 1) == ["deleting"]
     with pytest.raises(rds.exceptions.DBInstanceNotFoundFault):
         instance()
 
     rds.delete_db_cluster(DBClusterIdentifier=cluster_id, SkipFinalSnapshot=True)
     assert lab.state.server(cluster_id) is None  # the data goes at once; the record lingers
-    listed = [c["Status"] for c in rds.describe_db_clusters()["DBClusters"] if c["DBClusterIdentifier"] == cluster_id]
+    listed = [
+        c["Status"]
+        for c in rds.describe_db_clusters()["DBClusters"]
+        if c["DBClusterIdentifier"] == cluster_id
+    ]
     assert listed == ["deleting"]
     assert cluster()["Status"] == "deleting"
     with pytest.raises(rds.exceptions.DBClusterNotFoundFault):
@@ -80,7 +102,10 @@ def test_transitions_can_last_a_time_instead(lab_knobs):
     cluster_id = unique_id("timed")
     started = time.monotonic()
     rds.create_db_cluster(
-        DBClusterIdentifier=cluster_id, Engine="aurora-mysql", MasterUsername="m", MasterUserPassword="pw-12345678"
+        DBClusterIdentifier=cluster_id,
+        Engine="aurora-mysql",
+        MasterUsername="m",
+        MasterUserPassword="pw-12345678",
     )
     seen: list[tuple[float, str]] = []  # (seconds since the request when the answer came, status)
 
@@ -140,10 +165,19 @@ def test_a_call_fails_once_before_it_acts(lab_knobs):
     snap = unique_id("snap")
     lab.fail_once("CreateDBClusterSnapshot", "SnapshotQuotaExceeded")
     with pytest.raises(botocore.exceptions.ClientError) as err:
-        rds.create_db_cluster_snapshot(DBClusterIdentifier=cluster_id, DBClusterSnapshotIdentifier=snap)
+        rds.create_db_cluster_snapshot(
+            DBClusterIdentifier=cluster_id, DBClusterSnapshotIdentifier=snap
+        )
     assert err.value.response["Error"]["Code"] == "SnapshotQuotaExceeded"
-    assert rds.describe_db_cluster_snapshots(DBClusterIdentifier=cluster_id, SnapshotType="manual")["DBClusterSnapshots"] == []
-    rds.create_db_cluster_snapshot(DBClusterIdentifier=cluster_id, DBClusterSnapshotIdentifier=snap)  # only once
+    assert (
+        rds.describe_db_cluster_snapshots(DBClusterIdentifier=cluster_id, SnapshotType="manual")[
+            "DBClusterSnapshots"
+        ]
+        == []
+    )
+    rds.create_db_cluster_snapshot(
+        DBClusterIdentifier=cluster_id, DBClusterSnapshotIdentifier=snap
+    )  # only once
     assert lab.knobs().fail == ()
 
     # a retryable one is absorbed by botocore
@@ -160,13 +194,17 @@ def test_a_call_can_act_and_lose_its_answer(lab_knobs):
     snap = unique_id("snap")
     lab.fail_once("CreateDBClusterSnapshot", after=True)
     with pytest.raises(botocore.exceptions.ClientError) as err:
-        rds.create_db_cluster_snapshot(DBClusterIdentifier=cluster_id, DBClusterSnapshotIdentifier=snap)
+        rds.create_db_cluster_snapshot(
+            DBClusterIdentifier=cluster_id, DBClusterSnapshotIdentifier=snap
+        )
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     # ...yet the snapshot (and its data) exists: a blind retry meets its own work
     assert f"us-east-1/{snap}" in lab.state.snapshots
     wait_cluster(rds, cluster_id)
     with pytest.raises(rds.exceptions.DBClusterSnapshotAlreadyExistsFault):
-        rds.create_db_cluster_snapshot(DBClusterIdentifier=cluster_id, DBClusterSnapshotIdentifier=snap)
+        rds.create_db_cluster_snapshot(
+            DBClusterIdentifier=cluster_id, DBClusterSnapshotIdentifier=snap
+        )
 
 
 def test_knobs_reject_bad_values_without_changing(lab_knobs):

@@ -22,9 +22,15 @@ from tests.lab.conftest import port_is_free, wait_cluster
 pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server
 
 
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "snapmigrate", *args], capture_output=True, text=True, timeout=timeout, env=env or dict(os.environ)
+        [sys.executable, "-m", "snapmigrate", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or dict(os.environ),
     )
 
 
@@ -56,17 +62,28 @@ def test_up_env_plan_down_leave_nothing_behind(tmp_path: Path, take_down):
     done = run("lab", "up", "--dir", str(directory), "--seed", "v1", "--scale", "1", "-o", "json")
     assert done.returncode == 0, done.stderr
     up = json.loads(done.stdout)
-    assert up["seed"]["cluster_id"] == "legacy-v1" and up["seed"]["tables"]["public.pgbench_accounts"] == 100000
+    assert (
+        up["seed"]["cluster_id"] == "legacy-v1"
+        and up["seed"]["tables"]["public.pgbench_accounts"] == 100000
+    )
 
     done = run("lab", "env", "--dir", str(directory))
     assert done.returncode == 0, done.stderr
     env = parse_exports(done.stdout)
     assert env["AWS_ENDPOINT_URL"] == up["endpoint_url"]
-    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "SNAPMIGRATE_CONNECT_MAP", "PGPASSFILE"} <= set(env)
+    assert {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "SNAPMIGRATE_CONNECT_MAP",
+        "PGPASSFILE",
+    } <= set(env)
     assert oct(Path(env["PGPASSFILE"]).stat().st_mode & 0o777) == "0o600"
 
     # the real tool, configured only by `lab env`, plans against the lab
-    done = run("plan", "legacy-v1", "--target", "legacy-v2", "-o", "json", env={**os.environ, **env})
+    done = run(
+        "plan", "legacy-v1", "--target", "legacy-v2", "-o", "json", env={**os.environ, **env}
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["source"]["engine_mode"] == "serverless"
 
@@ -80,13 +97,21 @@ def test_up_env_plan_down_leave_nothing_behind(tmp_path: Path, take_down):
 
     # a second cluster, so down has several servers to stop
     rds = lab.client("rds")
-    rds.create_db_cluster_snapshot(DBClusterIdentifier="legacy-v1", DBClusterSnapshotIdentifier="s1")
-    rds.restore_db_cluster_from_snapshot(DBClusterIdentifier="copy", SnapshotIdentifier="s1", Engine="aurora-postgresql")
+    rds.create_db_cluster_snapshot(
+        DBClusterIdentifier="legacy-v1", DBClusterSnapshotIdentifier="s1"
+    )
+    rds.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="copy", SnapshotIdentifier="s1", Engine="aurora-postgresql"
+    )
     wait_cluster(rds, "copy")
     state = lab.state
     assert state is not None and len(state.servers) == 2
     pids = [state.pid, *(s.pid for s in state.servers if s.pid)]
-    ports = [state.port, *(s.port for s in state.servers), *(s.endpoint_port for s in state.servers if s.endpoint_port)]
+    ports = [
+        state.port,
+        *(s.port for s in state.servers),
+        *(s.endpoint_port for s in state.servers if s.endpoint_port),
+    ]
     assert len(pids) == 3 and all(alive(p) for p in pids)
     assert processes_using(directory)
 
@@ -107,12 +132,22 @@ def test_down_after_the_daemon_died_still_stops_the_servers(tmp_path: Path, take
     state = lab.up()
     assert lab.up().pid == state.pid  # idempotent
     rds = lab.client("rds")
-    rds.create_db_cluster(DBClusterIdentifier="gone", Engine="aurora-postgresql", MasterUsername="m", MasterUserPassword="pw-12345678")
+    rds.create_db_cluster(
+        DBClusterIdentifier="gone",
+        Engine="aurora-postgresql",
+        MasterUsername="m",
+        MasterUserPassword="pw-12345678",
+    )
     first = lab.state.server("gone")
     lab.reset()  # moto forgets everything, and so does the data plane
     assert rds.describe_db_clusters()["DBClusters"] == [] and lab.state.servers == ()
     assert not alive(first.pid) and not Path(first.datadir).exists()
-    rds.create_db_cluster(DBClusterIdentifier="orphan", Engine="aurora-postgresql", MasterUsername="m", MasterUserPassword="pw-12345678")
+    rds.create_db_cluster(
+        DBClusterIdentifier="orphan",
+        Engine="aurora-postgresql",
+        MasterUsername="m",
+        MasterUserPassword="pw-12345678",
+    )
     server = lab.state.server("orphan")
     assert server is not None and server.pid and alive(server.pid)
     os.kill(state.pid, signal.SIGKILL)
@@ -155,7 +190,10 @@ def test_a_lab_watching_a_process_stops_with_it(tmp_path: Path):
     try:
         state = lab.up(watch_pid=watched.pid)
         lab.client("rds").create_db_cluster(
-            DBClusterIdentifier="w", Engine="aurora-postgresql", MasterUsername="m", MasterUserPassword="pw-12345678"
+            DBClusterIdentifier="w",
+            Engine="aurora-postgresql",
+            MasterUsername="m",
+            MasterUserPassword="pw-12345678",
         )
         server = lab.state.server("w")
         watched.kill()

@@ -45,7 +45,9 @@ def test_ids_carry_run_worker_and_sequence():
     with pytest.raises(BadInput, match="workers must be between 1 and 63"):
         loadgen.LoadOptions(workers=64)
     with pytest.raises(BadInput, match="run_tag"):
-        loadgen.LoadRun(Endpoint("x", "h"), "db", loadgen.LoadOptions(), run_tag=1 << loadgen.RUN_BITS)
+        loadgen.LoadRun(
+            Endpoint("x", "h"), "db", loadgen.LoadOptions(), run_tag=1 << loadgen.RUN_BITS
+        )
 
 
 @pytest.mark.slow
@@ -59,7 +61,9 @@ def test_a_role_without_pg_control_system_still_writes(server: PgServer, tmp_pat
     )
     try:
         ep = Endpoint("load", "127.0.0.1", server.port, user="app_rw", password="pw-app-rw")
-        result = loadgen.LoadRun(ep, "postgres", loadgen.LoadOptions(workers=1, rate_per_worker=50, table="restricted")).run_for(0.5)
+        result = loadgen.LoadRun(
+            ep, "postgres", loadgen.LoadOptions(workers=1, rate_per_worker=50, table="restricted")
+        ).run_for(0.5)
         assert result.committed and result.errors == 0
         served = server.psql("SELECT DISTINCT served_by FROM restricted").split()
         assert served == [f"127.0.0.1:{server.port}"]  # the address without the system identifier

@@ -34,22 +34,46 @@ def invoke(*args: str):
 def table(lab, lab_v1) -> Iterator[str]:
     name = unique_id("load").replace("-", "_")
     yield name
-    lab.server_for(lab_v1.cluster_id).psql(f"DROP TABLE IF EXISTS {name}", dbname="app")  # test-made name
+    lab.server_for(lab_v1.cluster_id).psql(
+        f"DROP TABLE IF EXISTS {name}", dbname="app"
+    )  # test-made name
 
 
 def table_exists(lab, lab_v1, name: str) -> bool:
-    found = lab.server_for(lab_v1.cluster_id).psql(f"SELECT to_regclass('public.{name}') IS NOT NULL", dbname="app")
+    found = lab.server_for(lab_v1.cluster_id).psql(
+        f"SELECT to_regclass('public.{name}') IS NOT NULL", dbname="app"
+    )
     return found.strip() == "t"
 
 
-def test_load_through_the_dns_name_then_check_then_lose_some(lab, lab_v1, table: str, tmp_path: Path):
+def test_load_through_the_dns_name_then_check_then_lose_some(
+    lab, lab_v1, table: str, tmp_path: Path
+):
     ids = tmp_path / "ids.txt"
-    done = invoke("--dir", str(lab.dir), "--duration", "2", "--ids-file", str(ids), "--table", table, "-o", "json")
+    done = invoke(
+        "--dir",
+        str(lab.dir),
+        "--duration",
+        "2",
+        "--ids-file",
+        str(ids),
+        "--table",
+        table,
+        "-o",
+        "json",
+    )
     assert done.exit_code == 0, done.output
     data = json.loads(done.stdout)
     assert data["name"] == lab_v1.dns_record == "db.lab.internal"
-    assert (data["database"], data["user"], data["table"], data["stopped_by"]) == ("app", lab_v1.user, table, "duration")
-    assert data["committed"] > 50 and data["errors"] == 0 and data["elapsed_s"] >= 1.9  # ran its --duration
+    assert (data["database"], data["user"], data["table"], data["stopped_by"]) == (
+        "app",
+        lab_v1.user,
+        table,
+        "duration",
+    )
+    assert (
+        data["committed"] > 50 and data["errors"] == 0 and data["elapsed_s"] >= 1.9
+    )  # ran its --duration
     written = [int(line) for line in ids.read_text().split()]
     assert len(written) == len(set(written)) == data["committed"]
     server = lab.server_for(lab_v1.cluster_id)
@@ -58,7 +82,18 @@ def test_load_through_the_dns_name_then_check_then_lose_some(lab, lab_v1, table:
 
     # a second load on the same table commits too (ids never collide with an earlier run's)
     again = tmp_path / "again.txt"
-    done = invoke("--dir", str(lab.dir), "--duration", "1", "--ids-file", str(again), "--table", table, "-o", "json")
+    done = invoke(
+        "--dir",
+        str(lab.dir),
+        "--duration",
+        "1",
+        "--ids-file",
+        str(again),
+        "--table",
+        table,
+        "-o",
+        "json",
+    )
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["errors"] == 0
     second = {int(line) for line in again.read_text().split()}
@@ -69,34 +104,64 @@ def test_load_through_the_dns_name_then_check_then_lose_some(lab, lab_v1, table:
     assert f"All {len(written):,} committed ids are there." in done.stdout
 
     gone = written[:7]
-    server.psql(f"DELETE FROM {table} WHERE id IN ({', '.join(map(str, gone))})", dbname="app")  # ints only
-    done = invoke("--dir", str(lab.dir), "--check", "--ids-file", str(ids), "--table", table, "-o", "json")
+    server.psql(
+        f"DELETE FROM {table} WHERE id IN ({', '.join(map(str, gone))})", dbname="app"
+    )  # ints only
+    done = invoke(
+        "--dir", str(lab.dir), "--check", "--ids-file", str(ids), "--table", table, "-o", "json"
+    )
     assert done.exit_code == 3, done.output
     found = json.loads(done.stdout)
-    assert (found["committed"], found["present"], found["lost"]) == (len(written), len(written) - 7, 7)
+    assert (found["committed"], found["present"], found["lost"]) == (
+        len(written),
+        len(written) - 7,
+        7,
+    )
     assert sorted(found["missing_sample"]) == sorted(gone)
     assert f"7 of {len(written):,} committed ids are not on db.lab.internal now" in done.stderr
 
 
-def test_check_through_a_cluster_endpoint_without_the_table_counts_all_lost(lab, lab_v1, tmp_path: Path):
+def test_check_through_a_cluster_endpoint_without_the_table_counts_all_lost(
+    lab, lab_v1, tmp_path: Path
+):
     ids = tmp_path / "ids.txt"
     ids.write_text("1\n2\n\n3\n")
-    done = invoke("--dir", str(lab.dir), "--check", "--ids-file", str(ids), "--name", lab_v1.endpoint.upper(), "--table", "no_such_table")
+    done = invoke(
+        "--dir",
+        str(lab.dir),
+        "--check",
+        "--ids-file",
+        str(ids),
+        "--name",
+        lab_v1.endpoint.upper(),
+        "--table",
+        "no_such_table",
+    )
     assert done.exit_code == 3, done.output
-    assert "LOST 3 of 3 committed ids" in done.stdout and "does not exist on the database the name reaches now" in done.stdout
+    assert (
+        "LOST 3 of 3 committed ids" in done.stdout
+        and "does not exist on the database the name reaches now" in done.stdout
+    )
 
 
-@pytest.mark.parametrize(("sig", "stopped_by"), [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "stopped")])
-def test_ctrl_c_or_kill_stops_the_load_cleanly_with_its_summary(lab, lab_v1, table: str, tmp_path: Path, sig: int, stopped_by: str):
+@pytest.mark.parametrize(
+    ("sig", "stopped_by"), [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "stopped")]
+)
+def test_ctrl_c_or_kill_stops_the_load_cleanly_with_its_summary(
+    lab, lab_v1, table: str, tmp_path: Path, sig: int, stopped_by: str
+):
     ids = tmp_path / "ids.txt"
     env = {**os.environ, **lab.env()}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "snapmigrate", "lab", "load", "--dir", str(lab.dir), "--ids-file", str(ids), "--table", table, "-o", "json"],
+        [sys.executable, "-m", "snapmigrate", "lab", "load", "--dir", str(lab.dir),
+         "--ids-file", str(ids), "--table", table, "-o", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (ids.exists() and len(ids.read_text().split()) >= 20):
+        while time.monotonic() < deadline and not (
+            ids.exists() and len(ids.read_text().split()) >= 20
+        ):
             time.sleep(0.1)  # the ids are written as they commit, before the load ends
         assert ids.exists() and len(ids.read_text().split()) >= 20
         proc.send_signal(sig)
@@ -116,9 +181,21 @@ def test_bad_input_is_refused_before_anything_is_written(lab, lab_v1, table: str
     d = str(lab.dir)
     done = invoke("--dir", d, "--name", "db.nowhere.internal", "--table", table)
     assert done.exit_code == 2
-    assert "db.nowhere.internal:5432 is not an endpoint or record of the lab" in done.output and "db.lab.internal:5432" in done.output
+    assert (
+        "db.nowhere.internal:5432 is not an endpoint or record of the lab" in done.output
+        and "db.lab.internal:5432" in done.output
+    )
 
-    done = invoke("--dir", d, "--ids-file", str(tmp_path / "missing-dir" / "ids.txt"), "--table", table, "--duration", "1")
+    done = invoke(
+        "--dir",
+        d,
+        "--ids-file",
+        str(tmp_path / "missing-dir" / "ids.txt"),
+        "--table",
+        table,
+        "--duration",
+        "1",
+    )
     assert done.exit_code == 2 and "cannot write the ids file" in done.output
 
     done = invoke("--dir", d, "--check", "--table", table)

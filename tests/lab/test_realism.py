@@ -39,11 +39,20 @@ def test_fault_rates_are_deterministic_with_a_seed_and_near_the_rate():
 
 
 def test_fail_rules_hit_the_named_call_only_the_given_number_of_times():
-    realism = Realism(Knobs(fail=(FailRule("CreateDBClusterSnapshot", "SnapshotQuotaExceeded", times=2),)))
+    realism = Realism(
+        Knobs(fail=(FailRule("CreateDBClusterSnapshot", "SnapshotQuotaExceeded", times=2),))
+    )
     assert realism.fault("DescribeDBClusters", after=False, throttle_code="Throttling") is None
     assert realism.fault("CreateDBClusterSnapshot", after=True, throttle_code="Throttling") is None
-    codes = [realism.fault("CreateDBClusterSnapshot", after=False, throttle_code="Throttling") for _ in range(3)]
-    assert [c.code if c else None for c in codes] == ["SnapshotQuotaExceeded", "SnapshotQuotaExceeded", None]
+    codes = [
+        realism.fault("CreateDBClusterSnapshot", after=False, throttle_code="Throttling")
+        for _ in range(3)
+    ]
+    assert [c.code if c else None for c in codes] == [
+        "SnapshotQuotaExceeded",
+        "SnapshotQuotaExceeded",
+        None,
+    ]
     realism.add_rule(FailRule("DeleteDBCluster", after=True))
     assert realism.fault("DeleteDBCluster", after=False, throttle_code="T") is None
     assert realism.fault("DeleteDBCluster", after=True, throttle_code="T").code == "InternalFailure"
@@ -66,7 +75,9 @@ def test_transitions_last_t_seconds_and_both_limits_must_pass():
     realism = Realism(Knobs(delay_polls=1, delay_seconds=10), clock=clock)
     realism.begin("cluster", "r", "c", "modifying")
     assert realism.phase("cluster", "r", "c", poll=True).status == "modifying"
-    assert realism.phase("cluster", "r", "c", poll=True).status == "modifying"  # polls done, time not
+    assert (
+        realism.phase("cluster", "r", "c", poll=True).status == "modifying"
+    )  # polls done, time not
     clock.now += 5
     assert realism.phase("cluster", "r", "c", poll=True).percent == 50
     clock.now += 5
@@ -101,7 +112,9 @@ def test_bad_knobs_are_bad_input(data, message):
 
 
 def test_knobs_round_trip_and_merge():
-    knobs = Knobs.from_dict({"delay_polls": "2", "fail": [{"action": "CreateDBCluster", "after": True}]})
+    knobs = Knobs.from_dict(
+        {"delay_polls": "2", "fail": [{"action": "CreateDBCluster", "after": True}]}
+    )
     assert Knobs.from_dict(knobs.to_dict()) == knobs
     merged = Knobs.from_dict({"throttle_rate": 0.5}, base=knobs)
     assert merged.delay_polls == 2 and merged.throttle_rate == 0.5 and merged.fail == knobs.fail
@@ -112,7 +125,10 @@ def test_membership_follows_renames_and_failovers():
     topo.add_cluster("r", "src")
     topo.add_instance("r", "i1", "src")
     topo.add_instance("r", "i2", "src", promotion_tier=0)
-    assert [(m.instance_id, m.writer) for m in topo.members("r", "src")] == [("i1", True), ("i2", False)]
+    assert [(m.instance_id, m.writer) for m in topo.members("r", "src")] == [
+        ("i1", True),
+        ("i2", False),
+    ]
     topo.rename_cluster("r", "src", "src-old")
     assert topo.members("r", "src") == [] and topo.cluster_of("r", "i1") == "src-old"
     topo.failover("r", "src-old", "i2")

@@ -25,7 +25,9 @@ from snapmigrate_lab.postgres import running
 from snapmigrate_lab.runtime import alive
 from tests.lab.conftest import wait_cluster
 
-ROOT_ONLY = pytest.mark.skipif(not runtime.is_root(), reason="the server user differs from ours only under root")
+ROOT_ONLY = pytest.mark.skipif(
+    not runtime.is_root(), reason="the server user differs from ours only under root"
+)
 PASSWORD = "pw-runtime-12345"
 
 
@@ -64,10 +66,17 @@ def test_a_lab_under_a_private_directory_changes_no_mode_outside_its_own(tmp_pat
 
     lab.up()
     rds = lab.client("rds")
-    rds.create_db_cluster(DBClusterIdentifier="priv", Engine="aurora-postgresql", MasterUsername="m", MasterUserPassword=PASSWORD)
+    rds.create_db_cluster(
+        DBClusterIdentifier="priv",
+        Engine="aurora-postgresql",
+        MasterUsername="m",
+        MasterUserPassword=PASSWORD,
+    )
     wait_cluster(rds, "priv")
     rds.create_db_cluster_snapshot(DBClusterIdentifier="priv", DBClusterSnapshotIdentifier="priv-s")
-    rds.restore_db_cluster_from_snapshot(DBClusterIdentifier="priv-copy", SnapshotIdentifier="priv-s", Engine="aurora-postgresql")
+    rds.restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="priv-copy", SnapshotIdentifier="priv-s", Engine="aurora-postgresql"
+    )
     wait_cluster(rds, "priv-copy")
     assert lab.server_for("priv-copy").psql("SELECT 41 + 1").strip() == "42"
     home = runtime.lab_home(lab.dir)
@@ -89,7 +98,13 @@ def test_what_the_server_user_cannot_enter_is_named():
         assert runtime.blocker(closed / "a" / "b") == closed
         assert runtime.blocker(Path("/usr/bin")) is None
         assert runtime.blocker(closed, user="root") is None
-        with pytest.raises(BadInput, match=r"out of reach of the PostgreSQL server user .* is mode 700 .* SNAPMIGRATE_LAB_RUNTIME"):
+        with pytest.raises(
+            BadInput,
+            match=(
+                r"out of reach of the PostgreSQL server user .* is mode 700 "
+                r".* SNAPMIGRATE_LAB_RUNTIME"
+            ),
+        ):
             runtime.require_reachable(closed / "data", "the data directory")
     finally:
         closed.rmdir()
@@ -100,18 +115,27 @@ def stat_mode(path: Path) -> int:
 
 
 @ROOT_ONLY
-def test_a_runtime_base_out_of_reach_is_refused_before_anything_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_runtime_base_out_of_reach_is_refused_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     closed = tmp_path / "closed"
     closed.mkdir(mode=0o700)
     monkeypatch.setenv(runtime.RUNTIME_VARIABLE, str(closed))
     before = ancestors_modes(closed)
     done = subprocess.run(
         [sys.executable, "-m", "snapmigrate", "lab", "up", "--dir", str(tmp_path / "lab")],
-        capture_output=True, text=True, timeout=60, env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ),
     )
     assert done.returncode == 2, done.stderr
     message = done.stderr.strip().splitlines()
-    assert len(message) == 1 and "SNAPMIGRATE_LAB_RUNTIME" in message[0] and "changes no modes" in message[0]
+    assert (
+        len(message) == 1
+        and "SNAPMIGRATE_LAB_RUNTIME" in message[0]
+        and "changes no modes" in message[0]
+    )
     assert not (tmp_path / "lab").exists() and list(closed.iterdir()) == []
     assert changed_modes(before) == {}
 
@@ -131,8 +155,12 @@ def test_an_installation_out_of_reach_is_staged_once_by_hard_links_and_removed_w
 
     home = runtime.scratch_home()
     staged = runtime.reachable_install(private, ("pkg", "pkg.libs"), home)
-    assert staged.parent == runtime.root() / "pg" and runtime.blocker(staged / "pkg" / "bin") is None
-    assert (staged / "pkg" / "bin" / "tool").stat().st_ino == (private / "pkg" / "bin" / "tool").stat().st_ino
+    assert (
+        staged.parent == runtime.root() / "pg" and runtime.blocker(staged / "pkg" / "bin") is None
+    )
+    assert (staged / "pkg" / "bin" / "tool").stat().st_ino == (
+        private / "pkg" / "bin" / "tool"
+    ).stat().st_ino
     assert (staged / "pkg.libs" / "libx.so").exists()
     assert runtime.reachable_install(private, ("pkg", "pkg.libs")) == staged  # reused
     assert (home / runtime.INSTALLS_FILE).read_text().split() == [staged.name]
@@ -145,18 +173,28 @@ def test_an_installation_out_of_reach_is_staged_once_by_hard_links_and_removed_w
 
 
 @pytest.mark.slow
-def test_scratch_servers_of_a_process_that_died_are_stopped_and_removed(public_base: Path, monkeypatch: pytest.MonkeyPatch):
+def test_scratch_servers_of_a_process_that_died_are_stopped_and_removed(
+    public_base: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv(runtime.RUNTIME_VARIABLE, str(public_base))
     child = subprocess.run(
-        [sys.executable, "-c", (
-            "import os, sys\n"
-            "from snapmigrate_lab.postgres import running\n"
-            "ctx = running(password='x')\n"
-            "server = ctx.__enter__()\n"
-            "print(server.pid(), server.datadir, flush=True)\n"
-            "os._exit(0)  # killed before its cleanup\n"
-        )],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ), check=True,
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os, sys\n"
+                "from snapmigrate_lab.postgres import running\n"
+                "ctx = running(password='x')\n"
+                "server = ctx.__enter__()\n"
+                "print(server.pid(), server.datadir, flush=True)\n"
+                "os._exit(0)  # killed before its cleanup\n"
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+        check=True,
     )
     pid, datadir = child.stdout.split()
     assert alive(int(pid)) and Path(datadir).exists()
@@ -171,7 +209,12 @@ def test_a_daemon_whose_directory_is_removed_stops_its_servers_and_exits(tmp_pat
     lab = Lab(take_down(tmp_path / "lab"))
     state = lab.up()
     rds = lab.client("rds")
-    rds.create_db_cluster(DBClusterIdentifier="orphaned", Engine="aurora-postgresql", MasterUsername="m", MasterUserPassword=PASSWORD)
+    rds.create_db_cluster(
+        DBClusterIdentifier="orphaned",
+        Engine="aurora-postgresql",
+        MasterUsername="m",
+        MasterUserPassword=PASSWORD,
+    )
     server = lab.state.server("orphaned")
     assert server is not None and server.pid and alive(server.pid)
     home = runtime.lab_home(lab.dir)
@@ -192,7 +235,12 @@ def test_a_lab_started_where_one_crashed_and_was_removed_starts_clean(tmp_path: 
     lab = Lab(take_down(tmp_path / "lab"))
     state = lab.up()
     rds = lab.client("rds")
-    rds.create_db_cluster(DBClusterIdentifier="left", Engine="aurora-postgresql", MasterUsername="m", MasterUserPassword=PASSWORD)
+    rds.create_db_cluster(
+        DBClusterIdentifier="left",
+        Engine="aurora-postgresql",
+        MasterUsername="m",
+        MasterUserPassword=PASSWORD,
+    )
     server = lab.state.server("left")
     assert server is not None and server.pid and alive(server.pid)
     home = runtime.lab_home(lab.dir)
@@ -209,7 +257,9 @@ def test_a_lab_started_where_one_crashed_and_was_removed_starts_clean(tmp_path: 
 
 
 @pytest.mark.slow
-def test_a_lab_up_that_fails_takes_down_what_it_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, take_down):
+def test_a_lab_up_that_fails_takes_down_what_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, take_down
+):
     lab = Lab(take_down(tmp_path / "slow"))
     with pytest.raises(OperationFailed, match="did not answer within"):
         lab.up(timeout=0.001)
@@ -233,7 +283,9 @@ def test_an_ordinary_user_runs_the_lab_in_a_private_home(tmp_path: Path):
     data stays in its --dir, nothing is staged, and its parents keep their modes."""
     user = "snapmigrate_tester"
     if subprocess.run(["id", user], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--no-create-home", "-s", "/bin/sh", user], check=True, capture_output=True)
+        subprocess.run(
+            ["useradd", "--no-create-home", "-s", "/bin/sh", user], check=True, capture_output=True
+        )
     import pwd
 
     entry = pwd.getpwnam(user)
@@ -242,18 +294,34 @@ def test_an_ordinary_user_runs_the_lab_in_a_private_home(tmp_path: Path):
         os.chown(mine, entry.pw_uid, entry.pw_gid)
         python, path = _python_for(user, mine)
         env = {
-            "PATH": "/usr/bin:/bin", "HOME": str(mine), "PYTHONPATH": path, "LANG": "C.UTF-8",
-            **({"LD_LIBRARY_PATH": os.environ["LD_LIBRARY_PATH"]} if "LD_LIBRARY_PATH" in os.environ else {}),
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(mine),
+            "PYTHONPATH": path,
+            "LANG": "C.UTF-8",
+            **(
+                {"LD_LIBRARY_PATH": os.environ["LD_LIBRARY_PATH"]}
+                if "LD_LIBRARY_PATH" in os.environ
+                else {}
+            ),
         }
         before = ancestors_modes(mine)
 
         def as_user(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                [python, "-m", "snapmigrate", *args], user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
-                env=env, cwd=mine, capture_output=True, text=True, timeout=180,
+                [python, "-m", "snapmigrate", *args],
+                user=entry.pw_uid,
+                group=entry.pw_gid,
+                extra_groups=[],
+                env=env,
+                cwd=mine,
+                capture_output=True,
+                text=True,
+                timeout=180,
             )
 
-        done = as_user("lab", "up", "--dir", str(mine / "lab"), "--seed", "v1", "--scale", "1", "-o", "json")
+        done = as_user(
+            "lab", "up", "--dir", str(mine / "lab"), "--seed", "v1", "--scale", "1", "-o", "json"
+        )
         assert done.returncode == 0, done.stderr
         answer = json.loads(done.stdout)
         assert answer["seed"]["tables"]["public.pgbench_accounts"] == 100000
@@ -274,10 +342,22 @@ def _python_for(user: str, home: Path) -> tuple[str, str]:
     """An interpreter and PYTHONPATH the user can run: this interpreter when it
     is within reach, else the system's of the same version; snapmigrate and its
     dependencies as hard links in the user's home."""
-    candidates = [Path(sys.executable), Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")]
-    python = next((p.resolve() for p in candidates if p.exists() and runtime.blocker(p.resolve().parent, user=user) is None), None)
+    candidates = [
+        Path(sys.executable),
+        Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"),
+    ]
+    python = next(
+        (
+            p.resolve()
+            for p in candidates
+            if p.exists() and runtime.blocker(p.resolve().parent, user=user) is None
+        ),
+        None,
+    )
     if python is None:
-        pytest.fail(f"no Python {sys.version_info.major}.{sys.version_info.minor} that {user} can run")
+        pytest.fail(
+            f"no Python {sys.version_info.major}.{sys.version_info.minor} that {user} can run"
+        )
     site = next(Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
     links = home / "site"
     subprocess.run(["cp", "-al", str(site), str(links)], check=True)

@@ -13,10 +13,20 @@ from botocore.retries import standard
 
 from snapmigrate_lab.wire import AwsCall, error_response, identify, throttle_code
 
-AUTH = "AWS4-HMAC-SHA256 Credential=AKID/20240101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=00"
+AUTH = (
+    "AWS4-HMAC-SHA256 Credential=AKID/20240101/{region}/{service}/aws4_request, "
+    "SignedHeaders=host, Signature=00"
+)
 
 
-def environ(service: str, body: bytes = b"", method: str = "POST", path: str = "/", region: str = "us-east-1", **extra: str) -> dict:
+def environ(
+    service: str,
+    body: bytes = b"",
+    method: str = "POST",
+    path: str = "/",
+    region: str = "us-east-1",
+    **extra: str,
+) -> dict:
     return {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -29,13 +39,22 @@ def environ(service: str, body: bytes = b"", method: str = "POST", path: str = "
 def test_identify_query_json_and_rest_calls():
     body = b"Action=CreateDBCluster&Version=2014-10-31&DBClusterIdentifier=c1&Tags.Tag.1.Key=a"
     call = identify(environ("rds", body, region="eu-west-1"), body)
-    assert (call.service, call.region, call.action, call.protocol) == ("rds", "eu-west-1", "CreateDBCluster", "query")
+    assert (call.service, call.region, call.action, call.protocol) == (
+        "rds",
+        "eu-west-1",
+        "CreateDBCluster",
+        "query",
+    )
     assert call.param("DBClusterIdentifier") == "c1"
 
-    call = identify(environ("secretsmanager", b"{}", HTTP_X_AMZ_TARGET="secretsmanager.GetSecretValue"), b"{}")
+    call = identify(
+        environ("secretsmanager", b"{}", HTTP_X_AMZ_TARGET="secretsmanager.GetSecretValue"), b"{}"
+    )
     assert (call.action, call.protocol) == ("GetSecretValue", "json")
 
-    call = identify(environ("route53", method="POST", path="/2013-04-01/hostedzone/Z123/rrset/"), b"<xml/>")
+    call = identify(
+        environ("route53", method="POST", path="/2013-04-01/hostedzone/Z123/rrset/"), b"<xml/>"
+    )
     assert (call.action, call.protocol) == ("ChangeResourceRecordSets", "rest-xml")
     call = identify(environ("route53", method="GET", path="/2013-04-01/change/C42"), b"")
     assert call.action == "GetChange"
@@ -44,14 +63,20 @@ def test_identify_query_json_and_rest_calls():
 
 
 def test_query_lists_read_in_order():
-    call = AwsCall("rds", "us-east-1", "X", "query", {"Ids.member.2": "b", "Ids.member.1": "a", "Other": "x"})
+    call = AwsCall(
+        "rds", "us-east-1", "X", "query", {"Ids.member.2": "b", "Ids.member.1": "a", "Other": "x"}
+    )
     assert call.items("Ids") == ["a", "b"]
 
 
-def _parse(call: AwsCall, operation: str, status: int, headers: dict, body: bytes) -> tuple[dict, AWSResponse]:
+def _parse(
+    call: AwsCall, operation: str, status: int, headers: dict, body: bytes
+) -> tuple[dict, AWSResponse]:
     model = botocore.session.get_session().get_service_model(call.service)
     op = model.operation_model(operation)
-    parsed = create_parser(model.protocol).parse({"status_code": status, "headers": headers, "body": body}, op.output_shape)
+    parsed = create_parser(model.protocol).parse(
+        {"status_code": status, "headers": headers, "body": body}, op.output_shape
+    )
     return parsed, AWSResponse("http://lab", status, headers, None)
 
 
@@ -87,7 +112,11 @@ def test_modelled_errors_keep_aws_status_and_are_not_retried():
     answer = error_response(call, "DBClusterNotFoundFault", "DBCluster x not found.")
     assert answer.status == 404  # from the service model
     parsed, http = _parse(call, "ModifyDBCluster", answer.status, dict(answer.headers), answer.body)
-    assert parsed["Error"] == {"Type": "Sender", "Code": "DBClusterNotFoundFault", "Message": "DBCluster x not found."}
+    assert parsed["Error"] == {
+        "Type": "Sender",
+        "Code": "DBClusterNotFoundFault",
+        "Message": "DBCluster x not found.",
+    }
     ctx = _retry_context(parsed, http)
     assert not standard.ThrottledRetryableChecker().is_retryable(ctx)
     assert not standard.TransientRetryableChecker().is_retryable(ctx)

@@ -6,7 +6,12 @@ measured from a run's journal (light: the report imports it).
 
 from __future__ import annotations
 
+from typing import Any
+
 from snapmigrate.workflow.journal import RunRecord
+
+#: ``TargetSpec.path`` of this path (``snapmigrate.migrate.IN_PLACE`` names it too).
+PATH = "in-place"
 
 
 def outages(record: RunRecord | None) -> list[tuple[str, float | None]]:
@@ -19,3 +24,11 @@ def outages(record: RunRecord | None) -> list[tuple[str, float | None]]:
             seconds = details["write_unavailable_s"]
             found.append((step.name, None if seconds is None else float(seconds)))
     return found
+
+
+def outages_json(record: RunRecord) -> list[dict[str, Any]] | None:
+    """The run JSON's ``outages`` (``migrate``'s and ``status``'s) for an in-place run;
+    None for the snapshot path, which has no such key."""
+    if (record.plan.get("target") or {}).get("path") != PATH:
+        return None
+    return [{"step": step, "write_unavailable_s": s} for step, s in outages(record)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from snapmigrate.inplace import PATH
 from snapmigrate.migrate.context import Basis, MigrateContext
 from snapmigrate.migrate.instances import InstancesStep
 from snapmigrate.migrate.prepare_source import PrepareSourceStep
@@ -41,7 +42,7 @@ MIGRATION: Workflow[Basis, MigrateContext] = Workflow(
 
 
 #: The in-place path's name (``plan|migrate --path in-place``): its own workflow.
-IN_PLACE = "in-place"
+IN_PLACE = PATH
 
 
 def workflow_for(path: str) -> Workflow[Basis, MigrateContext]:

@@ -25,7 +25,7 @@ from snapmigrate.errors import (
     ResourceFailed,
     SnapmigrateError,
 )
-from snapmigrate.inplace import outages
+from snapmigrate.inplace import outages_json
 from snapmigrate.migrate import IN_PLACE, read_plan, workflow_for
 from snapmigrate.migrate.cleanup import CleanupResult, cleanup
 from snapmigrate.migrate.context import Freezer, MigrateContext, RunSettings
@@ -54,11 +54,9 @@ class RunResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = {**self.record.to_dict(), "resumed": self.resumed, "adopted": self.adopted}
-        if (self.record.plan.get("target") or {}).get("path") == IN_PLACE:
-            data["outages"] = [
-                {"step": step, "write_unavailable_s": seconds}
-                for step, seconds in outages(self.record)
-            ]
+        measured = outages_json(self.record)
+        if measured is not None:
+            data["outages"] = measured
         return data
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from snapmigrate.cutover.state import CutoverState
 from snapmigrate.cutover.swap import MODES
-from snapmigrate.inplace import outages
+from snapmigrate.inplace import outages, outages_json
 from snapmigrate.migrate.catchup import status_of
 from snapmigrate.progress import duration
 from snapmigrate.report import format_table
@@ -128,8 +128,12 @@ def status_table(record: RunRecord, *, note: str = "") -> str:
 
 
 def status_dict(record: RunRecord) -> dict[str, Any]:
-    """``status RUN_ID`` as JSON: the journal, and ``catch_up`` for a run with one."""
+    """``status RUN_ID`` as JSON: the journal, ``catch_up`` for a run with one, and
+    ``outages`` for an in-place run (as ``migrate``'s JSON has them)."""
     data = record.to_dict()
+    measured = outages_json(record)
+    if measured is not None:
+        data["outages"] = measured
     found = status_of(record)
     if found is not None:
         data["catch_up"] = found.to_dict()

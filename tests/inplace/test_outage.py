@@ -14,6 +14,7 @@ from snapmigrate.errors import OperationFailed
 from snapmigrate.inplace import cluster, instances
 from snapmigrate.inplace.probe import Measured
 from snapmigrate.migrate.context import RunSettings
+from snapmigrate.report.run import status_dict
 from snapmigrate.workflow.journal import Journal
 from tests.inplace.test_crash import InPlaceMatrix
 from tests.migrate.conftest import RUN_ID
@@ -49,10 +50,13 @@ def test_an_outage_above_the_limit_stops_before_the_failover(world, tmp_path, mo
     matrix.settings = RunSettings(connect=False)  # resumed without the limit
     result = matrix.runner(state_dir).resume(RUN_ID)
     assert result.record.state == "done"
-    assert result.to_dict()["outages"] == [
+    measured = [
         {"step": "convert", "write_unavailable_s": 5.0},
         {"step": "failover", "write_unavailable_s": 0.5},
     ]
+    assert result.to_dict()["outages"] == measured
+    # status -o json shows the same, from the journal
+    assert status_dict(Journal(state_dir).load(RUN_ID))["outages"] == measured
 
 
 def test_an_outage_within_the_limit_does_not_stop_the_run(world, tmp_path, monkeypatch):

@@ -64,6 +64,8 @@ class Scope:
     source_writer: str | None = None
     #: The source's instances (``--path in-place`` removes the provisioned ones), from the plan.
     source_instances: tuple[str, ...] = ()
+    #: The plan is the in-place path's (its migrate changes the source itself).
+    in_place: bool = False
 
     def rds(self, kind: str, name: str) -> str:
         return f"arn:{self.partition}:rds:{self.region}:{self.account}:{kind}:{name}"
@@ -435,7 +437,8 @@ def wider_than_needed(scope: Scope, commands: tuple[str, ...] = ()) -> list[str]
     if "in-place" in commands and not scope.source_instances:
         notes.append(
             "the source's instances (--path in-place removes its provisioned ones): any "
-            "instance; give --plan-file"
+            "instance; give --plan-file (a v1 source has none before its conversion, which "
+            "makes one AWS does not name)"
         )
     if not scope.source_writer:
         notes.append(

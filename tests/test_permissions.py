@@ -295,6 +295,10 @@ def test_the_in_place_path_is_asked_for_and_changes_the_source_and_only_that(tmp
     old = arn("db", "legacy-old-1", "eu-west-1")
     assert allowed(named, "rds:DeleteDBInstance", old)
     assert not allowed(named, "rds:DeleteDBInstance", arn("db", "payroll-1", "eu-west-1"))
+    # a v1 source has no instance before its conversion: still the in-place path's grants
+    v1 = v1_source(arn=arn("cluster", "legacy", "eu-west-1"), instances=())
+    path.write_text(json.dumps(Plan(v1, spec, (), build(spec, v1), region="eu-west-1").to_dict()))
+    assert any("InPlace" in s["Sid"] for s in statements(policy_of("--plan-file", str(path))))
 
 
 def test_a_drill_changes_only_clones_and_its_copies_in_either_region():

@@ -46,7 +46,7 @@ def permissions(
     the tool's naming patterns and its ``snapmigrate:run-id`` tag. Reads no AWS."""
     wanted = tuple(commands)
     scope = scope_of(config, names or PolicyNames())
-    if scope.source_instances and "migrate" in wanted and perms.IN_PLACE not in wanted:
+    if scope.in_place and "migrate" in wanted and perms.IN_PLACE not in wanted:
         wanted += (perms.IN_PLACE,)  # an in-place plan: its migrate is the in-place path's
     return Policy(
         tuple(perms.grants(wanted, iam_auth=scope.iam_auth)),
@@ -108,7 +108,6 @@ def _from_plan(plan: Plan) -> Scope:
         parameter_group=target.parameter_group,
         subnet_group=target.subnet_group,
         source_writer=target.catch_up.prepare.writer if target.catch_up.prepare else None,
-        source_instances=tuple(i.identifier for i in source.instances)
-        if target.path == "in-place"
-        else (),
+        source_instances=tuple(i.identifier for i in source.instances),
+        in_place=target.path == perms.IN_PLACE,
     )

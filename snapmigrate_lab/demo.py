@@ -468,9 +468,14 @@ def stage_down(ctx: DemoContext) -> str:
     )
 
 
+#: The stages every scenario shares: first, and the last two.
+UP = Stage("up", "start the local Aurora (moto + PostgreSQL)", stage_up)
+SUMMARY = Stage("summary", "read back what the migration created", stage_summary)
+DOWN = Stage("down", "stop the lab and remove its directory", stage_down, always=True)
+
 #: The demo, in order.
 STAGES: list[Stage] = [
-    Stage("up", "start the local Aurora (moto + PostgreSQL)", stage_up),
+    UP,
     Stage("seed", "create an Aurora Serverless v1 cluster with data", stage_seed),
     Stage("plan", "plan the move to Serverless v2 (changes nothing)", stage_plan),
     Stage(
@@ -484,8 +489,8 @@ STAGES: list[Stage] = [
         "guardrails, catch-up, verify, swap the DNS record, prove; no write lost",
         stage_cutover,
     ),
-    Stage("summary", "read back what the migration created", stage_summary),
-    Stage("down", "stop the lab and remove its directory", stage_down, always=True),
+    SUMMARY,
+    DOWN,
 ]
 
 

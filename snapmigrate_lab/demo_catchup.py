@@ -15,14 +15,14 @@ import time
 
 from snapmigrate.errors import OperationFailed, PreflightBlocked
 from snapmigrate_lab.demo import (
+    DOWN,
+    SUMMARY,
+    UP,
     DemoContext,
     Stage,
     _app_endpoint,
     _muted,
     stage_cutover,
-    stage_down,
-    stage_summary,
-    stage_up,
 )
 
 
@@ -129,7 +129,7 @@ def stage_status(ctx: DemoContext) -> str:
 
 #: The scenario, in order.
 STAGES: list[Stage] = [
-    Stage("up", "start the local Aurora (moto + PostgreSQL)", stage_up),
+    UP,
     Stage("seed", "create a provisioned Aurora PostgreSQL cluster with data", stage_seed),
     Stage("plan", "plan the move with --catch-up logical (changes nothing)", stage_plan),
     Stage(
@@ -143,6 +143,6 @@ STAGES: list[Stage] = [
         "freeze, drain, sequences, verify what changed, swap the DNS record, prove; no write lost",
         stage_cutover,
     ),
-    Stage("summary", "read back what the migration created", stage_summary),
-    Stage("down", "stop the lab and remove its directory", stage_down, always=True),
+    SUMMARY,
+    DOWN,
 ]

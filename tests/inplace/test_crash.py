@@ -22,7 +22,7 @@ from snapmigrate.plan import make_plan
 from snapmigrate.plan.options import PlanOptions
 from snapmigrate.workflow.journal import Journal
 from tests import seed
-from tests.migrate.conftest import RUN_ID, AwsHooks, Crash, FakeClock, aws_state
+from tests.migrate.conftest import RUN_ID, AwsHooks, FakeClock
 from tests.migrate.test_crash import Matrix, _check
 
 CONVERTED_WRITER = "legacy-instance-1"
@@ -102,26 +102,11 @@ def test_an_uninterrupted_in_place_run_ends_with_db_serverless_only(world, tmp_p
 @pytest.mark.slow  # seven steps, four boundaries each, a whole run each: ~10 s
 def test_crash_at_every_step_boundary_of_the_in_place_path_then_resume(world, tmp_path):
     matrix = InPlaceMatrix(world, tmp_path)
-    points: list[tuple[str, str]] = []
-    state_dir = matrix.fresh()
-    matrix.runner(state_dir, on_event=lambda kind, name: points.append((kind, name))).start(
-        matrix.env.plan
-    )
-    expected = aws_state(matrix.rds)
-    matrix.executed = sorted(matrix.hooks.executed)
+    points, expected = matrix.boundary_points()
     assert len(points) == 4 * 7
     failures: list[str] = []
     for kind, name in points:
-        state_dir = matrix.fresh()
-
-        def boom(event: str, step: str, kind: str = kind, name: str = name) -> None:
-            if (event, step) == (kind, name):
-                raise Crash(f"{kind} {name}")
-
-        state = matrix.crash_then_resume(
-            state_dir,
-            lambda sd=state_dir, boom=boom: matrix.runner(sd, on_event=boom).start(matrix.env.plan),
-        )
+        _, state = matrix.crash_at_event(kind, name)
         if state is None:
             failures.append(f"{kind} {name}: the event never fired")
             continue

@@ -57,6 +57,31 @@ class Matrix:
         self.executed = sorted(self.hooks.executed)
         return aws_state(self.rds), [op for op, _ in self.hooks.calls]
 
+    def boundary_points(self) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+        """An uninterrupted run's step events (kind, step) and the AWS state it ends in
+        (what every run crashed at one of them must end in too)."""
+        points: list[tuple[str, str]] = []
+        state_dir = self.fresh()
+        self.runner(state_dir, on_event=lambda kind, name: points.append((kind, name))).start(
+            self.env.plan
+        )
+        self.executed = sorted(self.hooks.executed)
+        return points, aws_state(self.rds)
+
+    def crash_at_event(self, kind: str, name: str) -> tuple[Path, str | None]:
+        """A fresh run crashed at step event ``(kind, name)``, then resumed: its state
+        directory and end state (None: the event never fired)."""
+        state_dir = self.fresh()
+
+        def boom(event: str, step: str) -> None:
+            if (event, step) == (kind, name):
+                raise Crash(f"{kind} {name}")
+
+        state = self.crash_then_resume(
+            state_dir, lambda: self.runner(state_dir, on_event=boom).start(self.env.plan)
+        )
+        return state_dir, state
+
     def crash_then_resume(self, state_dir: Path, start: Any) -> str | None:
         """Run ``start`` (expected to crash), then resume; None if it did not crash."""
         try:
@@ -129,28 +154,13 @@ def test_crash_at_every_api_call_then_resume(world, tmp_path, when):
 
 def test_crash_at_every_step_boundary_then_resume(world, tmp_path):
     matrix = Matrix(world, tmp_path)
-    points: list[tuple[str, str]] = []
-    state_dir = matrix.fresh()
-    matrix.runner(state_dir, on_event=lambda kind, name: points.append((kind, name))).start(
-        matrix.env.plan
-    )
-    expected = aws_state(matrix.rds)
-    matrix.executed = sorted(matrix.hooks.executed)
+    points, expected = matrix.boundary_points()
     # settings has nothing to do here: AWS already says done, so it is never started
     assert ("step-started", "settings") not in points and ("step-finished", "settings") in points
     assert len(points) == 4 * 5 - 2
     failures: list[str] = []
     for kind, name in points:
-        state_dir = matrix.fresh()
-
-        def boom(event: str, step: str, kind: str = kind, name: str = name) -> None:
-            if (event, step) == (kind, name):
-                raise Crash(f"{kind} {name}")
-
-        state = matrix.crash_then_resume(
-            state_dir,
-            lambda sd=state_dir, boom=boom: matrix.runner(sd, on_event=boom).start(matrix.env.plan),
-        )
+        state_dir, state = matrix.crash_at_event(kind, name)
         if state is None:
             failures.append(f"{kind} {name}: the event never fired")
             continue

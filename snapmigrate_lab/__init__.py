@@ -300,14 +300,7 @@ class Lab:
 
     @staticmethod
     def _wait_gone(pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                return True
-            with contextlib.suppress(ChildProcessError, OSError):
-                os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-            time.sleep(0.05)
-        return not _alive(pid)
+        return runtime.wait_gone([pid], timeout)
 
     def _log_tail(self, lines: int = 5) -> str:
         try:

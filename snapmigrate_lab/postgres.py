@@ -16,7 +16,6 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from snapmigrate.errors import BadInput, OperationFailed
 from snapmigrate_lab import runtime
-from snapmigrate_lab.runtime import RUN_AS_USER, alive, stop_servers_in
+from snapmigrate_lab.runtime import RUN_AS_USER, alive, stop_servers_in, wait_gone
 
 __all__ = ["RUN_AS_USER", "PgServer", "binary", "free_port", "running"]
 
@@ -297,10 +296,7 @@ class PgServer:
         if pid:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
-            for _ in range(50):
-                if not alive(pid):
-                    break
-                time.sleep(0.1)
+            wait_gone([pid], 5)
 
     def pid(self) -> int | None:
         try:

@@ -303,6 +303,20 @@ def alive(pid: int) -> bool:
         return True
 
 
+def wait_gone(pids: list[int], timeout_s: float) -> bool:
+    """Wait until none of ``pids`` runs (reaping any that is our child); whether so."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for pid in pids:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)
+        if not any(alive(p) for p in pids):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
 def stop_servers_in(home: Path, timeout_s: float = 30) -> int:
     """Stop every PostgreSQL server whose data directory lies in ``home`` -- SIGQUIT,
     PostgreSQL's "Immediate Shutdown" (what ``pg_ctl stop -m immediate`` sends), then
@@ -318,11 +332,8 @@ def stop_servers_in(home: Path, timeout_s: float = 30) -> int:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGQUIT)
             pids.append(pid)
-    deadline = time.monotonic() + timeout_s
-    while any(alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    for pid in pids:
-        if alive(pid):
+    if not wait_gone(pids, timeout_s):
+        for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     return len(pids)

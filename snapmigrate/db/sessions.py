@@ -4,8 +4,9 @@ concurrently."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 import psycopg
@@ -34,6 +35,12 @@ class Side:
         rows = self.run(query)
         return rows[0] if rows else ()
 
+    def cancel(self) -> None:
+        """Ask the server to stop this connection's running query (best effort, bounded)."""
+        with contextlib.suppress(Exception):  # on the way out: nothing to add to the error
+            cancel = getattr(self.conn, "cancel_safe", None)  # psycopg 3.2+
+            cancel(timeout=5) if cancel else self.conn.cancel()
+
 
 class QueryError(OperationFailed):
     """A query failed on one side."""
@@ -57,8 +64,16 @@ class Pair:
         future = self._helper.submit(fn, self.source)
         try:
             on_target = fn(self.target)
-        except BaseException:
+        except Exception:
             future.exception()  # let the source finish before the connection is reused
+            raise
+        except BaseException:
+            # Ctrl-C while the target's query ran: the source's may wait on a lock for ever,
+            # so stop it before waiting for it (again, should it start after a cancel)
+            if not future.cancel():
+                self.source.cancel()
+                while not wait([future], timeout=1).done:
+                    self.source.cancel()
             raise
         return future.result(), on_target
 

@@ -391,10 +391,8 @@ def _one_line(result: TableResult) -> str:
 
 def _cancel(pairs: Sequence[Pair]) -> None:
     for pair in pairs:
-        for side in (pair.source, pair.target):
-            with contextlib.suppress(Exception):  # best effort on the way out
-                cancel = getattr(side.conn, "cancel_safe", None)  # psycopg 3.2+
-                cancel(timeout=5) if cancel else side.conn.cancel()
+        pair.source.cancel()
+        pair.target.cancel()
 
 
 def _close(pairs: Sequence[Pair]) -> None:

@@ -198,7 +198,7 @@ def test_ctrl_c_cancels_the_running_queries_and_exits_130(db: DbPair):
             time.sleep(0.05)
         assert ("Lock",) in ours(), "verify never reached the locked table"
         proc.send_signal(signal.SIGINT)
-        # a bound, not a speed: on a machine shared by three test sessions it once took > 15 s
+        # a bound, not a speed (the exit takes well under a second)
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill() if proc.poll() is None else None
@@ -208,3 +208,58 @@ def test_ctrl_c_cancels_the_running_queries_and_exits_130(db: DbPair):
     while ours() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert ours() == []
+
+
+def test_an_interrupt_during_the_targets_query_stops_the_source_query_it_waits_for(db: DbPair):
+    """The race behind a Ctrl-C that once hung: the interrupt lands while the target's half of a
+    pair runs, and the source's half waits on a lock that is never released."""
+    import threading
+    import time
+
+    import psycopg
+    from psycopg import sql
+
+    from snapmigrate.db.catalog_sql import Query
+    from snapmigrate.db.sessions import Pair, Side
+
+    holder = psycopg.connect(db.source.dsn(db.name))  # a transaction keeps the lock
+    holder.execute("LOCK TABLE app.accounts IN ACCESS EXCLUSIVE MODE")
+    src, tgt = db.uris()
+    pair = Pair(Side("source", psycopg.connect(src)), Side("target", psycopg.connect(tgt)))
+    source_pid = pair.source.conn.info.backend_pid
+
+    def source_waits() -> bool:
+        rows = db.on_source(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (source_pid,)
+        )
+        return rows == [("Lock",)]
+
+    def half(side: Side) -> list[tuple]:
+        if side is pair.source:
+            return side.run(Query(sql.SQL("SELECT count(*) FROM app.accounts")))
+        deadline = time.monotonic() + 20
+        while not source_waits() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        raise KeyboardInterrupt  # as Ctrl-C does, in the thread that runs the target's half
+
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            pair.both(half)
+        except BaseException as e:  # what both() let through is the result
+            raised.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    try:
+        thread.start()
+        thread.join(timeout=30)
+        stuck = thread.is_alive()
+    finally:
+        holder.close()  # releases the lock: a stuck both() ends, so nothing outlives the test
+        thread.join(timeout=30)
+        pair.close()
+        pair.source.conn.close()
+        pair.target.conn.close()
+    assert not stuck, "both() waited for the source's query instead of cancelling it"
+    assert [type(e) for e in raised] == [KeyboardInterrupt]

@@ -5,12 +5,33 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from snapmigrate.aws import AwsSettings, Clients
 
 pytest_plugins = ["tests.lab_fixtures"]
+
+
+def _decode_botocore_models_once() -> None:
+    """Every test builds fresh boto3 sessions (as every run of the tool does), and each session
+    decodes the same JSON service models again: a third of the fast suite's time went there.
+    The models are read-only data, so a test process decodes each file once."""
+    import botocore.loaders
+
+    decode = botocore.loaders.JSONFileLoader.load_file
+    decoded: dict[str, Any] = {}
+
+    def load_file(self: botocore.loaders.JSONFileLoader, file_path: str) -> Any:
+        if file_path not in decoded:
+            decoded[file_path] = decode(self, file_path)
+        return decoded[file_path]
+
+    botocore.loaders.JSONFileLoader.load_file = load_file  # type: ignore[method-assign]
+
+
+_decode_botocore_models_once()
 
 MUTATING_PREFIXES = (
     "Create", "Delete", "Modify", "Restore", "Copy", "Add", "Remove", "Failover", "Reboot",

@@ -5,8 +5,8 @@ concurrently."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 import psycopg
@@ -51,6 +51,16 @@ class QueryError(OperationFailed):
         self.side = side
 
 
+def stop(futures: Collection[Future[Any]], cancel: Callable[[], None]) -> None:
+    """Abandon ``futures`` on the way out: those not started never start; the running ones'
+    queries are stopped with ``cancel`` -- again each second until they end, since a task
+    may start its next query just after a cancel (and wait on a lock for ever)."""
+    running = [f for f in futures if not f.cancel() and not f.done()]
+    while running:
+        cancel()
+        running = list(wait(running, timeout=1).not_done)
+
+
 class Pair:
     """A source and a target connection used together: both sides queried at once."""
 
@@ -70,10 +80,7 @@ class Pair:
         except BaseException:
             # Ctrl-C while the target's query ran: the source's may wait on a lock for ever,
             # so stop it before waiting for it (again, should it start after a cancel)
-            if not future.cancel():
-                self.source.cancel()
-                while not wait([future], timeout=1).done:
-                    self.source.cancel()
+            stop([future], self.source.cancel)
             raise
         return future.result(), on_target
 

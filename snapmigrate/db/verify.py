@@ -31,7 +31,7 @@ from snapmigrate.db.dialect import Dialect, Table
 from snapmigrate.db.results import DatabaseResult, DriftInfo, TableResult, VerifyResult
 from snapmigrate.db.schema_diff import SchemaDifference, diff_inventories
 from snapmigrate.db.scope import CompareSettings, TableRef, TableSpec, VerifyOptions
-from snapmigrate.db.sessions import Pair, QueryError, Side
+from snapmigrate.db.sessions import Pair, QueryError, Side, stop
 from snapmigrate.db.stats import FLUSH_DELAY_S, Baseline, write_counters
 from snapmigrate.errors import BadInput
 
@@ -331,13 +331,15 @@ def _run_tables(
 
     ordered = sorted(specs, key=lambda s: -s.estimated_rows)
     ex = ThreadPoolExecutor(max_workers=len(pairs), thread_name_prefix="snapmigrate-job")
+    futures = [ex.submit(task, spec) for spec in ordered]
     try:
-        return list(ex.map(task, ordered))
+        return [f.result() for f in futures]
     except BaseException:
-        _cancel(pairs)  # Ctrl-C: stop the servers' work now, not after the running scans
+        # Ctrl-C or a failure: stop the servers' work now, not after the running scans
+        stop(futures, lambda: _cancel(pairs))
         raise
     finally:
-        ex.shutdown(wait=True, cancel_futures=True)
+        ex.shutdown(wait=True)
 
 
 def _guarded(

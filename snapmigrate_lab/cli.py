@@ -260,7 +260,8 @@ def demo(directory: str | None, scale: int, keep: bool, scenario: str) -> None:
 
     from snapmigrate.waiting import progress_for
     from snapmigrate_lab import Lab, report
-    from snapmigrate_lab.demo import DemoContext, run_demo
+    from snapmigrate_lab.demo import run_demo
+    from snapmigrate_lab.demo_runner import DemoContext
 
     app = app_context()
     configure_logging(app)

@@ -6,7 +6,8 @@ up -> seed a provisioned cluster -> plan (--catch-up logical --prepare-source
 through the DNS record (the source is never frozen; its writer reboots once,
 for --prepare-source) -> status (lag, WAL held) -> cutover (drain, sequences,
 only what changed verified, swap, prove, the catch-up ended) -> summary -> down.
-The stages share :mod:`snapmigrate_lab.demo`'s context, runner and last stages.
+The stages share :mod:`snapmigrate_lab.demo_runner`'s context and runner and
+:mod:`snapmigrate_lab.demo`'s first and last stages and cutover.
 """
 
 from __future__ import annotations
@@ -14,16 +15,8 @@ from __future__ import annotations
 import time
 
 from snapmigrate.errors import OperationFailed, PreflightBlocked
-from snapmigrate_lab.demo import (
-    DOWN,
-    SUMMARY,
-    UP,
-    DemoContext,
-    Stage,
-    _app_endpoint,
-    _muted,
-    stage_cutover,
-)
+from snapmigrate_lab.demo import DOWN, SUMMARY, UP, _app_endpoint, _muted, stage_cutover
+from snapmigrate_lab.demo_runner import DemoContext, Stage
 
 
 def stage_seed(ctx: DemoContext) -> str:

@@ -11,7 +11,7 @@ from snapmigrate.report import format_table, heading
 
 if TYPE_CHECKING:
     from snapmigrate_lab import DownResult, UpResult
-    from snapmigrate_lab.demo import DemoResult
+    from snapmigrate_lab.demo_runner import DemoResult
     from snapmigrate_lab.load import CheckReport, LoadReport
     from snapmigrate_lab.realism import FailRule, Knobs
 

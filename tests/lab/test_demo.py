@@ -19,7 +19,8 @@ from snapmigrate.cli import AppContext, cli
 from snapmigrate.errors import DifferencesFound, Interrupted, OperationFailed
 from snapmigrate.workflow.journal import Journal
 from snapmigrate_lab import Lab, report
-from snapmigrate_lab.demo import STAGES, DemoContext, Stage, run_demo
+from snapmigrate_lab.demo import STAGES, run_demo
+from snapmigrate_lab.demo_runner import DemoContext, Stage
 from snapmigrate_lab.runtime import alive
 
 pytestmark = pytest.mark.slow  # real PostgreSQL servers, the lab, or a moto server

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from snapmigrate.cli import AppContext, cli
 from snapmigrate_lab import Lab
-from snapmigrate_lab.demo import DemoContext, run_demo
+from snapmigrate_lab.demo import run_demo
 from snapmigrate_lab.demo_catchup import STAGES
+from snapmigrate_lab.demo_runner import DemoContext
 
 pytestmark = pytest.mark.slow
 

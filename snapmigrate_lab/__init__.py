@@ -16,13 +16,7 @@ Importing this package is cheap: boto3, moto and psycopg load only when used.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,9 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snapmigrate.errors import BadInput, NotFound, OperationFailed
-from snapmigrate_lab import runtime
+from snapmigrate_lab import startstop
 from snapmigrate_lab import state as labstate
+from snapmigrate_lab.control import ControlApi
 from snapmigrate_lab.runtime import alive as _alive
+from snapmigrate_lab.startstop import DownResult
 from snapmigrate_lab.state import DEFAULT_DIR, REGION, LabState
 
 if TYPE_CHECKING:
@@ -44,30 +40,9 @@ if TYPE_CHECKING:
 DUMMY_KEY = "snapmigrate-lab"
 
 
-@dataclass(frozen=True)
-class DownResult:
-    """What ``lab down`` did."""
-
-    dir: str
-    daemon_stopped: bool
-    servers_stopped: int
-    removed: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def _is_our_daemon(pid: int, directory: Path) -> bool:
-    """Whether ``pid`` is the lab daemon of ``directory`` (guards against pid reuse)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return _alive(pid)  # no /proc: trust lab.json
-    return b"snapmigrate_lab.daemon" in cmdline and str(directory).encode() in cmdline
-
-
-class Lab:
-    """One lab directory and the processes it describes."""
+class Lab(ControlApi):
+    """One lab directory and the processes it describes (its control API: :class:`ControlApi`;
+    starting and stopping it: :mod:`snapmigrate_lab.startstop`)."""
 
     def __init__(self, directory: str | os.PathLike[str] = DEFAULT_DIR) -> None:
         self.dir = Path(directory).resolve()
@@ -175,217 +150,14 @@ class Lab:
         With ``watch_pid`` the lab stops itself when that process exits (test sessions);
         ``postgres`` is the policy for a major it cannot have: ``fallback`` (default) or
         ``strict`` (see :mod:`snapmigrate_lab.majors`)."""
-        from snapmigrate_lab.majors import policy
-
-        chosen = policy(postgres)
-        if self.is_running():
-            st = self._running_state()
-            if knobs is not None:
-                self.set_knobs(**_knob_dict(knobs))
-            return st
-        if self.state is not None:
-            # a lab that died: its servers stopped, its data unusable without moto's state
-            self.down()
-        if self.dir.exists() and any(self.dir.iterdir()):
-            raise BadInput(f"{self.dir} is not empty and holds no lab: pick another --dir")
-        runtime.check()
-        # A lab that crashed and whose directory went since (by hand, a test session's temp
-        # directory) left its data home: no lab runs on it, so it goes before a new one starts.
-        runtime.remove_lab_home(self.dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        log_file = open(self.dir / labstate.LOG_FILE, "ab")  # noqa: SIM115 - handed to the daemon
-        try:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "snapmigrate_lab.daemon",
-                    "--dir",
-                    str(self.dir),
-                    "--knobs",
-                    json.dumps(_knob_dict(knobs)),
-                    "--postgres",
-                    chosen,
-                    *(["--watch-pid", str(watch_pid)] if watch_pid else []),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=log_file,
-                start_new_session=True,
-                cwd=str(self.dir),
-                env=_daemon_env(),
-                close_fds=True,
-            )
-        finally:
-            log_file.close()
-        deadline = time.monotonic() + timeout
-        problem = ""
-        while not problem:
-            code = proc.poll()
-            if code is not None:
-                problem = f"the lab daemon exited ({code}) while starting: {self._log_tail()}"
-                break
-            current = self.state
-            if (
-                current is not None
-                and current.pid == proc.pid
-                and current.status == "running"
-                and self.is_running()
-            ):
-                return current
-            if time.monotonic() >= deadline:
-                problem = f"the lab did not answer within {timeout:.0f} s: {self._log_tail()}"
-            time.sleep(0.05)
-        # A failed start takes down what it started: the daemon, its servers, the directory.
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            proc.wait(timeout=10)
-        self.down()
-        raise OperationFailed(problem)
+        return startstop.start(
+            self, knobs=knobs, timeout=timeout, watch_pid=watch_pid, postgres=postgres
+        )
 
     def down(self, *, keep: bool = False, timeout: float = 30) -> DownResult:
         """Stop the servers and the daemon, then remove the directory (unless ``keep``).
         Idempotent; works when the daemon has died (servers are stopped from lab.json)."""
-        from snapmigrate_lab.postgres import PgServer
-
-        st = self.state
-        if st is None and not self.dir.exists():
-            runtime.remove_lab_home(self.dir)  # a directory removed by hand may leave its data home
-            return DownResult(str(self.dir), False, 0, False)
-        daemon_stopped = False
-        if st is not None and _alive(st.pid) and _is_our_daemon(st.pid, self.dir):
-            with contextlib.suppress(OperationFailed):
-                self._control("POST", "shutdown", timeout=5)
-            daemon_stopped = self._wait_gone(st.pid, timeout)
-            if not daemon_stopped:
-                for sig in (signal.SIGTERM, signal.SIGKILL):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(st.pid, sig)
-                    if self._wait_gone(st.pid, 5):
-                        break
-                daemon_stopped = True
-        stopped = 0
-        for datadir in self._datadirs(st):
-            server = PgServer(datadir=datadir, port=0)
-            if server.is_running():
-                server.stop(mode="immediate")
-                stopped += 1
-        removed = False
-        if not keep and ((self.dir / labstate.LAB_FILE).exists() or self._only_lab_files()):
-            runtime.remove_lab_home(
-                self.dir
-            )  # data kept away from the lab directory (root), if any
-            shutil.rmtree(self.dir, ignore_errors=True)
-            removed = not self.dir.exists()
-        return DownResult(str(self.dir), daemon_stopped, stopped, removed)
-
-    def _only_lab_files(self) -> bool:
-        known = {
-            labstate.LAB_FILE,
-            labstate.CONNECT_MAP,
-            labstate.PGPASS,
-            labstate.LOG_FILE,
-            "tls",
-            "data",
-        }
-        return self.dir.exists() and all(p.name in known for p in self.dir.iterdir())
-
-    def _datadirs(self, st: LabState | None) -> list[Path]:
-        dirs = {Path(s.datadir) for s in (*st.servers, *st.readers)} if st else set()
-        clusters = runtime.lab_home(self.dir) / "clusters"
-        if clusters.is_dir():
-            dirs |= {p for p in clusters.iterdir() if (p / "PG_VERSION").exists()}
-        return sorted(dirs)
-
-    @staticmethod
-    def _wait_gone(pid: int, timeout: float) -> bool:
-        return runtime.wait_gone([pid], timeout)
-
-    def _log_tail(self, lines: int = 5) -> str:
-        try:
-            text = (self.dir / labstate.LOG_FILE).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "no daemon log"
-        return " | ".join(text.strip().splitlines()[-lines:]) or "empty daemon log"
-
-    # -- the control API --------------------------------------------------------
-
-    def _control(
-        self, method: str, route: str, data: dict[str, Any] | None = None, *, timeout: float = 30
-    ) -> Any:
-        import urllib.error
-        import urllib.request
-
-        st = self.state
-        if st is None:
-            raise BadInput(
-                f"no lab in {self.dir}: start one with 'snapmigrate lab up --dir {self.dir}'"
-            )
-        body = json.dumps(data).encode() if data is not None else None
-        request = urllib.request.Request(
-            f"{st.endpoint_url}/snapmigrate-lab/{route}",
-            data=body if method == "POST" else None,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(request, timeout=timeout) as answer:
-                return json.loads(answer.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            detail = json.loads(e.read() or b"{}").get("error", str(e))
-            raise BadInput(f"the lab refused {route}: {detail}") from None
-        except (urllib.error.URLError, OSError) as e:
-            raise OperationFailed(
-                f"the lab in {self.dir} does not answer ({e}): is it up?"
-            ) from None
-
-    def knobs(self) -> Knobs:
-        from snapmigrate_lab.realism import Knobs
-
-        return Knobs.from_dict(self._control("GET", "knobs"))
-
-    def set_knobs(self, **changes: Any) -> Knobs:
-        """Change some knobs (the others stay); ``seed=`` restarts the random sequence."""
-        from snapmigrate_lab.realism import Knobs
-
-        Knobs.from_dict(changes)  # reject bad input here, with our message
-        return Knobs.from_dict(self._control("POST", "knobs", changes))
-
-    def reset_knobs(self) -> Knobs:
-        """Back to the knobs the lab was started with."""
-        from snapmigrate_lab.realism import Knobs
-
-        return Knobs.from_dict(self._control("POST", "knobs", {"reset": True}))
-
-    def fail_once(
-        self,
-        action: str,
-        code: str = "InternalFailure",
-        *,
-        after: bool = False,
-        status: int | None = None,
-        times: int = 1,
-        state: str | None = None,
-    ) -> Knobs:
-        """Make the next call of ``action`` fail (before it acts, or ``after`` it acted);
-        with ``state``, let a creation act and its resource end in that failure state
-        (``lab.fail_once("RestoreDBClusterFromSnapshot", state="migration-failed")``)."""
-        from snapmigrate_lab.realism import FailRule, Knobs
-
-        rule = FailRule(
-            action=action, code=code, after=after, status=status, times=times, state=state
-        )
-        return Knobs.from_dict(self._control("POST", "fail", rule.__dict__))
-
-    def reset(self) -> None:
-        """Forget every AWS resource and remove every server and copy (knobs stay)."""
-        self._control("POST", "reset")
-
-    def note(self, **data: Any) -> None:
-        """Record facts in lab.json's notes (the seed's cluster, the DNS zone)."""
-        self._control("POST", "notes", data)
+        return startstop.stop(self, keep=keep, timeout=timeout)
 
     # -- data -------------------------------------------------------------------
 
@@ -509,10 +281,6 @@ def up(
     )
 
 
-#: The user's AWS profile means nothing to the lab (and a missing one would break it).
-PROFILE_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
-
-
 def lab_session(region: str) -> Any:
     """A boto3 session with the lab's dummy credentials, deaf to the user's profile."""
     import boto3
@@ -526,25 +294,6 @@ def lab_session(region: str) -> Any:
         region_name=region,
         botocore_session=core,
     )
-
-
-def _daemon_env() -> dict[str, str]:
-    """Our environment, with this snapmigrate importable from the daemon's working
-    directory and no AWS profile to trip over."""
-    import snapmigrate
-
-    source = str(Path(snapmigrate.__file__).resolve().parent.parent)
-    paths = [source, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    env = {k: v for k, v in os.environ.items() if k not in PROFILE_VARIABLES}
-    return {**env, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
-
-
-def _knob_dict(knobs: Knobs | dict[str, Any] | None) -> dict[str, Any]:
-    if knobs is None:
-        return {}
-    if isinstance(knobs, dict):
-        return knobs
-    return knobs.to_dict()
 
 
 __all__ = ["DEFAULT_DIR", "DownResult", "Lab", "LabState", "UpResult", "up"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from snapmigrate.errors import OperationFailed
-from snapmigrate_lab import Lab
+from snapmigrate_lab import Lab, runtime
 from snapmigrate_lab.runtime import alive
 from tests.lab.conftest import port_is_free, wait_cluster
 
@@ -151,7 +151,7 @@ def test_down_after_the_daemon_died_still_stops_the_servers(tmp_path: Path, take
     server = lab.state.server("orphan")
     assert server is not None and server.pid and alive(server.pid)
     os.kill(state.pid, signal.SIGKILL)
-    Lab._wait_gone(state.pid, 10)
+    runtime.wait_gone([state.pid], 10)
     assert not lab.is_running()
     with pytest.raises(OperationFailed, match=r"does not answer \(.*\): is it up\?"):
         lab.knobs()
@@ -198,7 +198,7 @@ def test_a_lab_watching_a_process_stops_with_it(tmp_path: Path):
         server = lab.state.server("w")
         watched.kill()
         watched.wait()
-        assert Lab._wait_gone(state.pid, 15)
+        assert runtime.wait_gone([state.pid], 15)
         assert not alive(server.pid) and port_is_free(server.port)
         assert lab.state.status == "stopped"
     finally:
@@ -208,7 +208,7 @@ def test_a_lab_watching_a_process_stops_with_it(tmp_path: Path):
 
 def test_the_users_aws_profile_does_not_reach_the_lab(lab, monkeypatch):
     """A profile that exists only on the user's other machine must not break the lab."""
-    from snapmigrate_lab import _daemon_env
+    from snapmigrate_lab.startstop import _daemon_env
 
     monkeypatch.setenv("AWS_PROFILE", "nobody-has-this-profile")
     assert "AWS_PROFILE" not in _daemon_env()

@@ -219,7 +219,7 @@ def test_a_daemon_whose_directory_is_removed_stops_its_servers_and_exits(tmp_pat
     assert server is not None and server.pid and alive(server.pid)
     home = runtime.lab_home(lab.dir)
     shutil.rmtree(lab.dir)
-    assert Lab._wait_gone(state.pid, 30)
+    assert runtime.wait_gone([state.pid], 30)
     assert not alive(server.pid)
     deadline = time.monotonic() + 10
     while home.exists() and time.monotonic() < deadline:
@@ -245,7 +245,7 @@ def test_a_lab_started_where_one_crashed_and_was_removed_starts_clean(tmp_path: 
     assert server is not None and server.pid and alive(server.pid)
     home = runtime.lab_home(lab.dir)
     os.kill(state.pid, signal.SIGKILL)
-    assert Lab._wait_gone(state.pid, 30)
+    assert runtime.wait_gone([state.pid], 30)
     shutil.rmtree(lab.dir)
     stale = sorted(p.name for p in (home / "clusters").iterdir()) if home.is_dir() else []
     again = Lab(lab.dir)

@@ -32,7 +32,8 @@ from snapmigrate.errors import NotFound
 from snapmigrate_lab.archive import Archives
 from snapmigrate_lab.copies import Copies, SnapshotCopy
 from snapmigrate_lab.majors import Builds
-from snapmigrate_lab.postgres import PgServer, hand_over, stop_servers_in
+from snapmigrate_lab.pgrun import hand_over
+from snapmigrate_lab.postgres import PgServer, stop_servers_in
 from snapmigrate_lab.power import Power
 from snapmigrate_lab.provision import ClusterFacts, Provisioning
 from snapmigrate_lab.replicas import Replicas

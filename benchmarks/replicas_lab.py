@@ -43,7 +43,7 @@ def sql(server: Any, statement: str, params: Any = None) -> list[tuple[Any, ...]
 
 
 def cluster_with_readers(lab: Any, cid: str, version: str, scale: int) -> None:
-    from snapmigrate_lab.postgres import binary, run_pg
+    from snapmigrate_lab.pgrun import binary, run_pg
 
     rds = lab.client("rds")
     rds.create_db_cluster(

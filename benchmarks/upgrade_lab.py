@@ -25,7 +25,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from snapmigrate_lab import Lab
-    from snapmigrate_lab.postgres import binary, run_pg
+    from snapmigrate_lab.pgrun import binary, run_pg
 
     lab = Lab(args.dir)
     lab.up()

@@ -25,7 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from snapmigrate_lab.postgres import PgServer, binary, scratch
+from snapmigrate_lab.pgrun import binary
+from snapmigrate_lab.postgres import PgServer, scratch
 
 TABLES = ("pgbench_accounts", "pgbench_branches", "pgbench_history", "pgbench_tellers")
 KEYED = (("pgbench_accounts", "aid"), ("pgbench_branches", "bid"), ("pgbench_tellers", "tid"))

@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snapmigrate.errors import OperationFailed
-from snapmigrate_lab.postgres import PgServer, hand_over
+from snapmigrate_lab.pgrun import hand_over
+from snapmigrate_lab.postgres import PgServer
 
 if TYPE_CHECKING:
     import psycopg

@@ -52,7 +52,7 @@ def serve(
     from snapmigrate_lab import runtime
     from snapmigrate_lab.glue import LabApp
     from snapmigrate_lab.majors import Builds
-    from snapmigrate_lab.postgres import install_dir
+    from snapmigrate_lab.pgrun import install_dir
     from snapmigrate_lab.realism import Knobs
     from snapmigrate_lab.state import REGION
     from snapmigrate_lab.tls import self_signed

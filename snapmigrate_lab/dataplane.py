@@ -4,10 +4,11 @@ cluster snapshot.
 
 Keys are ``(region, identifier)``, as in AWS. Copies are consistent
 (``pg_basebackup`` with a fast checkpoint) and remember the LSN they are
-consistent at; restores copy the copy (sharing blocks where the filesystem
-can), keep its major and start a server on a fresh loopback port. A server
-runs with its cluster parameter group's settings as of its last start
-(``applied``); a group changed since is ``wanted`` until a reboot.
+consistent at (:mod:`snapmigrate_lab.copies`); restores copy the copy (sharing
+blocks where the filesystem can), keep its major and start a server on a fresh
+loopback port (:mod:`snapmigrate_lab.provision`). A server runs with its
+cluster parameter group's settings as of its last start (``applied``); a group
+changed since is ``wanted`` until a reboot (:mod:`snapmigrate_lab.power`).
 
 Beside ``servers`` (the writers), ``replicas`` holds the reader instances'
 servers (:mod:`snapmigrate_lab.replicas`) and ``archives`` each cluster's WAL
@@ -24,16 +25,17 @@ import re
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snapmigrate.errors import BadInput, NotFound
-from snapmigrate_lab import logical
+from snapmigrate.errors import NotFound
 from snapmigrate_lab.archive import Archives
 from snapmigrate_lab.copies import Copies, SnapshotCopy
-from snapmigrate_lab.majors import Builds, Choice, major_of, wheel_build
-from snapmigrate_lab.postgres import PgServer, hand_over, stop_servers_in
+from snapmigrate_lab.majors import Builds
+from snapmigrate_lab.pgrun import hand_over
+from snapmigrate_lab.postgres import PgServer, stop_servers_in
+from snapmigrate_lab.power import Power
+from snapmigrate_lab.provision import ClusterFacts, Provisioning
 from snapmigrate_lab.replicas import Replicas
 from snapmigrate_lab.tlsproxy import ProxyHub
 
@@ -47,35 +49,15 @@ SERVER_SETTINGS = {
     "wal_level": "replica",
     "max_wal_senders": "10",
 }
-#: WAL segments of 1 MB (PostgreSQL 11 and later): the archive closes one every second or
-#: two while a cluster is written, so that its latest restorable time stays close.
-SMALL_WAL = ("--wal-segsize=1",)
 
 Key = tuple[str, str]
-
-
-@dataclass
-class ClusterFacts:
-    """What the lab knows of a cluster's server besides the server itself."""
-
-    engine_version: str
-    version: str
-    applied: dict[str, str] = field(default_factory=dict)
-    wanted: dict[str, str] = field(default_factory=dict)
-    start_lsn: str = ""
-    warning: str = ""
-
-    @property
-    def pending_reboot(self) -> bool:
-        """The parameter group changed since the server started."""
-        return self.wanted != self.applied
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60]
 
 
-class DataPlane(Copies):
+class DataPlane(Provisioning, Power, Copies):
     """Servers and copies under ``root``; every change is reported to ``on_change``."""
 
     def __init__(
@@ -166,175 +148,6 @@ class DataPlane(Copies):
         return (region, cluster_id) in self.servers
 
     # -- clusters -----------------------------------------------------------
-
-    def create(
-        self,
-        region: str,
-        cluster_id: str,
-        user: str,
-        password: str,
-        database: str | None = None,
-        *,
-        engine_version: str = "",
-        group: dict[str, str] | None = None,
-    ) -> PgServer:
-        """initdb + start a server of the engine version's major for a new cluster, with
-        its master login, first database and parameter group settings."""
-        with self._lock:
-            if (region, cluster_id) in self.servers:
-                raise BadInput(f"cluster {cluster_id} already has a server")
-            engine_version = engine_version or wheel_build().version
-            choice = self.builds.for_engine(engine_version, f"cluster {cluster_id}")
-            server = PgServer.create(
-                self._dir("clusters", cluster_id),
-                user=user,
-                password=password,
-                settings=self._settings((region, cluster_id), group),
-                install=choice.install,
-                initdb_args=SMALL_WAL if choice.build.major >= 11 else (),
-            )
-            try:
-                server.start()
-                if database and database != "postgres":
-                    from psycopg import sql
-
-                    self._execute(
-                        server, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database))
-                    )
-            except Exception:
-                server.remove()
-                raise
-            self._serve((region, cluster_id), server)
-            self.facts[(region, cluster_id)] = facts_of(engine_version, choice, group)
-            log.info(
-                "cluster %s: PostgreSQL %s server on port %s",
-                cluster_id,
-                choice.build.version,
-                server.port,
-            )
-            return server
-
-    def restore(
-        self,
-        region: str,
-        snapshot_region: str,
-        snapshot_id: str,
-        cluster_id: str,
-        *,
-        engine_version: str = "",
-        group: dict[str, str] | None = None,
-    ) -> PgServer:
-        """A new server for ``cluster_id`` started from a snapshot's copy, on the copy's
-        major, with ``aurora_volume_logical_start_lsn()`` where the engine version has it.
-        Asked for a newer major, it runs the snapshot's version: the caller upgrades it."""
-        with self._lock:
-            copy = self.copy(snapshot_region, snapshot_id)
-            engine_version = engine_version or copy.engine_version or wheel_build().version
-            choice = self.builds.for_major(int((copy.path / "PG_VERSION").read_text().strip()))
-            if copy.engine_version and major_of(engine_version) > choice.build.major:
-                engine_version = copy.engine_version
-            server = PgServer.from_copy(
-                copy.path,
-                self._dir("clusters", cluster_id),
-                user=copy.user,
-                password=copy.password,
-                settings=self._settings(
-                    (region, cluster_id), group, logical_slots=copy.logical_slots
-                ),
-                install=choice.install,
-            )
-            self._adopt(region, cluster_id, server)
-            self.archives.add_base((region, cluster_id), copy.path)  # restorable from now
-            try:
-                if copy.lsn and logical.has_start_lsn(engine_version):
-                    logical.create_start_lsn_function(server, copy.lsn)
-            except Exception:
-                self.delete(region, cluster_id)
-                raise
-            warning = ""
-            if choice.build.major != major_of(engine_version):
-                warning = (
-                    f"cluster {cluster_id}: aurora-postgresql {engine_version} runs on "
-                    f"PostgreSQL {choice.build.version}, the major of its snapshot's data"
-                )
-            facts = facts_of(engine_version, choice, group, warning=warning)
-            facts.start_lsn = copy.lsn
-            self.facts[(region, cluster_id)] = facts
-            return server
-
-    def clone(
-        self,
-        region: str,
-        source_id: str,
-        cluster_id: str,
-        snapshot_id: str,
-        *,
-        engine_version: str = "",
-        group: dict[str, str] | None = None,
-    ) -> PgServer:
-        """A new server for ``cluster_id`` holding the source's data as of now (point-in-time
-        restore); the copy it starts from is kept as the new cluster's automated snapshot."""
-        with self._lock:
-            self.snapshot(region, source_id, snapshot_id)
-            return self.restore(
-                region, region, snapshot_id, cluster_id, engine_version=engine_version, group=group
-            )
-
-    def _adopt(self, region: str, cluster_id: str, server: PgServer) -> PgServer:
-        try:
-            server.start()
-        except Exception:
-            server.remove()
-            raise
-        self._serve((region, cluster_id), server)
-        log.info("cluster %s: server on port %s from %s", cluster_id, server.port, server.datadir)
-        return server
-
-    # -- parameter groups and reboots ------------------------------------------
-
-    def want(self, region: str, cluster_id: str, group: dict[str, str]) -> bool:
-        """The cluster's parameter group now says ``group``; whether a reboot is pending."""
-        with self._lock:
-            facts = self.cluster_facts(region, cluster_id)
-            facts.wanted = dict(group)
-            return facts.pending_reboot
-
-    def reboot(self, region: str, cluster_id: str) -> None:
-        """Restart the cluster's writer (sessions end) with its parameter group as it is
-        now; its readers restart with it (a standby needs its primary's settings)."""
-        with self._lock:
-            self.server(region, cluster_id).stop()
-            self.start(region, cluster_id)
-
-    def start(self, region: str, cluster_id: str) -> None:
-        """Start the cluster's writer (if stopped) with its parameter group as it is now,
-        then its readers."""
-        with self._lock:
-            key = (region, cluster_id)
-            server, facts = self.server(*key), self.cluster_facts(*key)
-            if server.is_running():
-                return
-            slots = logical.slots_on_disk(server.datadir)
-            logical_slots = "logical" in slots.values()
-            server.configure(self._settings(key, facts.wanted, logical_slots=logical_slots))
-            server.start()
-            facts.applied = dict(facts.wanted)
-            applied = facts.applied or "the default group"
-            log.info("cluster %s: server started with %s", cluster_id, applied)
-            self.replicas.repoint(region, cluster_id)
-
-    def stop(self, region: str, cluster_id: str) -> None:
-        """Stop the cluster's readers and writer, what it committed archived first."""
-        with self._lock:
-            key = (region, cluster_id)
-            server = self.server(*key)
-            if server.is_running() and self.archives.get(key) is not None:
-                try:
-                    self.archives.flush(key, server, timeout=30)
-                except Exception as e:  # stopping matters more
-                    log.warning("cluster %s: last WAL not archived before the stop: %s", key[1], e)
-            self.replicas.stop(region, cluster_id)
-            server.stop()
 
     def ensure_base(self, region: str, cluster_id: str, snapshot_id: str | None) -> None:
         """The cluster's first base backup: its automated snapshot's copy, else one taken."""
@@ -442,15 +255,3 @@ class DataPlane(Copies):
             autocommit=True,
         ) as conn:
             conn.execute(query)
-
-
-def facts_of(
-    engine_version: str, choice: Choice, group: dict[str, str] | None, *, warning: str = ""
-) -> ClusterFacts:
-    return ClusterFacts(
-        engine_version=engine_version,
-        version=choice.build.version,
-        applied=dict(group or {}),
-        wanted=dict(group or {}),
-        warning=warning or choice.warning,
-    )

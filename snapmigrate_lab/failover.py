@@ -34,7 +34,8 @@ from snapmigrate_lab import logical
 from snapmigrate_lab.archive import wal_signature
 from snapmigrate_lab.background import BackgroundJob
 from snapmigrate_lab.dataplane import DataPlane
-from snapmigrate_lab.postgres import PgServer, hand_over
+from snapmigrate_lab.pgrun import hand_over
+from snapmigrate_lab.postgres import PgServer
 from snapmigrate_lab.replicas import (
     Replica,
     follow,

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from snapmigrate.errors import OperationFailed
-from snapmigrate_lab.postgres import PgServer, hand_over
+from snapmigrate_lab.pgrun import hand_over
+from snapmigrate_lab.postgres import PgServer
 
 log = logging.getLogger(__name__)
 

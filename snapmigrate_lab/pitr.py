@@ -29,9 +29,10 @@ from snapmigrate.errors import OperationFailed
 from snapmigrate_lab import logical
 from snapmigrate_lab.archive import RecoveryPlan, restore_command
 from snapmigrate_lab.background import BackgroundJob
-from snapmigrate_lab.dataplane import DataPlane, facts_of
+from snapmigrate_lab.dataplane import DataPlane
 from snapmigrate_lab.majors import major_of
 from snapmigrate_lab.postgres import PgServer
+from snapmigrate_lab.provision import facts_of
 from snapmigrate_lab.replicas import primary_settings, recovery_file, wait_promoted
 from snapmigrate_lab.wire import AwsCall, Refused
 

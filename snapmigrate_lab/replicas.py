@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from snapmigrate.errors import BadInput, OperationFailed
-from snapmigrate_lab.postgres import PgServer, free_port, hand_over
+from snapmigrate_lab.pgrun import hand_over
+from snapmigrate_lab.postgres import PgServer, free_port
 
 if TYPE_CHECKING:
     from snapmigrate_lab.dataplane import DataPlane

@@ -246,7 +246,7 @@ def seed(
 
 
 def _pgbench(port: int, user: str, password: str, database: str, scale: int) -> None:
-    from snapmigrate_lab.postgres import binary, run_pg
+    from snapmigrate_lab.pgrun import binary, run_pg
 
     run_pg(
         [

@@ -30,9 +30,11 @@ from snapmigrate.errors import OperationFailed
 from snapmigrate_lab import logical
 from snapmigrate_lab.archive import ClusterArchive
 from snapmigrate_lab.background import BackgroundJob
-from snapmigrate_lab.dataplane import SMALL_WAL, DataPlane
+from snapmigrate_lab.dataplane import DataPlane
 from snapmigrate_lab.majors import Choice, major_of
-from snapmigrate_lab.postgres import PgServer, binary, free_port, hand_over, run_pg, run_pg_full
+from snapmigrate_lab.pgrun import binary, hand_over, run_pg, run_pg_full
+from snapmigrate_lab.postgres import PgServer, free_port
+from snapmigrate_lab.provision import SMALL_WAL
 from snapmigrate_lab.replicas import primary_settings
 
 log = logging.getLogger(__name__)

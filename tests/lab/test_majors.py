@@ -16,12 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from snapmigrate.errors import BadInput
-from snapmigrate_lab import logical, majors
+from snapmigrate_lab import logical, majors, npmbuilds
 
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(majors.CACHE_VARIABLE, str(tmp_path / "cache"))
+    monkeypatch.setenv(npmbuilds.CACHE_VARIABLE, str(tmp_path / "cache"))
     monkeypatch.delenv(majors.REQUIRE_VARIABLE, raising=False)
     return tmp_path / "cache"
 
@@ -71,10 +71,10 @@ def test_the_newest_build_of_a_major_is_chosen():
         "14.3.0-alpha.21",
         "x",
     ]
-    assert majors.newest_for(versions, 13) == "13.23.0-beta.16"
-    assert majors.newest_for(versions, 14) == "14.3.0-alpha.21"
-    assert majors.newest_for(versions, 19) is None
-    assert majors.server_version("13.23.0-beta.16") == "13.23"
+    assert npmbuilds.newest_for(versions, 13) == "13.23.0-beta.16"
+    assert npmbuilds.newest_for(versions, 14) == "14.3.0-alpha.21"
+    assert npmbuilds.newest_for(versions, 19) is None
+    assert npmbuilds.server_version("13.23.0-beta.16") == "13.23"
 
 
 def test_engine_versions_name_their_major():
@@ -100,7 +100,7 @@ def test_the_require_variable_makes_the_policy_strict(monkeypatch):
 
 def test_a_fetched_build_is_checked_unpacked_with_its_links_and_then_reused(cache, monkeypatch):
     npm = FakeNpm(["13.22.0-beta.15", "13.23.0-beta.16", "14.1.0-beta.1"], tarball(LIBRARY, LINKS))
-    monkeypatch.setattr(majors, "_npm", npm)
+    monkeypatch.setattr(npmbuilds, "_npm", npm)
     said: list[str] = []
     found = majors.build(13, progress=said.append)
 
@@ -123,22 +123,22 @@ def test_a_fetched_build_is_checked_unpacked_with_its_links_and_then_reused(cach
 
 def test_a_tarball_that_does_not_match_the_registry_integrity_is_refused(cache, monkeypatch):
     monkeypatch.setattr(
-        majors, "_npm", FakeNpm(["13.23.0-beta.16"], tarball(LIBRARY, LINKS), "sha512-AAAA")
+        npmbuilds, "_npm", FakeNpm(["13.23.0-beta.16"], tarball(LIBRARY, LINKS), "sha512-AAAA")
     )
     with pytest.raises(
-        majors.MajorUnavailable, match=r"does not match the registry's dist\.integrity"
+        npmbuilds.MajorUnavailable, match=r"does not match the registry's dist\.integrity"
     ):
         majors.build(13)
-    assert majors.cached(13) is None
+    assert npmbuilds.cached(13) is None
     assert [p.name for p in cache.iterdir()] == [".lock"]  # nothing half-unpacked left
 
 
 def test_a_library_link_out_of_the_package_is_refused(cache, monkeypatch):
     escape = [{"source": "native/lib/libpq.so.5.13", "target": "../../outside"}]
-    monkeypatch.setattr(majors, "_npm", FakeNpm(["13.23.0-beta.16"], tarball(LIBRARY, escape)))
-    with pytest.raises(majors.MajorUnavailable, match="outside the package"):
+    monkeypatch.setattr(npmbuilds, "_npm", FakeNpm(["13.23.0-beta.16"], tarball(LIBRARY, escape)))
+    with pytest.raises(npmbuilds.MajorUnavailable, match="outside the package"):
         majors.build(13)
-    assert majors.cached(13) is None
+    assert npmbuilds.cached(13) is None
 
 
 def test_without_npm_the_fallback_warns_in_one_line_and_strict_refuses(cache, monkeypatch):
@@ -154,7 +154,7 @@ def test_without_npm_the_fallback_warns_in_one_line_and_strict_refuses(cache, mo
         choice.build.major == wheel.major
         and "cluster c1: aurora-postgresql 13.12 runs on" in choice.warning
     )
-    with pytest.raises(majors.MajorUnavailable, match="the policy is strict"):
+    with pytest.raises(npmbuilds.MajorUnavailable, match="the policy is strict"):
         majors.Builds("strict").for_engine("13.12", "cluster c1")
 
 
@@ -216,7 +216,7 @@ def test_lab_up_without_the_registry_runs_18_and_says_so_everywhere(cache, tmp_p
     from snapmigrate_lab import Lab
 
     env = {k: v for k, v in os.environ.items() if k != majors.REQUIRE_VARIABLE}
-    env.update({majors.CACHE_VARIABLE: str(cache), "npm_config_registry": "http://127.0.0.1:9/"})
+    env.update({npmbuilds.CACHE_VARIABLE: str(cache), "npm_config_registry": "http://127.0.0.1:9/"})
     lab_dir = take_down(tmp_path / "lab")
     command = [
         sys.executable,

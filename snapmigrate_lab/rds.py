@@ -33,7 +33,6 @@ from snapmigrate_lab.follow import Follow
 from snapmigrate_lab.history import History
 from snapmigrate_lab.names import DnsNames
 from snapmigrate_lab.realism import FAILING_CREATIONS, Realism
-from snapmigrate_lab.state import Login
 from snapmigrate_lab.topology import Topology
 from snapmigrate_lab.wire import AwsCall, Forward, Refused, Response, error_response
 
@@ -561,51 +560,6 @@ class RdsGlue:
             for r, snapshot_id in list(self.plane.copies):
                 if r == region and snapshot_id not in snapshots:
                     self.plane.delete_snapshot(region, snapshot_id)
-
-    def routes(self, regions: set[str]) -> tuple[dict[str, str], list[Login]]:
-        """The connect map (each endpoint of a served cluster -> the relay to what it
-        reaches: the writer, the readers in turn, the instance's own server) and pgpass."""
-        routes: dict[str, str] = {}
-        logins: list[Login] = []
-        for region in sorted(regions):
-            rds = self._rds(region)
-            clusters = rds.describe_db_clusters()["DBClusters"]
-            instances = rds.describe_db_instances()["DBInstances"]
-            for cluster in clusters:
-                cluster_id = cluster["DBClusterIdentifier"]
-                if not self.plane.has_server(region, cluster_id):
-                    continue
-                server = self.plane.server(region, cluster_id)
-                hosts: dict[str, int] = {}
-                owned = {
-                    inst["DBInstanceIdentifier"]: inst.get("Endpoint", {}).get("Address")
-                    for inst in instances
-                    if (
-                        self.topology.cluster_of(region, inst["DBInstanceIdentifier"])
-                        or inst.get("DBClusterIdentifier")
-                    )
-                    == cluster_id
-                }
-                reader, ports = self.plane.replicas.endpoints(region, cluster_id, owned)
-                # A renamed cluster's endpoint names resolve only after the knob's delay.
-                if not self.history.names_pending(region, cluster_id):
-                    writer = self.plane.endpoint_port(region, cluster_id)
-                    hosts[cluster.get("Endpoint") or ""] = writer
-                    hosts[cluster.get("ReaderEndpoint") or ""] = reader
-                hosts.update({str(host): ports[i] for i, host in owned.items() if host})
-                port = int(cluster.get("Port") or 5432)
-                for host, local in hosts.items():
-                    if not host:
-                        continue
-                    name = self.names.host(host)
-                    routes[f"{name}:{port}"] = f"127.0.0.1:{local}"
-                    logins.append(Login(name, str(local), server.user, server.password))
-                local_ports = {*hosts.values(), server.port}
-                local_ports |= {r.server.port for r in self.plane.replicas.of(region, cluster_id)}
-                for local in sorted(local_ports):
-                    logins.append(Login("127.0.0.1", str(local), server.user, server.password))
-                logins.append(Login("*", "*", server.user, server.password))
-        return routes, logins
 
     def rewrite(self, call: AwsCall, response: Response) -> Response:
         answers = Answers(self.names, self.realism, self.topology, self.history)

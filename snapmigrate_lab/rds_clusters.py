@@ -1,8 +1,9 @@
 """Changes to a cluster that exists, as the lab follows them: ``ModifyDBCluster``
-(a rename, a new or managed or rotated master password, the backup retention,
-a conversion from Serverless v1 to provisioned, what :mod:`snapmigrate_lab.follow` does for
-the rest), ``DeleteDBCluster`` (with its final snapshot), ``FailoverDBCluster``,
-``StopDBCluster``, ``StartDBCluster`` and ``ModifyDBClusterParameterGroup``.
+(a rename, a new, managed or rotated master password, the backup retention, a
+conversion from Serverless v1 to provisioned, and what
+:mod:`snapmigrate_lab.follow` does for the rest), ``DeleteDBCluster`` (with its
+final snapshot), ``FailoverDBCluster``, ``StopDBCluster``, ``StartDBCluster``
+and ``ModifyDBClusterParameterGroup``.
 """
 
 from __future__ import annotations

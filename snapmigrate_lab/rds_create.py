@@ -4,9 +4,10 @@ copy replayed from the archive, or a copy-on-write clone).
 
 Before moto answers, what AWS would refuse (a name taken, no master password, a
 snapshot the lab holds no data for, a time outside the restore window); after,
-the cluster's server, made from nothing, a snapshot's copy or the source's
-archive, and copies for moto's automated snapshots. A cluster whose server
-could not be made is taken back, so a failure leaves nothing behind.
+the cluster's server (a new one, a snapshot's copy, the source's archive
+replayed, or a clone of the source) and copies for moto's automated
+snapshots. A cluster whose server could not be made is taken back, so a
+failure leaves nothing behind.
 """
 
 from __future__ import annotations

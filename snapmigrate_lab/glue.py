@@ -21,9 +21,9 @@ from typing import Any
 
 from snapmigrate import connectmap
 from snapmigrate.errors import SnapmigrateError
+from snapmigrate_lab import labfiles
 from snapmigrate_lab import state as labstate
 from snapmigrate_lab.dataplane import DataPlane
-from snapmigrate_lab.dns import dns_routes
 from snapmigrate_lab.inner import InnerClients
 from snapmigrate_lab.majors import Builds
 from snapmigrate_lab.names import DnsNames
@@ -175,87 +175,25 @@ class LabApp:
         """Bring the data plane, connect map, pgpass and lab.json in line with moto."""
         with self.lock:
             self.rds.reconcile(self.regions)
-            routes, logins = self.rds.routes(self.regions)
-            names = dns_routes(self.inner.client("route53", labstate.REGION), routes)
-            routes.update(names)
-            # A record name logs in like the endpoint it points at (libpq matches pgpass by name).
-            local = {
-                (login.host, login.port): login for login in logins if login.host == "127.0.0.1"
-            }
-            for key, target in names.items():
-                found = local.get(tuple(target.rsplit(":", 1)))  # type: ignore[arg-type]
-                if found is not None:
-                    logins.insert(
-                        0,
-                        labstate.Login(
-                            key.rsplit(":", 1)[0], found.port, found.user, found.password
-                        ),
-                    )
-            connectmap.write(self.root / labstate.CONNECT_MAP, routes, self._server_routes(routes))
+            routes, logins = labfiles.endpoints(self.rds, self.regions)
+            labfiles.record_names(self.inner.client("route53", labstate.REGION), routes, logins)
+            server_routes = labfiles.server_routes(self.plane, routes)
+            connectmap.write(self.root / labstate.CONNECT_MAP, routes, server_routes)
             labstate.write_pgpass(self.root / labstate.PGPASS, logins)
             labstate.write(self.root, self.state())
 
-    def _server_routes(self, routes: dict[str, str]) -> dict[str, str]:
-        """How one lab server reaches another's endpoint (a subscription): the plain
-        server port -- the servers resolve no AWS names and their libpq has no TLS."""
-        plain = {
-            f"127.0.0.1:{self.plane.endpoint_port(region, cluster_id)}": f"127.0.0.1:{s.port}"
-            for (region, cluster_id), s in self.plane.servers.items()
-        }
-        return {key: plain[local] for key, local in routes.items() if local in plain}
-
     def state(self, status: str = "running") -> labstate.LabState:
-        servers = tuple(
-            labstate.ServerInfo(
-                cluster_id=cluster_id,
-                region=region,
-                port=s.port,
-                endpoint_port=self.plane.endpoint_port(region, cluster_id),
-                datadir=str(s.datadir),
-                user=s.user,
-                pid=s.pid(),
-                version=self._version(region, cluster_id),
-            )
-            for (region, cluster_id), s in sorted(self.plane.servers.items())
-        )
-        readers = tuple(
-            labstate.ServerInfo(
-                cluster_id=r.cluster_id,
-                region=region,
-                port=r.server.port,
-                endpoint_port=self.plane.replicas.instance_ports.get((region, instance_id)),
-                datadir=str(r.server.datadir),
-                user=r.server.user,
-                pid=r.server.pid(),
-                version=self._version(region, r.cluster_id),
-                instance_id=instance_id,
-            )
-            for (region, instance_id), r in sorted(self.plane.replicas.by.items())
-        )
-        notes = dict(self.notes)
-        notes["postgres"] = {
-            "policy": self.plane.builds.policy,
-            "warnings": self.plane.warnings,
-            "upgrades": [u.__dict__ for u in self.plane.upgrades],
-            "failovers": [f.__dict__ for f in self.plane.failovers],
-            "restores": [r.__dict__ for r in self.plane.restores],
-        }
-        snapshots = tuple(sorted(f"{r}/{i}" for r, i in self.plane.copies))
         return labstate.LabState(
             dir=str(self.root),
             pid=os.getpid(),
             port=self.port,
             started=self.started,
             status=status,
-            servers=servers,
-            snapshots=snapshots,
-            notes=notes,
-            readers=readers,
+            servers=labfiles.servers(self.plane),
+            snapshots=labfiles.snapshots(self.plane),
+            notes={**self.notes, "postgres": labfiles.postgres_notes(self.plane)},
+            readers=labfiles.readers(self.plane),
         )
-
-    def _version(self, region: str, cluster_id: str) -> str:
-        facts = self.plane.facts.get((region, cluster_id))
-        return facts.version if facts else ""
 
     def after_reset(self) -> None:
         """moto forgot everything: so do the data plane, the topology and the transitions."""

@@ -29,7 +29,7 @@ from snapmigrate_lab import state as labstate
 from snapmigrate_lab.control import ControlApi
 from snapmigrate_lab.runtime import alive as _alive
 from snapmigrate_lab.startstop import DownResult
-from snapmigrate_lab.state import DEFAULT_DIR, REGION, LabState
+from snapmigrate_lab.state import DEFAULT_DIR, REGION, LabState, ServerInfo
 
 if TYPE_CHECKING:
     from snapmigrate.aws import Clients
@@ -163,38 +163,27 @@ class Lab(ControlApi):
 
     def server_for(self, cluster_id: str, region: str | None = None) -> PgServer:
         """The local PostgreSQL server behind ``cluster_id`` (with its master password)."""
-        from snapmigrate_lab.postgres import PgServer
-
-        st = self._running_state()
-        info = st.server(cluster_id, region)
+        info = self._running_state().server(cluster_id, region)
         if info is None:
             raise NotFound(f"the lab has no server for cluster {cluster_id!r}")
-        password = next(
-            (
-                login.password
-                for login in labstate.read_pgpass(self.pgpass_path)
-                if login.host == "127.0.0.1"
-                and login.port == str(info.port)
-                and login.user == info.user
-            ),
-            "",
-        )
-        return PgServer(
-            datadir=Path(info.datadir), port=info.port, user=info.user, password=password
-        )
+        return self._local_server(info)
 
     def reader_for(self, instance_id: str, region: str | None = None) -> PgServer:
         """The local PostgreSQL server of a reader instance (a replica of its writer)."""
-        from snapmigrate_lab.postgres import PgServer
-
         info = self._running_state().reader(instance_id, region)
         if info is None:
             raise NotFound(f"the lab has no reader server for instance {instance_id!r}")
+        return self._local_server(info)
+
+    def _local_server(self, info: ServerInfo) -> PgServer:
+        """A server lab.json lists, with its login from the lab's pgpass."""
+        from snapmigrate_lab.postgres import PgServer
+
         password = next(
             (
                 login.password
                 for login in labstate.read_pgpass(self.pgpass_path)
-                if login.host == "127.0.0.1" and login.port == str(info.port)
+                if (login.host, login.port, login.user) == ("127.0.0.1", str(info.port), info.user)
             ),
             "",
         )

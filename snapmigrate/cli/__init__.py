@@ -102,6 +102,11 @@ class AppContext:
     def quiet(self) -> bool:
         return self.verbosity < 0
 
+    def say(self, text: str) -> None:
+        """A progress line on stderr (stdout is the result's), nothing with -q."""
+        if not self.quiet:
+            click.echo(text, err=True)
+
     def config(self, state_dir: str | None = None) -> Config:
         """What the commands start from: these options, the state directory, the
         progress display (bars on a terminal, log lines otherwise, nothing with -q)."""

@@ -127,7 +127,7 @@ def verify(
         tables=tuple(TableRef.parse(t) for t in tables) or None,
         **kwargs,
     )
-    progress = None if app.quiet else (lambda msg: click.echo(msg, err=True))
+    progress = None if app.quiet else app.say
     result = commands.verify(
         app.config(),
         source,

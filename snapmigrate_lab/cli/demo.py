@@ -63,9 +63,7 @@ def demo(directory: str | None, scale: int, keep: bool, scenario: str) -> None:
         if not app.json and not app.quiet:
             click.echo(text)
 
-    def progress(text: str) -> None:
-        if not app.quiet:
-            click.echo(text, err=True)
+    progress = app.say
 
     from snapmigrate_lab import majors
     from snapmigrate_lab.seed import ENGINE_VERSIONS

@@ -139,9 +139,7 @@ def load(
 
     options = LoadOptions(workers=workers, rate_per_worker=rate, duration_s=duration)
 
-    def progress(text: str) -> None:
-        if not app.quiet:
-            click.echo(text, err=True)
+    progress = app.say
 
     until = f"for {duration:g} s" if duration else "until Ctrl-C"
     progress(

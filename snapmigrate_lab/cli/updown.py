@@ -54,9 +54,7 @@ def up(
     app = app_context()
     configure_logging(app)
 
-    def progress(text: str) -> None:
-        if not app.quiet:
-            click.echo(text, err=True)
+    progress = app.say
 
     result = labapi.up(
         directory,

@@ -96,7 +96,7 @@ class Conversion:
     def start(self, region: str, cluster_id: str, before: dict[str, Any], klass: str) -> str:
         """Snapshot, add the instance, and promote it in the background; its id."""
         glue = self.glue
-        rds = glue._rds(region)
+        rds = glue.inner.rds(region)
         self._snapshot(region, cluster_id)
         instance_id = INSTANCE.format(cluster=cluster_id)
         maximum = (before.get("ScalingConfigurationInfo") or {}).get("MaxCapacity")
@@ -131,7 +131,7 @@ class Conversion:
     def _snapshot(self, region: str, cluster_id: str) -> str:
         stamp = time.strftime("%Y-%m-%d-%H-%M-%S", time.gmtime())
         snapshot_id = f"pre-modify-engine-mode-{cluster_id}-{stamp}"
-        self.glue._rds(region).create_db_cluster_snapshot(
+        self.glue.inner.rds(region).create_db_cluster_snapshot(
             DBClusterIdentifier=cluster_id, DBClusterSnapshotIdentifier=snapshot_id
         )
         if self.glue.plane.has_server(region, cluster_id):
@@ -145,6 +145,6 @@ class Conversion:
         log.warning("cluster %s: the conversion failed; it stays Serverless v1", cluster_id)
         glue.topology.remove_instance(region, instance_id)
         glue.plane.replicas.remove(region, instance_id)
-        rds = glue._rds(region)
+        rds = glue.inner.rds(region)
         rds.delete_db_instance(DBInstanceIdentifier=instance_id, SkipFinalSnapshot=True)
         rds.modify_db_cluster(DBClusterIdentifier=cluster_id, EngineMode="serverless")

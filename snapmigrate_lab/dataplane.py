@@ -33,10 +33,11 @@ from snapmigrate_lab.archive import Archives
 from snapmigrate_lab.copies import Copies, SnapshotCopy
 from snapmigrate_lab.majors import Builds
 from snapmigrate_lab.pgrun import hand_over
-from snapmigrate_lab.postgres import PgServer, stop_servers_in
+from snapmigrate_lab.postgres import PgServer
 from snapmigrate_lab.power import Power
 from snapmigrate_lab.provision import ClusterFacts, Provisioning
 from snapmigrate_lab.replicas import Replicas
+from snapmigrate_lab.runtime import stop_servers_in
 from snapmigrate_lab.tlsproxy import ProxyHub
 
 log = logging.getLogger(__name__)

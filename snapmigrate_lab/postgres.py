@@ -26,9 +26,9 @@ from snapmigrate.errors import BadInput, OperationFailed
 from snapmigrate_lab import runtime
 from snapmigrate_lab.pgctl import Control
 from snapmigrate_lab.pgrun import binary, hand_over, install_dir, run_pg, run_pg_full
-from snapmigrate_lab.runtime import RUN_AS_USER, stop_servers_in
+from snapmigrate_lab.runtime import stop_servers_in
 
-__all__ = ["RUN_AS_USER", "PgServer", "free_port", "running"]
+__all__ = ["PgServer", "free_port", "running"]
 
 #: Small, fast servers: a lab holds several at once on a laptop. fsync stays
 #: on by default; the lab turns it off for speed where it owns the data.

@@ -14,6 +14,11 @@ https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CopyDBClusterSnaps
   is waited out too, not a failure;
 - a cross-region copy is always a full copy and can take hours; the parameter
   group is not copied (the restore gets the region's default).
+
+And from the ``KmsKeyId`` parameter of CopyDBClusterSnapshot: "To copy an encrypted DB
+cluster snapshot to another Amazon Web Services Region, you must set KmsKeyId [...]. If you
+copy an unencrypted DB cluster snapshot and specify a value for the KmsKeyId parameter, an
+error is returned." :func:`check_encryption` says so before t0.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from snapmigrate.aws import Aws, error_code, rds
-from snapmigrate.errors import NotFound, SnapmigrateError
+from snapmigrate.errors import BadInput, NotFound, SnapmigrateError
 from snapmigrate.progress import Status
 from snapmigrate.waiting import Waiter, WaitPolicy
 
@@ -32,6 +37,22 @@ log = logging.getLogger(__name__)
 #: Copy requests in progress to one destination region, per account (AWS's limit).
 MAX_COPIES_IN_FLIGHT = 5
 QUOTA_FAULT = "SnapshotQuotaExceeded"
+
+
+def check_encryption(snapshot: Mapping[str, Any], kms_key: str | None, dest_region: str) -> None:
+    """Bad input (exit 2, before t0) when AWS would refuse the copy for its ``KmsKeyId``."""
+    name = snapshot.get("DBClusterSnapshotIdentifier", "?")
+    encrypted = bool(snapshot.get("StorageEncrypted"))
+    if encrypted and not kms_key:
+        raise BadInput(
+            f"snapshot {name} is encrypted: a copy to {dest_region} needs --kms-key, "
+            f"a KMS key of {dest_region} (keys do not cross regions)"
+        )
+    if kms_key and not encrypted:
+        raise BadInput(
+            f"snapshot {name} is not encrypted: AWS refuses a KMS key for its copy; "
+            "drop --kms-key"
+        )
 
 
 def copies_in_flight(aws: Aws) -> int:

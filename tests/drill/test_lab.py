@@ -12,7 +12,7 @@ import pytest
 from snapmigrate import commands
 from snapmigrate.drill import evidence
 from snapmigrate.drill import run as drill_run
-from snapmigrate.errors import OperationFailed, SnapmigrateError
+from snapmigrate.errors import BadInput, OperationFailed, SnapmigrateError
 from tests.drill.conftest import Source
 from tests.lab_fixtures import unique_id
 from tests.waits import wait_until
@@ -220,11 +220,18 @@ def test_a_drill_into_a_second_region_copies_the_snapshot_and_deletes_the_copy(
         snaps = west.describe_db_cluster_snapshots()["DBClusterSnapshots"]
         return clusters, {s["DBClusterSnapshotIdentifier"] for s in snaps}
 
-    before = west_state()
+    before, east = west_state(), drill_source.clusters()
+    # The seed is encrypted: AWS refuses its copy to another region without a key of that
+    # region, so the drill refuses before t0, and nothing is made anywhere.
+    with pytest.raises(BadInput, match="is encrypted: a copy to us-west-2 needs --kms-key"):
+        commands.drill_run(config, drill_source.cluster_id, to_region="us-west-2", database="app")
+    assert west_state() == before and drill_source.clusters() == east
+    west_key = drill_source.lab.client("kms", region="us-west-2").create_key()
     result = commands.drill_run(
         config,
         drill_source.cluster_id,
         to_region="us-west-2",
+        kms_key=west_key["KeyMetadata"]["Arn"],
         heartbeat="public.snapmigrate_heartbeat",
         database="app",
         settings=drill_source.settings(),

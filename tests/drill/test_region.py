@@ -12,6 +12,7 @@ import pytest
 
 from snapmigrate.aws import Aws, AwsSettings, Clients
 from snapmigrate.drill import region
+from snapmigrate.errors import BadInput
 from snapmigrate.progress import NullProgress
 from snapmigrate.waiting import Waiter, WaitPolicy
 from tests.migrate.conftest import FakeClock
@@ -74,3 +75,19 @@ def test_a_quota_answer_is_waited_out(clients: Clients, monkeypatch: pytest.Monk
     clock = FakeClock()
     assert _copy(dest, clock, arn)["DBClusterSnapshotIdentifier"] == "drill-snap"
     assert refusals == [] and len(clock.sleeps) >= 2
+
+
+@pytest.mark.parametrize(
+    ("encrypted", "key", "why"),
+    [
+        (True, None, "snapshot s1 is encrypted: a copy to us-west-2 needs --kms-key"),
+        (False, "arn:aws:kms:us-west-2:123456789012:key/k", "is not encrypted: .* drop --kms-key"),
+    ],
+)
+def test_a_copy_aws_would_refuse_for_its_key_is_bad_input(
+    encrypted: bool, key: str | None, why: str
+) -> None:
+    snapshot = {"DBClusterSnapshotIdentifier": "s1", "StorageEncrypted": encrypted}
+    with pytest.raises(BadInput, match=why) as raised:
+        region.check_encryption(snapshot, key, "us-west-2")
+    assert raised.value.exit_code == 2

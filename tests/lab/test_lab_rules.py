@@ -632,6 +632,55 @@ def test_a_kms_key_without_access_fails_restore_and_copy(lab, rds):
     }
 
 
+def test_a_copy_to_another_region_takes_a_key_of_that_region_for_an_encrypted_snapshot(lab, rds):
+    """CopyDBClusterSnapshot's KmsKeyId: required for an encrypted snapshot copied to another
+    region, a key of that region; refused for an unencrypted snapshot."""
+    west = lab.client("rds", region="us-west-2")
+    west_key = lab.client("kms", region="us-west-2").create_key()["KeyMetadata"]["Arn"]
+    east_key = lab.client("kms").create_key()["KeyMetadata"]["Arn"]
+    encrypted, plain = unique_id("enc"), unique_id("plain")
+    create_cluster(rds, encrypted, StorageEncrypted=True)
+    create_cluster(rds, plain, StorageEncrypted=False)
+    described = rds.describe_db_cluster_snapshots(
+        DBClusterSnapshotIdentifier=snapshot_of(rds, encrypted)
+    )
+    arn = first(described, "DBClusterSnapshots")["DBClusterSnapshotArn"]
+    plain_snap = snapshot_of(rds, plain)
+    west_before = west.describe_db_cluster_snapshots()["DBClusterSnapshots"]
+
+    def west_copy(**params: Any) -> tuple[str, str, int]:
+        return refused(
+            west.copy_db_cluster_snapshot,
+            SourceDBClusterSnapshotIdentifier=arn,
+            TargetDBClusterSnapshotIdentifier=unique_id("w"),
+            SourceRegion="us-east-1",
+            **params,
+        )
+
+    code, words, status = west_copy()
+    assert (code, status) == ("InvalidParameterCombination", 400) and "needs KmsKeyId" in words
+    assert west_copy(KmsKeyId=east_key)[0] == "KMSKeyNotAccessibleFault"  # keys stay home
+    code, words, _ = refused(
+        rds.copy_db_cluster_snapshot,
+        SourceDBClusterSnapshotIdentifier=plain_snap,
+        TargetDBClusterSnapshotIdentifier=unique_id("c"),
+        KmsKeyId=east_key,
+    )
+    assert code == "InvalidParameterCombination" and "is not encrypted" in words
+    assert west.describe_db_cluster_snapshots()["DBClusterSnapshots"] == west_before
+
+    copy = unique_id("w")
+    west.copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier=arn,
+        TargetDBClusterSnapshotIdentifier=copy,
+        SourceRegion="us-east-1",
+        KmsKeyId=west_key,
+    )
+    made = wait_snapshot(west, copy)
+    assert made["StorageEncrypted"] and made["KmsKeyId"] == west_key
+    west.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=copy)
+
+
 # -- the knobs on the command line --------------------------------------------------------
 
 

@@ -88,10 +88,12 @@ def test_the_lab_without_then_with_a_copy_in_the_dr_region(
     snap = drill_source.snapshot(unique_id("draud"))
     west = drill_source.lab.client("rds", region="us-west-2")
     copy = unique_id("draudcopy")
+    west_key = drill_source.lab.client("kms", region="us-west-2").create_key()["KeyMetadata"]
     west.copy_db_cluster_snapshot(
         SourceDBClusterSnapshotIdentifier=snap["DBClusterSnapshotArn"],
         TargetDBClusterSnapshotIdentifier=copy,
         SourceRegion="us-east-1",
+        KmsKeyId=west_key["Arn"],  # the seed is encrypted
     )
 
     def available() -> bool:
@@ -104,6 +106,10 @@ def test_the_lab_without_then_with_a_copy_in_the_dr_region(
         assert code == 0, found
         dr = next(f for f in found["findings"] if f["code"] == "dr-copy")
         assert dr["level"] == "ok" and "1 copy(ies) in us-west-2" in dr["message"]
+        assert next(f for f in found["findings"] if f["code"] == "dr-kms")["level"] == "warn"
+        code, found = _audit(drill_source, "--to-region", "us-west-2", "--kms-key", west_key["Arn"])
+        assert code == 0, found
+        assert next(f for f in found["findings"] if f["code"] == "dr-kms")["level"] == "ok"
     finally:
         west.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=copy)
     assert drill_source.clusters() == before

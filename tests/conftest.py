@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,17 @@ def _decode_botocore_models_once() -> None:
 
 
 _decode_botocore_models_once()
+
+
+def _take_ctrl_c_back() -> None:
+    """A suite started in the background without job control (``cmd &`` in a script) ignores
+    SIGINT, and every process it starts inherits that: the tests that press Ctrl-C on the
+    tool would see it ignored. A handler here is reset to the default in each child."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_take_ctrl_c_back()
 
 MUTATING_PREFIXES = (
     "Create", "Delete", "Modify", "Restore", "Copy", "Add", "Remove", "Failover", "Reboot",

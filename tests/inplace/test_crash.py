@@ -121,11 +121,7 @@ def test_crash_at_every_api_call_of_the_in_place_path_then_resume(world, tmp_pat
     expected, calls = matrix.reference()
     failures: list[str] = []
     for k in range(1, len(calls) + 1):
-        state_dir = matrix.fresh()
-        matrix.hooks.crash_at(when, None, k)
-        state = matrix.crash_then_resume(
-            state_dir, lambda sd=state_dir: matrix.runner(sd).start(matrix.env.plan)
-        )
+        state = matrix.crash_at_call(when, k)
         assert state is not None, f"no crash {when} call {k}"
         _check(matrix, expected, f"{when} call {k} ({calls[k - 1]})", state, failures)
     assert failures == []

@@ -82,6 +82,15 @@ class Matrix:
         )
         return state_dir, state
 
+    def crash_at_call(self, when: str, k: int) -> str | None:
+        """A fresh run crashed ``when`` (before/after) its ``k``-th AWS call, then resumed:
+        its end state (None: it did not crash)."""
+        state_dir = self.fresh()
+        self.hooks.crash_at(when, None, k)
+        return self.crash_then_resume(
+            state_dir, lambda: self.runner(state_dir).start(self.env.plan)
+        )
+
     def crash_then_resume(self, state_dir: Path, start: Any) -> str | None:
         """Run ``start`` (expected to crash), then resume; None if it did not crash."""
         try:
@@ -142,11 +151,7 @@ def test_crash_at_every_api_call_then_resume(world, tmp_path, when):
     assert len(expected["instances"]) == 3 and len(expected["snapshots"]) == 1
     failures: list[str] = []
     for k in range(1, len(calls) + 1):
-        state_dir = matrix.fresh()
-        matrix.hooks.crash_at(when, None, k)
-        state = matrix.crash_then_resume(
-            state_dir, lambda sd=state_dir: matrix.runner(sd).start(matrix.env.plan)
-        )
+        state = matrix.crash_at_call(when, k)
         assert state is not None, f"no crash {when} call {k}"
         _check(matrix, expected, f"{when} call {k} ({calls[k - 1]})", state, failures)
     assert failures == []

@@ -138,6 +138,24 @@ def create(
     return find()
 
 
+def create_snapshot(
+    source: AwsLike, cluster_id: str, snapshot_id: str, tags: list[dict[str, str]]
+) -> Resource | None:
+    """CreateDBClusterSnapshot of ``cluster_id`` as ``snapshot_id`` (an earlier attempt's
+    request found instead): the snapshot as AWS answered. The caller checks ownership."""
+    aws = Aws.of(source)
+    made = create(
+        aws,
+        f"create snapshot {snapshot_id} of {cluster_id}",
+        aws.rds().create_db_cluster_snapshot,
+        lambda: find_snapshot(aws, snapshot_id),
+        DBClusterSnapshotIdentifier=snapshot_id,
+        DBClusterIdentifier=cluster_id,
+        Tags=tags,
+    )
+    return made.get("DBClusterSnapshot", made) if made else None
+
+
 def is_disposable(resource: Resource) -> bool:
     """Whether the resource was declared disposable when created
     (``snapmigrate:final-snapshot=no``, as every clone is)."""

@@ -26,6 +26,8 @@ from snapmigrate.workflow.step import Outcome, Step
 
 V1 = "serverless"
 ROLE = "safety-snapshot"
+#: What the irreversible steps (convert, upgrade) answer to an undo.
+NO_UNDO = "cannot be undone: restore the safety snapshot as a new cluster to go back"
 
 
 def current(ctx: MigrateContext, cluster_id: str) -> rds.Resource:
@@ -99,17 +101,8 @@ class SafetySnapshotStep(Step[Basis, MigrateContext, SafetyInputs]):
         ctx.note(self.name, {"snapshot": sid}, None)
         found = rds.find_snapshot(ctx.aws, sid)
         if found is None:  # else an earlier attempt of this run requested it
-            made = rds.create(
-                ctx.aws,
-                f"create snapshot {sid} of {inputs.cluster_id}",
-                ctx.aws.rds().create_db_cluster_snapshot,
-                lambda: rds.find_snapshot(ctx.aws, sid),
-                DBClusterSnapshotIdentifier=sid,
-                DBClusterIdentifier=inputs.cluster_id,
-                Tags=ctx.tags(ROLE),
-            )
-            found = (made or {}).get("DBClusterSnapshot", made) or {}
-        rds.check_owned(ctx.run_id, found, "cluster snapshot", sid)
+            found = rds.create_snapshot(ctx.aws, inputs.cluster_id, sid, ctx.tags(ROLE))
+        rds.check_owned(ctx.run_id, found or {}, "cluster snapshot", sid)
         waited = ctx.wait(
             self.name,
             f"snapshot {sid}",
@@ -200,7 +193,7 @@ class ConvertStep(Step[Basis, MigrateContext, ConvertInputs]):
         )
 
     def undo(self, ctx: MigrateContext, inputs: ConvertInputs) -> str:
-        return "cannot be undone: restore the safety snapshot as a new cluster to go back"
+        return NO_UNDO
 
 
 # -- upgrade --------------------------------------------------------------------------
@@ -273,7 +266,7 @@ class InPlaceUpgradeStep(Step[Basis, MigrateContext, UpgradeInputs]):
         )
 
     def undo(self, ctx: MigrateContext, inputs: UpgradeInputs) -> str:
-        return "cannot be undone: restore the safety snapshot as a new cluster to go back"
+        return NO_UNDO
 
 
 # -- scaling --------------------------------------------------------------------------

@@ -167,18 +167,9 @@ def _check_ours(ctx: MigrateContext, inputs: SnapshotInputs, snap: rds.Resource,
 def _request(ctx: MigrateContext, source_id: str, sid: str) -> None:
     """CreateDBClusterSnapshot of the source -- the only call that names the source."""
     try:
-        created = rds.create(
-            ctx.aws,
-            f"create snapshot {sid} of {source_id}",
-            ctx.aws.rds().create_db_cluster_snapshot,
-            lambda: rds.find_snapshot(ctx.aws, sid),
-            DBClusterSnapshotIdentifier=sid,
-            DBClusterIdentifier=source_id,
-            Tags=ctx.tags(ROLE),
-        )
+        snap = rds.create_snapshot(ctx.aws, source_id, sid, ctx.tags(ROLE))
     finally:
         if ctx.freezer is not None:
             ctx.freezer.thaw(ctx)
-    snap = created.get("DBClusterSnapshot", created) if created else None
     if snap is not None and "TagList" in snap:
         rds.check_owned(ctx.run_id, snap, "cluster snapshot", sid)

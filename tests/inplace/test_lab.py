@@ -33,12 +33,13 @@ pytestmark = pytest.mark.slow
 ORDERS = "SELECT count(*), md5(string_agg(id::text || note, ',' ORDER BY id)) FROM orders"
 
 
-def v1_source(rds: Any, lab: Any) -> str:
-    source = unique_id("ipv1")
+def v1_source(rds: Any, lab: Any, version: str = "13.12", prefix: str = "ipv1") -> str:
+    """A Serverless v1 cluster of ``version`` holding the orders table."""
+    source = unique_id(prefix)
     create_cluster(
         rds,
         source,
-        EngineVersion="13.12",
+        EngineVersion=version,
         EngineMode="serverless",
         ScalingConfiguration={"MinCapacity": 2, "MaxCapacity": 8, "AutoPause": False},
         DatabaseName="app",
@@ -164,16 +165,7 @@ def test_a_v1_cluster_on_postgresql_11_is_converted_then_upgraded_in_place(lab, 
     (aurora-serverless-v2.upgrade.html)."""
     need_majors(11, 13)
     rds = lab.client("rds")
-    source = unique_id("ip11")
-    create_cluster(
-        rds,
-        source,
-        EngineVersion="11.18",
-        EngineMode="serverless",
-        ScalingConfiguration={"MinCapacity": 2, "MaxCapacity": 8, "AutoPause": False},
-        DatabaseName="app",
-    )
-    _orders(lab, source)
+    source = v1_source(rds, lab, "11.18", "ip11")
     result, before = move_in_place(lab, tmp_path, source)
     names = [s.name for s in result.record.steps]
     assert names[:3] == ["safety-snapshot", "convert", "upgrade"]

@@ -30,6 +30,7 @@ class RecoveryPoint:
     time: datetime
     snapshot: str | None = None
     snapshot_type: str | None = None  # automated, manual (None: point in time)
+    encrypted: bool = False  # the snapshot's StorageEncrypted (a copy needs a key then)
 
     @property
     def method(self) -> str:
@@ -83,7 +84,11 @@ def _of_snapshot(choice: str, snap: rds.Resource) -> RecoveryPoint:
     created = when(snap.get("SnapshotCreateTime"))
     assert created is not None
     return RecoveryPoint(
-        choice, created, snap["DBClusterSnapshotIdentifier"], snap.get("SnapshotType")
+        choice,
+        created,
+        snap["DBClusterSnapshotIdentifier"],
+        snap.get("SnapshotType"),
+        encrypted=bool(snap.get("StorageEncrypted")),
     )
 
 

@@ -39,18 +39,16 @@ MAX_COPIES_IN_FLIGHT = 5
 QUOTA_FAULT = "SnapshotQuotaExceeded"
 
 
-def check_encryption(snapshot: Mapping[str, Any], kms_key: str | None, dest_region: str) -> None:
+def check_encryption(snapshot: str, encrypted: bool, kms_key: str | None, dest_region: str) -> None:
     """Bad input (exit 2, before t0) when AWS would refuse the copy for its ``KmsKeyId``."""
-    name = snapshot.get("DBClusterSnapshotIdentifier", "?")
-    encrypted = bool(snapshot.get("StorageEncrypted"))
     if encrypted and not kms_key:
         raise BadInput(
-            f"snapshot {name} is encrypted: a copy to {dest_region} needs --kms-key, "
+            f"snapshot {snapshot} is encrypted: a copy to {dest_region} needs --kms-key, "
             f"a KMS key of {dest_region} (keys do not cross regions)"
         )
     if kms_key and not encrypted:
         raise BadInput(
-            f"snapshot {name} is not encrypted: AWS refuses a KMS key for its copy; "
+            f"snapshot {snapshot} is not encrypted: AWS refuses a KMS key for its copy; "
             "drop --kms-key"
         )
 

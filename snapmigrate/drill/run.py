@@ -35,7 +35,7 @@ from snapmigrate.drill.options import DrillOptions
 from snapmigrate.drill.recovery import RecoveryPoint, read_point, stale_point
 from snapmigrate.drill.result import Check, DrillResult, Phase, TornDown
 from snapmigrate.drill.teardown import TAG_DRILL, copy_snapshot_name, teardown
-from snapmigrate.errors import BadInput, Interrupted, NotFound, SnapmigrateError
+from snapmigrate.errors import BadInput, Interrupted, SnapmigrateError
 from snapmigrate.model import KIND_CLONE, TAG_FINAL_SNAPSHOT, TAG_KIND
 from snapmigrate.progress import Status
 from snapmigrate.workflow.journal import new_run_id
@@ -71,10 +71,7 @@ class DrillRunner:
             assert options.rpo_target is not None  # checked with the options
             point = stale_point(aws, options.source, point, options.rpo_target, self.clones.now())
         if self.target is not self.clones and point.snapshot is not None:
-            snapshot = rds.find_snapshot(aws, point.snapshot)
-            if snapshot is None:
-                raise NotFound(f"snapshot {point.snapshot} is gone: nothing was changed")
-            region.check_encryption(snapshot, options.kms_key, self.region)
+            region.check_encryption(point.snapshot, point.encrypted, options.kms_key, self.region)
         name = copy_name(options.source, drill_id)
         clone = CloneOptions(
             source=options.source,

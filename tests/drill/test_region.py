@@ -87,7 +87,6 @@ def test_a_quota_answer_is_waited_out(clients: Clients, monkeypatch: pytest.Monk
 def test_a_copy_aws_would_refuse_for_its_key_is_bad_input(
     encrypted: bool, key: str | None, why: str
 ) -> None:
-    snapshot = {"DBClusterSnapshotIdentifier": "s1", "StorageEncrypted": encrypted}
     with pytest.raises(BadInput, match=why) as raised:
-        region.check_encryption(snapshot, key, "us-west-2")
+        region.check_encryption("s1", encrypted, key, "us-west-2")
     assert raised.value.exit_code == 2
